@@ -1,0 +1,32 @@
+/* The image format, version 1: each part of the model to and from its JSON
+ * file. One encoder/decoder serves snapshot (encode) and restore (decode). */
+#ifndef PROCSNAP_CODEC_H
+#define PROCSNAP_CODEC_H
+
+#include <jansson.h>
+#include "model.h"
+
+/* Encoders return a new reference, or NULL on allocation failure. */
+json_t *ps_encode_image_meta(const struct ps_image_meta *m);
+json_t *ps_encode_process(const struct ps_process *p);
+json_t *ps_encode_maps(const struct ps_maps *maps);
+json_t *ps_encode_thread(const struct ps_thread *t);
+json_t *ps_encode_signals(const struct ps_signals *s);
+json_t *ps_encode_fds(const struct ps_fds *fds);
+
+/* Decoders validate types and ranges of every field they read and fill err
+ * with a sentence naming the file's field ("maps.json: entry 3: start is not
+ * page-aligned"). They return 0 or -EINVAL; on error *out holds nothing the
+ * caller must free. */
+int ps_decode_image_meta(const json_t *j, struct ps_image_meta *out, char *err, size_t errlen);
+int ps_decode_process(const json_t *j, struct ps_process *out, char *err, size_t errlen);
+int ps_decode_maps(const json_t *j, struct ps_maps *out, char *err, size_t errlen);
+int ps_decode_thread(const json_t *j, struct ps_thread *out, char *err, size_t errlen);
+int ps_decode_signals(const json_t *j, struct ps_signals *out, char *err, size_t errlen);
+int ps_decode_fds(const json_t *j, struct ps_fds *out, char *err, size_t errlen);
+
+/* Serialize as procsnap writes every JSON file: 2-space indent, keys in
+ * insertion order, trailing newline. malloc'd; *len is set. NULL on ENOMEM. */
+char *ps_json_dump(const json_t *j, size_t *len);
+
+#endif

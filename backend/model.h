@@ -1,0 +1,256 @@
+/* The in-memory model of one process's saved state: what backend/ fills from a
+ * live process, what the JSON codec writes and reads, what restore/ builds from. */
+#ifndef PROCSNAP_MODEL_H
+#define PROCSNAP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#define PS_FORMAT_VERSION 1
+#define PS_NSIG 64           /* signals 1..64; index 0 unused */
+#define PS_SIGINFO_SIZE 128  /* sizeof(siginfo_t) on every Linux arch */
+#define PS_COMM_LEN 16       /* TASK_COMM_LEN, including the NUL */
+#define PS_NRLIMITS 16       /* RLIMIT_NLIMITS on Linux */
+#define PS_PATH_MAX 4096
+
+/* A string of arbitrary bytes (paths, argv, environ): not always UTF-8,
+ * never assumed NUL-free by the JSON layer. */
+struct ps_bytes {
+	char *data;   /* NUL-terminated for convenience; len excludes it */
+	size_t len;
+};
+
+struct ps_strlist {
+	struct ps_bytes *items;
+	size_t count;
+};
+
+/* ---- process.json ---- */
+
+struct ps_creds {
+	uid_t uid[4];          /* real, effective, saved, filesystem (/proc status order) */
+	gid_t gid[4];
+	gid_t *groups;         /* supplementary groups */
+	size_t ngroups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t securebits;   /* prctl(PR_GET_SECUREBITS), read in the target */
+	int no_new_privs;
+	int seccomp;           /* 0 none, 1 strict, 2 filter (restore refuses 1 and 2) */
+};
+
+#define PS_RLIM_INFINITY UINT64_MAX
+struct ps_rlimit {
+	uint64_t cur, max;     /* PS_RLIM_INFINITY for "unlimited" */
+};
+
+struct ps_auxv_entry {
+	uint64_t type, value;
+};
+
+struct ps_mm {
+	/* /proc/<pid>/stat fields 26-28 and 45-51 */
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t brk;          /* current program break: brk(0) run in the target */
+	struct ps_auxv_entry *auxv;
+	size_t nauxv;          /* entries, including the AT_NULL terminator */
+};
+
+struct ps_itimer {
+	uint64_t value_ns, interval_ns;   /* remaining time and period; 0 = disarmed */
+};
+
+struct ps_posix_timer {
+	int id;                /* the timer_t the program holds */
+	int clock;             /* clockid_t */
+	int notify;            /* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID (| SIGEV_SIGNAL) */
+	int signo;
+	uint64_t sigval;       /* sigev_value as a 64-bit integer */
+	pid_t notify_tid;      /* for SIGEV_THREAD_ID */
+	uint64_t value_ns, interval_ns;
+	int overrun;
+};
+
+struct ps_process {
+	pid_t pid, ppid, pgid, sid;
+	char comm[PS_COMM_LEN];
+	struct ps_bytes exe, cwd, root;
+	struct ps_strlist cmdline, environ;
+	unsigned umask;
+	struct ps_creds creds;
+	struct ps_rlimit rlimits[PS_NRLIMITS];   /* indexed by RLIMIT_* */
+	unsigned long personality;
+	struct ps_mm mm;
+	struct ps_itimer itimers[3];             /* ITIMER_REAL, _VIRTUAL, _PROF */
+	struct ps_posix_timer *timers;
+	size_t ntimers;
+};
+
+/* ---- memory/maps.json ---- */
+
+enum ps_map_kind {
+	PS_MAP_ANON,       /* private anonymous (incl. [anon:name]) */
+	PS_MAP_SHMEM,      /* shared anonymous (/dev/zero (deleted), SYSV shm) */
+	PS_MAP_FILE,       /* backed by a file on disk */
+	PS_MAP_HEAP,       /* [heap] */
+	PS_MAP_STACK,      /* [stack] */
+	PS_MAP_VDSO,       /* [vdso] */
+	PS_MAP_VVAR,       /* [vvar], [vvar_vclock]: kernel data, never saved */
+	PS_MAP_VSYSCALL,   /* [vsyscall]: fixed kernel page, never saved */
+	PS_MAP_OTHER,      /* any other [name] the kernel shows */
+};
+
+struct ps_file_id {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t size;                 /* st_size at checkpoint */
+	int64_t mtime_sec;
+	long mtime_nsec;
+	char build_id[41 + 24];        /* lowercase hex of the ELF NT_GNU_BUILD_ID, "" if none */
+};
+
+struct ps_mapping {
+	uint64_t start, end;           /* page-aligned, end exclusive */
+	int prot;                      /* PROT_READ|PROT_WRITE|PROT_EXEC */
+	int shared;                    /* 1 = MAP_SHARED (the 's' in /proc maps) */
+	enum ps_map_kind kind;
+	struct ps_bytes path;          /* file path or "[name]" exactly as /proc maps shows it */
+	uint64_t offset;               /* file offset (pgoff * page size) */
+	int deleted;                   /* path had " (deleted)" (stripped from path) */
+	struct ps_file_id file;        /* valid when kind == PS_MAP_FILE */
+	char **vm_flags;               /* smaps VmFlags mnemonics: "rd", "wr", "dd", "hg"... */
+	size_t nvm_flags;
+	char *content;                 /* image path holding its bytes ("memory/<start>-<end>"), NULL if none */
+	uint64_t data_pages;           /* pages present in the content file; the rest are holes */
+};
+
+struct ps_maps {
+	struct ps_mapping *items;
+	size_t count;
+};
+
+/* ---- registers/<tid>.json ---- */
+
+struct ps_siginfo {
+	int signo, err, code;          /* decoded for readers; raw is authoritative */
+	uint8_t raw[PS_SIGINFO_SIZE];
+};
+
+struct ps_thread {
+	pid_t tid;
+	char comm[PS_COMM_LEN];
+	struct user_regs_struct regs;  /* includes fs_base, gs_base, orig_rax */
+	uint8_t *xsave;                /* NT_X86_XSTATE regset, as PTRACE_GETREGSET gave it */
+	size_t xsave_len;
+	/* Syscall-restart state: in_syscall when stopped inside a syscall
+	 * (orig_rax >= 0); then rax holds its result so far, e.g. -ERESTARTSYS. */
+	int in_syscall;
+	long syscall_nr;
+	long syscall_ret;
+	uint64_t sigmask;              /* blocked signals, bit (n-1) for signal n */
+	struct ps_siginfo *pending;    /* per-thread pending queue, in delivery order */
+	size_t npending;
+	uint64_t altstack_sp, altstack_size;
+	int altstack_flags;            /* SS_DISABLE / SS_ONSTACK / SS_AUTODISARM */
+	uint64_t rseq_ptr;             /* 0 = not registered */
+	uint32_t rseq_len, rseq_sig;
+	uint64_t clear_child_tid;      /* set_tid_address / CLONE_CHILD_CLEARTID */
+	uint64_t robust_list, robust_list_len;
+};
+
+/* ---- signals.json ---- */
+
+struct ps_sigaction {
+	uint64_t handler;              /* SIG_DFL = 0, SIG_IGN = 1, else an address */
+	uint64_t flags;                /* SA_* as the kernel's struct sigaction holds them */
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct ps_signals {
+	struct ps_sigaction act[PS_NSIG + 1];   /* act[signo]; act[0] unused */
+	struct ps_siginfo *shared_pending;      /* process-wide queue, in order */
+	size_t nshared_pending;
+};
+
+/* ---- fds.json ---- */
+
+enum ps_fd_type {
+	PS_FD_REG,        /* regular file */
+	PS_FD_DIR,
+	PS_FD_CHR,        /* character device */
+	PS_FD_BLK,
+	PS_FD_PIPE,       /* anonymous pipe (pipe:[ino]) */
+	PS_FD_FIFO,       /* named FIFO */
+	PS_FD_SOCKET,
+	PS_FD_ANON,       /* anon_inode: eventfd, epoll, timerfd, signalfd, inotify... */
+	PS_FD_OTHER,
+};
+
+struct ps_fd {
+	int fd;
+	enum ps_fd_type type;
+	char *kind;                    /* finer name: "file", "eventfd", "unix", ... */
+	int flags;                     /* open flags from fdinfo, without O_CLOEXEC */
+	int cloexec;
+	uint64_t pos;
+	struct ps_bytes path;          /* readlink of /proc/<pid>/fd/<n> */
+	int deleted;                   /* regular file unlinked while open */
+	uint32_t dev_major, dev_minor; /* of the file (st_dev) */
+	uint32_t rdev_major, rdev_minor; /* of a device node (st_rdev) */
+	uint64_t ino;
+	uint32_t mode;                 /* st_mode */
+	int mnt_id;
+	int supported;                 /* 0: listed for the user, restore refuses it */
+	char *unsupported_reason;      /* why, when !supported */
+	char *data;                    /* image path with the fd's bytes ("fds/<n>"), NULL if none */
+};
+
+struct ps_fds {
+	struct ps_fd *items;
+	size_t count;
+};
+
+/* ---- image.json ---- */
+
+struct ps_image_file {
+	char *name;                    /* relative to the image root: "memory/maps.json" */
+	uint64_t size;
+	int has_crc;
+	uint32_t crc32;                /* CRC-32 (IEEE, as zlib) of the whole file */
+};
+
+struct ps_image_meta {
+	int format;
+	char arch[16];
+	char kernel[65];               /* uname release */
+	char boot_id[40];              /* /proc/sys/kernel/random/boot_id */
+	long page_size;
+	int64_t taken_sec;             /* CLOCK_REALTIME of the freeze */
+	long taken_nsec;
+	uint64_t freeze_us;            /* how long the process was being stopped */
+	pid_t pid;
+	struct ps_image_file *files;
+	size_t nfiles;
+};
+
+/* The whole model of one process. */
+struct ps_model {
+	struct ps_image_meta meta;
+	struct ps_process proc;
+	struct ps_maps maps;
+	struct ps_thread *threads;
+	size_t nthreads;
+	struct ps_signals signals;
+	struct ps_fds fds;
+};
+
+void ps_bytes_set(struct ps_bytes *b, const char *data, size_t len);
+void ps_bytes_free(struct ps_bytes *b);
+void ps_strlist_free(struct ps_strlist *l);
+void ps_model_free(struct ps_model *m);
+
+#endif

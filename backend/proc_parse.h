@@ -1,0 +1,88 @@
+/* Parsers for the /proc files procsnap reads: pure functions from text (or
+ * bytes) to structs, so each is unit-tested on fixed inputs. */
+#ifndef PROCSNAP_PROC_PARSE_H
+#define PROCSNAP_PROC_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "model.h"
+
+/* Read a whole file (works for /proc files, whose st_size is 0) into a
+ * malloc'd buffer, NUL-terminated; *len excludes the NUL. 0 or -errno. */
+int ps_read_file(const char *path, char **buf, size_t *len);
+
+/* /proc/<pid>/stat. comm may contain spaces and ')' : it ends at the LAST ')'. */
+struct ps_stat {
+	pid_t pid;
+	char comm[PS_COMM_LEN];
+	char state;
+	pid_t ppid, pgrp, session;
+	unsigned long flags;                     /* PF_*: PF_KTHREAD = 0x00200000 */
+	long num_threads;
+	uint64_t start_code, end_code, start_stack;            /* fields 26, 27, 28 */
+	uint64_t start_data, end_data, start_brk;              /* fields 45, 46, 47 */
+	uint64_t arg_start, arg_end, env_start, env_end;       /* fields 48..51 */
+};
+int ps_parse_stat(const char *text, struct ps_stat *out);
+
+/* /proc/<pid>/status: the lines procsnap uses. */
+struct ps_status {
+	pid_t tgid, tracer_pid;
+	unsigned umask;
+	uid_t uid[4];
+	gid_t gid[4];
+	gid_t *groups;                           /* malloc'd, caller frees */
+	size_t ngroups;
+	uint64_t sig_pnd, shd_pnd, sig_blk, sig_ign, sig_cgt;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int seccomp;
+};
+int ps_parse_status(const char *text, struct ps_status *out);
+
+/* One line of /proc/<pid>/maps. path is "" for anonymous mappings; a
+ * trailing " (deleted)" is stripped from path and sets deleted. */
+struct ps_maps_line {
+	uint64_t start, end;
+	int prot;                                /* PROT_* from "rwxp" */
+	int shared;                              /* 's' */
+	uint64_t offset;
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	char path[PS_PATH_MAX];
+	int deleted;
+};
+int ps_parse_maps_line(const char *line, struct ps_maps_line *out);
+
+/* /proc/<pid>/smaps: call cb for each mapping with its start address and
+ * its VmFlags mnemonics (NULL-terminated array of "rd", "wr", ...). */
+typedef int (*ps_vmflags_cb)(uint64_t start, char **flags, size_t nflags, void *arg);
+int ps_parse_smaps_vmflags(const char *text, ps_vmflags_cb cb, void *arg);
+
+/* /proc/<pid>/limits, into rlimits indexed by RLIMIT_* ("unlimited" =
+ * PS_RLIM_INFINITY). Rows are matched by their names, not their order. */
+int ps_parse_limits(const char *text, struct ps_rlimit out[PS_NRLIMITS]);
+
+/* /proc/<pid>/fdinfo/<n>: the common lines. Any other line is kept for the
+ * caller's kind-specific parsing (eventfd-count, tfd, inotify, ...). */
+struct ps_fdinfo {
+	uint64_t pos;
+	int flags;                               /* octal in the file, O_* */
+	int mnt_id;
+	uint64_t ino;
+};
+int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out);
+
+/* /proc/<pid>/auxv (pairs of native unsigned longs, up to AT_NULL included). */
+int ps_parse_auxv(const void *buf, size_t len, struct ps_auxv_entry **out, size_t *n);
+
+/* NUL-separated strings (/proc/<pid>/cmdline, environ). A missing final NUL
+ * still ends the last string. */
+int ps_split_nul(const char *buf, size_t len, struct ps_strlist *out);
+
+/* /proc/<pid>/timers (CONFIG_CHECKPOINT_RESTORE): id, signal, notify, clock.
+ * Remaining times are not there; the caller fills them. */
+int ps_parse_timers(const char *text, struct ps_posix_timer **out, size_t *n);
+
+#endif
