@@ -1,0 +1,188 @@
+/* Freezing and thawing a whole thread group under ptrace: seize each thread,
+ * interrupt it, wait for its stop, and loop until the thread set is stable. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "freeze.h"
+#include "proc_parse.h"
+
+static int has_tid(const struct ps_frozen *f, pid_t tid)
+{
+	for (size_t i = 0; i < f->ntids; i++)
+		if (f->tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+static int add_tid(struct ps_frozen *f, pid_t tid)
+{
+	pid_t *n = realloc(f->tids, (f->ntids + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	f->tids = n;
+	f->tids[f->ntids++] = tid;
+	return 0;
+}
+
+/*
+ * A seized thread reports PTRACE_EVENT_STOP once the interrupt lands. Before
+ * that it may report a signal-delivery-stop for a signal it was about to
+ * take: we let that signal through (the program would have got it anyway)
+ * and the interrupt, which is sticky, traps right after.
+ */
+int ps_wait_interrupt_stop(pid_t tid)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if (status >> 16)
+			continue;       /* an event we did not ask for: keep waiting */
+		if (ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(status)) < 0)
+			return -errno;
+	}
+}
+
+static int seize_thread(pid_t tid)
+{
+	/* TRACESYSGOOD marks syscall-stops as SIGTRAP|0x80: should procsnap die
+	 * during a remote syscall, the kernel then re-sends that invalid signal
+	 * number, i.e. nothing, instead of a real SIGTRAP. No EXITKILL: the
+	 * process must outlive us. */
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)PTRACE_O_TRACESYSGOOD) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		int e = -errno;
+
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return e;
+	}
+	return ps_wait_interrupt_stop(tid);
+}
+
+static void describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
+{
+	char path[64], *text = NULL;
+	size_t len;
+	struct ps_status st;
+
+	if (e == -EPERM) {
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
+			free(st.groups);
+			if (st.tracer_pid) {
+				snprintf(err, errlen, "process %d is already traced by pid %d (a debugger?)",
+					 pid, st.tracer_pid);
+				free(text);
+				return;
+			}
+		}
+		free(text);
+	}
+	snprintf(err, errlen, "cannot stop process %d: ptrace(PTRACE_SEIZE): %s", pid, strerror(-e));
+}
+
+/* One pass over /proc/<pid>/task: seize every thread not yet stopped.
+ * Returns how many were added, or -errno. */
+static int freeze_pass(struct ps_frozen *f, char *err, size_t errlen)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int added = 0, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", f->pid);
+	d = opendir(path);
+	if (!d) {
+		snprintf(err, errlen, "process %d exited", f->pid);
+		return -ESRCH;
+	}
+	while ((de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+
+		if (tid <= 0 || has_tid(f, tid))
+			continue;
+		r = seize_thread(tid);
+		if (r == -ESRCH)
+			continue;       /* it exited between readdir and seize */
+		if (r < 0) {
+			describe_seize_error(f->pid, r, err, errlen);
+			break;
+		}
+		r = add_tid(f, tid);
+		if (r < 0) {
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+			snprintf(err, errlen, "out of memory while stopping process %d", f->pid);
+			break;
+		}
+		added++;
+	}
+	closedir(d);
+	return r < 0 ? r : added;
+}
+
+/* Put the group leader first: it is the thread that owns the pid. */
+static void leader_first(struct ps_frozen *f)
+{
+	for (size_t i = 1; i < f->ntids; i++) {
+		if (f->tids[i] != f->pid)
+			continue;
+		f->tids[i] = f->tids[0];
+		f->tids[0] = f->pid;
+		return;
+	}
+}
+
+int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
+{
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	f->pid = pid;
+	do {
+		r = freeze_pass(f, err, errlen);
+	} while (r > 0);
+	if (r == 0 && f->ntids == 0) {
+		snprintf(err, errlen, "process %d exited", pid);
+		r = -ESRCH;
+	}
+	if (r < 0) {
+		ps_thaw(f);
+		return r;
+	}
+	leader_first(f);
+	return 0;
+}
+
+void ps_thaw(struct ps_frozen *f)
+{
+	for (size_t i = 0; i < f->ntids; i++) {
+		int status;
+
+		/* A thread that died while stopped must still be waited for, or
+		 * it stays a zombie of ours until we exit. */
+		if (ptrace(PTRACE_DETACH, f->tids[i], 0, 0) < 0)
+			waitpid(f->tids[i], &status, __WALL | WNOHANG);
+	}
+	free(f->tids);
+	f->tids = NULL;
+	f->ntids = 0;
+}

@@ -1,0 +1,28 @@
+/* Stopping every thread of a process with PTRACE_SEIZE + PTRACE_INTERRUPT
+ * (never SIGSTOP) and letting them all go again. Tracer thread only. */
+#ifndef PROCSNAP_FREEZE_H
+#define PROCSNAP_FREEZE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ps_frozen {
+	pid_t pid;
+	pid_t *tids;        /* every stopped thread, the leader first when alive */
+	size_t ntids;
+};
+
+/* Stop all threads, including ones created while freezing (the thread list
+ * is re-read until a pass finds nothing new). A thread that exits meanwhile
+ * is dropped. 0, or -errno with err filled and nothing left stopped. */
+int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen);
+
+/* Resume every thread exactly as it was (pending syscalls restart as the
+ * kernel's own rules say) and forget them. */
+void ps_thaw(struct ps_frozen *f);
+
+/* Wait until tid is back in its interrupt stop after it was resumed; used
+ * by the remote-syscall code. 0, or -errno (ESRCH: it exited). */
+int ps_wait_interrupt_stop(pid_t tid);
+
+#endif

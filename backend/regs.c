@@ -1,0 +1,165 @@
+/* Per-thread capture through ptrace regsets and requests: general registers,
+ * NT_X86_XSTATE, sigmask, pending queue, rseq registration, robust list. */
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "proc_parse.h"
+#include "regs.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+/* Layout from linux/ptrace.h (5.13+); declared here because glibc's
+ * sys/ptrace.h and linux/ptrace.h do not mix. */
+struct rseq_configuration {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+#define XSAVE_MAX (64 * 1024)
+
+static int fail(char *err, size_t errlen, pid_t tid, const char *what)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "thread %d: %s: %s", tid, what, strerror(e));
+	return -e;
+}
+
+/* The xsave area's size depends on the CPU's enabled features (AVX-512 makes
+ * it ~2.7 KiB): the kernel trims iov_len to what it wrote. */
+static int capture_xsave(pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+{
+	struct iovec iov;
+
+	t->xsave = malloc(XSAVE_MAX);
+	if (!t->xsave)
+		return -ENOMEM;
+	iov.iov_base = t->xsave;
+	iov.iov_len = XSAVE_MAX;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return fail(err, errlen, tid, "PTRACE_GETREGSET(NT_X86_XSTATE)");
+	t->xsave_len = iov.iov_len;
+	return 0;
+}
+
+int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
+		    char *err, size_t errlen)
+{
+	struct __ptrace_peeksiginfo_args args = {
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+		.nr = 1,
+	};
+	siginfo_t si;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		long r = ptrace(PTRACE_PEEKSIGINFO, tid, &args, &si);
+		struct ps_siginfo *grown;
+
+		if (r < 0)
+			return fail(err, errlen, tid, "PTRACE_PEEKSIGINFO");
+		if (r == 0)
+			return 0;
+		grown = realloc(*out, (*n + 1) * sizeof(**out));
+		if (!grown)
+			return -ENOMEM;
+		*out = grown;
+		memset(&grown[*n], 0, sizeof(grown[*n]));
+		memcpy(grown[*n].raw, &si, sizeof(grown[*n].raw));
+		grown[*n].signo = si.si_signo;
+		grown[*n].err = si.si_errno;
+		grown[*n].code = si.si_code;
+		(*n)++;
+		args.off++;
+	}
+}
+
+static int capture_rseq(pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+{
+	struct rseq_configuration conf;
+
+	memset(&conf, 0, sizeof(conf));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(conf), &conf) < 0)
+		return fail(err, errlen, tid, "PTRACE_GET_RSEQ_CONFIGURATION");
+	t->rseq_ptr = conf.rseq_abi_pointer;
+	t->rseq_len = conf.rseq_abi_size;
+	t->rseq_sig = conf.signature;
+	return 0;
+}
+
+/* get_robust_list works on another thread given ptrace rights over it. */
+static int capture_robust_list(pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+{
+	void *head = NULL;
+	size_t len = 0;
+
+	if (syscall(SYS_get_robust_list, tid, &head, &len) < 0)
+		return fail(err, errlen, tid, "get_robust_list");
+	t->robust_list = (uint64_t)head;
+	t->robust_list_len = len;
+	return 0;
+}
+
+static void capture_comm(pid_t pid, pid_t tid, struct ps_thread *t)
+{
+	char path[64], *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	if (ps_read_file(path, &text, &len) < 0)
+		return;
+	if (len && text[len - 1] == '\n')
+		text[--len] = 0;
+	snprintf(t->comm, sizeof(t->comm), "%s", text);
+	free(text);
+}
+
+/*
+ * orig_rax >= 0 means the thread stopped on its way out of a syscall. If the
+ * syscall was interrupted by our freeze, rax holds -ERESTARTSYS and friends:
+ * the kernel rewinds rip by 2 (the length of `syscall`) and reloads rax from
+ * orig_rax when the thread resumes. A restore must do the same.
+ */
+static void capture_syscall_state(struct ps_thread *t)
+{
+	t->in_syscall = (long)t->regs.orig_rax >= 0;
+	t->syscall_nr = t->in_syscall ? (long)t->regs.orig_rax : -1;
+	t->syscall_ret = t->in_syscall ? (long)t->regs.rax : 0;
+}
+
+int ps_capture_thread(pid_t pid, pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &t->regs) < 0)
+		return fail(err, errlen, tid, "PTRACE_GETREGS");
+	capture_syscall_state(t);
+	r = capture_xsave(tid, t, err, errlen);
+	if (r == 0 && ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask) < 0)
+		r = fail(err, errlen, tid, "PTRACE_GETSIGMASK");
+	if (r == 0)
+		r = ps_peek_pending(tid, 0, &t->pending, &t->npending, err, errlen);
+	if (r == 0)
+		r = capture_rseq(tid, t, err, errlen);
+	if (r == 0)
+		r = capture_robust_list(tid, t, err, errlen);
+	if (r == 0)
+		capture_comm(pid, tid, t);
+	return r;
+}

@@ -1,0 +1,17 @@
+/* Capture of one stopped thread's own state: registers, xsave area, signal
+ * mask and pending signals, rseq and robust list. Tracer thread only. */
+#ifndef PROCSNAP_REGS_H
+#define PROCSNAP_REGS_H
+
+#include "model.h"
+
+/* Fill everything of t that ptrace and /proc give; altstack and
+ * clear_child_tid need a remote syscall and are filled by the caller. */
+int ps_capture_thread(pid_t pid, pid_t tid, struct ps_thread *t, char *err, size_t errlen);
+
+/* Read a pending-signal queue with PTRACE_PEEKSIGINFO: the thread's own
+ * (shared = 0) or the process-wide one (shared = 1), without dequeuing. */
+int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
+		    char *err, size_t errlen);
+
+#endif

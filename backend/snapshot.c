@@ -1,0 +1,362 @@
+/* A held snapshot as image files: the JSON files encoded once at capture
+ * time, memory files read from the frozen process on demand. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "codec.h"
+#include "crc32.h"
+#include "proc_parse.h"
+#include "snapshot.h"
+#include "tracer.h"
+
+struct image_file {
+	struct ps_snapshot_file pub;
+	char *data;          /* encoded JSON; NULL for directories and memory */
+	long map;            /* index in model.maps for a memory file, else -1 */
+};
+
+struct ps_snapshot {
+	struct ps_capture cap;
+	struct image_file *files;
+	size_t nfiles;
+	struct ps_snapshot *next;     /* in the list of live snapshots */
+};
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ps_snapshot *live;
+
+static struct image_file *add_file(struct ps_snapshot *s, const char *name)
+{
+	struct image_file *grown = realloc(s->files, (s->nfiles + 1) * sizeof(*grown));
+	struct image_file *f;
+
+	if (!grown)
+		return NULL;
+	s->files = grown;
+	f = &grown[s->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->map = -1;
+	f->pub.name = strdup(name);
+	if (!f->pub.name)
+		return NULL;
+	s->nfiles++;
+	return f;
+}
+
+static int add_dir(struct ps_snapshot *s, const char *name)
+{
+	struct image_file *f = add_file(s, name);
+
+	if (!f)
+		return -ENOMEM;
+	f->pub.is_dir = 1;
+	return 0;
+}
+
+/* Takes ownership of j. */
+static int add_json(struct ps_snapshot *s, const char *name, json_t *j)
+{
+	struct image_file *f;
+	size_t len;
+	char *text;
+
+	if (!j)
+		return -ENOMEM;
+	text = ps_json_dump(j, &len);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	f = add_file(s, name);
+	if (!f) {
+		free(text);
+		return -ENOMEM;
+	}
+	f->data = text;
+	f->pub.size = len;
+	f->pub.blocks = (len + 511) / 512;
+	return 0;
+}
+
+static int add_memory_files(struct ps_snapshot *s)
+{
+	const struct ps_maps *maps = &s->cap.model.maps;
+
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *m = &maps->items[i];
+		struct image_file *f;
+
+		if (!m->content)
+			continue;
+		f = add_file(s, m->content);
+		if (!f)
+			return -ENOMEM;
+		f->map = (long)i;
+		f->pub.size = m->end - m->start;
+		f->pub.blocks = m->data_pages * (4096 / 512);
+	}
+	return 0;
+}
+
+static int add_thread_files(struct ps_snapshot *s)
+{
+	const struct ps_model *m = &s->cap.model;
+	char name[64];
+	int e = add_dir(s, "registers");
+
+	for (size_t i = 0; e == 0 && i < m->nthreads; i++) {
+		snprintf(name, sizeof(name), "registers/%d.json", m->threads[i].tid);
+		e = add_json(s, name, ps_encode_thread(&m->threads[i]));
+	}
+	return e;
+}
+
+static void fill_meta_environment(struct ps_image_meta *meta)
+{
+	struct utsname u;
+	char *boot_id = NULL;
+	size_t len;
+
+	meta->format = PS_FORMAT_VERSION;
+	snprintf(meta->arch, sizeof(meta->arch), "x86_64");
+	if (uname(&u) == 0)
+		snprintf(meta->kernel, sizeof(meta->kernel), "%s", u.release);
+	if (ps_read_file("/proc/sys/kernel/random/boot_id", &boot_id, &len) == 0) {
+		if (len && boot_id[len - 1] == '\n')
+			boot_id[len - 1] = 0;
+		snprintf(meta->boot_id, sizeof(meta->boot_id), "%s", boot_id);
+	}
+	free(boot_id);
+	meta->page_size = sysconf(_SC_PAGESIZE);
+}
+
+/* image.json lists every other file with its size, and the CRC of every
+ * JSON file (memory bytes are not in hand here, and reading them only to
+ * checksum would cost a full pass over the address space). */
+static int add_image_json(struct ps_snapshot *s)
+{
+	struct ps_image_meta *meta = &s->cap.model.meta;
+	size_t n = 0;
+
+	fill_meta_environment(meta);
+	meta->files = calloc(s->nfiles ? s->nfiles : 1, sizeof(*meta->files));
+	if (!meta->files)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		const struct image_file *f = &s->files[i];
+		struct ps_image_file *out = &meta->files[n];
+
+		if (f->pub.is_dir)
+			continue;
+		out->name = strdup(f->pub.name);
+		if (!out->name)
+			return -ENOMEM;
+		out->size = f->pub.size;
+		if (f->data) {
+			out->has_crc = 1;
+			out->crc32 = ps_crc32(0, f->data, f->pub.size);
+		}
+		meta->nfiles = ++n;
+	}
+	return add_json(s, "image.json", ps_encode_image_meta(meta));
+}
+
+static int build_files(struct ps_snapshot *s)
+{
+	const struct ps_model *m = &s->cap.model;
+	int e = add_json(s, "process.json", ps_encode_process(&m->proc));
+
+	if (e == 0)
+		e = add_json(s, "signals.json", ps_encode_signals(&m->signals));
+	if (e == 0)
+		e = add_json(s, "fds.json", ps_encode_fds(&m->fds));
+	if (e == 0)
+		e = add_dir(s, "memory");
+	if (e == 0)
+		e = add_json(s, "memory/maps.json", ps_encode_maps(&m->maps));
+	if (e == 0)
+		e = add_memory_files(s);
+	if (e == 0)
+		e = add_thread_files(s);
+	if (e == 0)
+		e = add_image_json(s);
+	return e;
+}
+
+struct take_job {
+	pid_t pid;
+	struct ps_capture *cap;
+	char *err;
+	size_t errlen;
+};
+
+static int take_on_tracer(void *arg)
+{
+	struct take_job *j = arg;
+
+	return ps_capture_take(j->pid, j->cap, j->err, j->errlen);
+}
+
+static int release_on_tracer(void *arg)
+{
+	ps_capture_release(arg);
+	return 0;
+}
+
+static void free_files(struct ps_snapshot *s)
+{
+	for (size_t i = 0; i < s->nfiles; i++) {
+		free((char *)s->files[i].pub.name);
+		free(s->files[i].data);
+	}
+	free(s->files);
+}
+
+static void unlist(struct ps_snapshot *s)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct ps_snapshot **p = &live; *p; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void destroy(struct ps_snapshot *s)
+{
+	if (ps_tracer_call(release_on_tracer, &s->cap) < 0)
+		ps_capture_release(&s->cap);    /* tracer gone: its tracees were freed with it */
+	free_files(s);
+	free(s);
+}
+
+int ps_snapshot_take(pid_t pid, struct ps_snapshot **out, char *err, size_t errlen)
+{
+	struct ps_snapshot *s = calloc(1, sizeof(*s));
+	struct take_job job = { pid, NULL, err, errlen };
+	int e;
+
+	if (!s)
+		return -ENOMEM;
+	job.cap = &s->cap;
+	e = ps_tracer_call(take_on_tracer, &job);
+	if (e == -ESHUTDOWN)
+		snprintf(err, errlen, "procsnap is shutting down");
+	if (e < 0) {
+		free(s);
+		return e;
+	}
+	e = build_files(s);
+	if (e < 0) {
+		snprintf(err, errlen, "process %d: encoding its image failed: %s", pid, strerror(-e));
+		destroy(s);
+		return e;
+	}
+	pthread_mutex_lock(&live_lock);
+	s->next = live;
+	live = s;
+	pthread_mutex_unlock(&live_lock);
+	*out = s;
+	return 0;
+}
+
+void ps_snapshot_release(struct ps_snapshot *s)
+{
+	unlist(s);
+	destroy(s);
+}
+
+pid_t ps_snapshot_pid(const struct ps_snapshot *s)
+{
+	return s->cap.model.meta.pid;
+}
+
+void ps_snapshot_time(const struct ps_snapshot *s, struct timespec *ts)
+{
+	ts->tv_sec = s->cap.model.meta.taken_sec;
+	ts->tv_nsec = s->cap.model.meta.taken_nsec;
+}
+
+size_t ps_snapshot_nfiles(const struct ps_snapshot *s)
+{
+	return s->nfiles;
+}
+
+const struct ps_snapshot_file *ps_snapshot_file(const struct ps_snapshot *s, size_t i)
+{
+	return i < s->nfiles ? &s->files[i].pub : NULL;
+}
+
+int ps_snapshot_lookup(const struct ps_snapshot *s, const char *relpath)
+{
+	for (size_t i = 0; i < s->nfiles; i++)
+		if (!strcmp(s->files[i].pub.name, relpath))
+			return (int)i;
+	return -ENOENT;
+}
+
+ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size, off_t off)
+{
+	const struct image_file *f;
+
+	if (i >= s->nfiles || off < 0)
+		return -EINVAL;
+	f = &s->files[i];
+	if (f->pub.is_dir)
+		return -EISDIR;
+	if (f->map >= 0)
+		return ps_memory_read(s->cap.frozen.pid, s->cap.memfd,
+				      &s->cap.model.maps.items[f->map], &s->cap.pages[f->map],
+				      buf, size, (uint64_t)off);
+	if ((uint64_t)off >= f->pub.size)
+		return 0;
+	if (size > f->pub.size - off)
+		size = f->pub.size - off;
+	memcpy(buf, f->data + off, size);
+	return size;
+}
+
+off_t ps_snapshot_seek(const struct ps_snapshot *s, size_t i, off_t off, int whence)
+{
+	const struct image_file *f;
+
+	if (i >= s->nfiles)
+		return -EINVAL;
+	f = &s->files[i];
+	if (f->map >= 0)
+		return ps_memory_seek(&s->cap.model.maps.items[f->map], &s->cap.pages[f->map],
+				      off, whence);
+	if (off < 0 || (uint64_t)off >= f->pub.size)
+		return -ENXIO;
+	return whence == SEEK_DATA ? off : (off_t)f->pub.size;
+}
+
+int ps_backend_start(char *err, size_t errlen)
+{
+	return ps_tracer_start(err, errlen);
+}
+
+void ps_backend_stop(void)
+{
+	for (;;) {
+		struct ps_snapshot *s;
+
+		pthread_mutex_lock(&live_lock);
+		s = live;
+		if (s)
+			live = s->next;
+		pthread_mutex_unlock(&live_lock);
+		if (!s)
+			break;
+		destroy(s);
+	}
+	ps_tracer_stop();
+}

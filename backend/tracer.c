@@ -1,0 +1,108 @@
+/* The tracer thread and its job queue: one thread owns every ptrace call
+ * (the kernel ties a tracee to the thread that attached, not the process). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tracer.h"
+
+struct job {
+	ps_tracer_fn fn;
+	void *arg;
+	int result;
+	int done;
+	struct job *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queued = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
+static struct job *head, *tail;
+static pthread_t thread;
+static int running, stopping;
+
+static struct job *take_job(void)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&lock);
+	while (!head && !stopping)
+		pthread_cond_wait(&queued, &lock);
+	j = head;
+	if (j) {
+		head = j->next;
+		if (!head)
+			tail = NULL;
+	}
+	pthread_mutex_unlock(&lock);
+	return j;
+}
+
+static void *tracer_main(void *unused)
+{
+	struct job *j;
+
+	(void)unused;
+	while ((j = take_job())) {
+		int r = j->fn(j->arg);
+
+		pthread_mutex_lock(&lock);
+		j->result = r;
+		j->done = 1;
+		pthread_cond_broadcast(&finished);
+		pthread_mutex_unlock(&lock);
+	}
+	return NULL;
+}
+
+int ps_tracer_start(char *err, size_t errlen)
+{
+	int r;
+
+	if (running)
+		return 0;
+	stopping = 0;
+	r = pthread_create(&thread, NULL, tracer_main, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot start the tracer thread: %s", strerror(r));
+		return -r;
+	}
+	running = 1;
+	return 0;
+}
+
+void ps_tracer_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_broadcast(&queued);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	running = 0;
+}
+
+int ps_tracer_call(ps_tracer_fn fn, void *arg)
+{
+	struct job j = { .fn = fn, .arg = arg };
+
+	if (running && pthread_equal(pthread_self(), thread))
+		return fn(arg);
+	pthread_mutex_lock(&lock);
+	if (!running || stopping) {
+		pthread_mutex_unlock(&lock);
+		return -ESHUTDOWN;
+	}
+	if (tail)
+		tail->next = &j;
+	else
+		head = &j;
+	tail = &j;
+	pthread_cond_signal(&queued);
+	while (!j.done)
+		pthread_cond_wait(&finished, &lock);
+	pthread_mutex_unlock(&lock);
+	return j.result;
+}
