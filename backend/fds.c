@@ -1,0 +1,421 @@
+/* Capture of fds.json: every descriptor of a stopped process, typed from the
+ * file it leads to, with flags/position/mount from fdinfo; none is dropped. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fds.h"
+#include "proc_parse.h"
+
+static const char deleted_suffix[] = " (deleted)";
+#define DELETED_LEN (sizeof(deleted_suffix) - 1)
+
+/* ---- listing ---- */
+
+static int compare_ints(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int fd_from_name(const char *name)
+{
+	long v = 0;
+
+	if (!*name)
+		return -1;
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9' || v > 0x7fffffff / 10)
+			return -1;
+		v = v * 10 + (*name - '0');
+	}
+	return (int)v;
+}
+
+/* The numbers under /proc/<pid>/fd, sorted. dirfd stays open. */
+static int list_fd_numbers(int dirfd, int **nums, size_t *count)
+{
+	size_t n = 0, cap = 0;
+	int *v = NULL, dup_fd;
+	struct dirent *de;
+	DIR *d;
+
+	dup_fd = dup(dirfd);
+	if (dup_fd < 0)
+		return -errno;
+	d = fdopendir(dup_fd);
+	if (!d) {
+		int rc = -errno;
+
+		close(dup_fd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int fd = fd_from_name(de->d_name);
+
+		if (fd < 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			int *nv = realloc(v, ncap * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = fd;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), compare_ints);
+	*nums = v;
+	*count = n;
+	return 0;
+}
+
+/* ---- one descriptor ---- */
+
+static int set_text(char **dst, const char *text)
+{
+	*dst = strdup(text);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int set_path(struct ps_fd *f, const char *path, size_t len)
+{
+	f->path.data = malloc(len + 1);
+	if (!f->path.data)
+		return -ENOMEM;
+	memcpy(f->path.data, path, len);
+	f->path.data[len] = '\0';
+	f->path.len = len;
+	return 0;
+}
+
+static int mark_unsupported(struct ps_fd *f, const char *reason)
+{
+	f->supported = 0;
+	free(f->unsupported_reason);
+	return set_text(&f->unsupported_reason, reason);
+}
+
+static int has_suffix(const struct ps_bytes *b, const char *suffix, size_t slen)
+{
+	return b->len > slen && memcmp(b->data + b->len - slen, suffix, slen) == 0;
+}
+
+static void strip_deleted_suffix(struct ps_fd *f)
+{
+	f->path.len -= DELETED_LEN;
+	f->path.data[f->path.len] = '\0';
+	f->deleted = 1;
+}
+
+/* " (deleted)" at the end of the link means the file was unlinked, unless
+ * the file's real name ends that way: then that name still leads to the very
+ * same inode. (The link text is relative to procsnap's own root.) */
+static int link_says_deleted(const struct ps_fd *f, const struct stat *st)
+{
+	struct stat now;
+
+	if (!has_suffix(&f->path, deleted_suffix, DELETED_LEN))
+		return 0;
+	if (st->st_nlink == 0)
+		return 1;
+	if (stat(f->path.data, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+		return 0;
+	return 1;
+}
+
+/* "anon_inode:[eventfd]" -> "eventfd", "anon_inode:inotify" -> "inotify" */
+static int set_anon_kind(struct ps_fd *f)
+{
+	const char *name = f->path.data + strlen("anon_inode:");
+	size_t n = strlen(name);
+	char reason[128];
+
+	if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
+		name++;
+		n -= 2;
+	}
+	if (n == 0) {
+		name = "anon_inode";
+		n = strlen(name);
+	}
+	f->type = PS_FD_ANON;
+	f->kind = strndup(name, n);
+	if (!f->kind)
+		return -ENOMEM;
+	snprintf(reason, sizeof(reason), "%s descriptors are not saved yet", f->kind);
+	return mark_unsupported(f, reason);
+}
+
+static int classify_regular(struct ps_fd *f, const struct stat *st)
+{
+	static const char memfd_prefix[] = "/memfd:";
+
+	if (strncmp(f->path.data, memfd_prefix, sizeof(memfd_prefix) - 1) == 0 &&
+	    has_suffix(&f->path, deleted_suffix, DELETED_LEN)) {
+		strip_deleted_suffix(f);
+		f->type = PS_FD_ANON;
+		if (set_text(&f->kind, "memfd") < 0)
+			return -ENOMEM;
+		return mark_unsupported(f, "memfd files are not saved yet");
+	}
+	f->type = PS_FD_REG;
+	if (set_text(&f->kind, "file") < 0)
+		return -ENOMEM;
+	if (link_says_deleted(f, st)) {
+		strip_deleted_suffix(f);
+		return mark_unsupported(f, "the file was deleted while open; "
+					"saving its content is not supported yet");
+	}
+	return 0;
+}
+
+static int classify_directory(struct ps_fd *f, const struct stat *st)
+{
+	f->type = PS_FD_DIR;
+	if (set_text(&f->kind, "directory") < 0)
+		return -ENOMEM;
+	if (link_says_deleted(f, st)) {
+		strip_deleted_suffix(f);
+		return mark_unsupported(f, "the directory was removed while open; "
+					"it cannot be opened again");
+	}
+	return 0;
+}
+
+static int set_kind_unsupported(struct ps_fd *f, enum ps_fd_type type, const char *kind,
+				const char *reason)
+{
+	f->type = type;
+	if (set_text(&f->kind, kind) < 0)
+		return -ENOMEM;
+	return mark_unsupported(f, reason);
+}
+
+/* Sets type, kind, deleted and (for kinds not saved yet) the reason. */
+static int classify_fd(struct ps_fd *f, const struct stat *st)
+{
+	char reason[128];
+
+	f->supported = 1;
+	/* Anonymous inodes have no file type bits at all (mode 0600). */
+	if (strncmp(f->path.data, "anon_inode:", strlen("anon_inode:")) == 0)
+		return set_anon_kind(f);
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG:
+		return classify_regular(f, st);
+	case S_IFDIR:
+		return classify_directory(f, st);
+	case S_IFCHR:
+		f->type = PS_FD_CHR;
+		return set_text(&f->kind, "char");
+	case S_IFBLK:
+		return set_kind_unsupported(f, PS_FD_BLK, "block", "block devices are not saved yet");
+	case S_IFIFO:
+		if (strncmp(f->path.data, "pipe:[", 6) == 0)
+			return set_kind_unsupported(f, PS_FD_PIPE, "pipe", "pipes are not saved yet");
+		return set_kind_unsupported(f, PS_FD_FIFO, "fifo", "named FIFOs are not saved yet");
+	case S_IFSOCK:
+		return set_kind_unsupported(f, PS_FD_SOCKET, "socket", "sockets are not saved yet");
+	default:
+		snprintf(reason, sizeof(reason),
+			 "descriptors of this kind (file mode 0%o) are not recognised",
+			 (unsigned)st->st_mode);
+		return set_kind_unsupported(f, PS_FD_OTHER, "unknown", reason);
+	}
+}
+
+static void fill_from_stat(struct ps_fd *f, const struct stat *st)
+{
+	f->mode = st->st_mode;
+	f->ino = st->st_ino;
+	f->dev_major = major(st->st_dev);
+	f->dev_minor = minor(st->st_dev);
+	f->rdev_major = major(st->st_rdev);
+	f->rdev_minor = minor(st->st_rdev);
+}
+
+static void fill_from_fdinfo(struct ps_fd *f, const struct ps_fdinfo *info)
+{
+	f->pos = info->pos;
+	f->cloexec = (info->flags & O_CLOEXEC) != 0;
+	f->flags = info->flags & ~O_CLOEXEC;
+	f->mnt_id = info->mnt_id;
+}
+
+static int read_fdinfo(pid_t pid, int fd, struct ps_fdinfo *info)
+{
+	char path[64], *text;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	rc = ps_read_file(path, &text, &len);
+	if (rc < 0)
+		return rc;
+	rc = ps_parse_fdinfo(text, info);
+	free(text);
+	return rc;
+}
+
+/* Keeps the fd in the list, unsupported, saying which /proc file failed:
+ * "<action> /proc/<pid>/<dir>/<fd>: <errno text>". */
+static int mark_broken(struct ps_fd *f, pid_t pid, const char *action, const char *dir, int rc)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof(reason), "%s /proc/%d/%s/%d: %s", action, (int)pid, dir, f->fd,
+		 strerror(-rc));
+	if (!f->kind && set_text(&f->kind, "unknown") < 0)
+		return -ENOMEM;
+	return mark_unsupported(f, reason);
+}
+
+/* The link text, or "" with the fd marked unsupported when it is unreadable.
+ * Returns 1 when the fd was closed meanwhile. */
+static int read_fd_link(pid_t pid, int dirfd, const char *name, struct ps_fd *f)
+{
+	char *link = malloc(PS_PATH_MAX + 1);
+	ssize_t n;
+	int rc, e;
+
+	if (!link)
+		return -ENOMEM;
+	n = readlinkat(dirfd, name, link, PS_PATH_MAX + 1);
+	e = n < 0 ? errno : n > PS_PATH_MAX ? ENAMETOOLONG : 0;
+	if (e == ENOENT) {
+		free(link);
+		return 1;
+	}
+	rc = e ? set_path(f, "", 0) : set_path(f, link, (size_t)n);
+	free(link);
+	if (rc < 0)
+		return rc;
+	if (e)
+		return mark_broken(f, pid, "reading the link", "fd", -e);
+	return 0;
+}
+
+/* Returns 0, 1 when the fd was closed meanwhile (not an entry any more),
+ * or -ENOMEM. Any other failure keeps the fd, marked unsupported. */
+static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
+{
+	struct ps_fdinfo info;
+	struct stat st;
+	char name[16];
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->type = PS_FD_OTHER;
+	snprintf(name, sizeof(name), "%d", fd);
+	rc = read_fd_link(pid, dirfd, name, f);
+	if (rc != 0 || f->unsupported_reason)
+		return rc;
+
+	/* Without AT_SYMLINK_NOFOLLOW the magic link leads to the open file. */
+	if (fstatat(dirfd, name, &st, 0) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return mark_broken(f, pid, "stat of", "fd", -errno);
+	}
+	fill_from_stat(f, &st);
+	rc = classify_fd(f, &st);
+	if (rc < 0)
+		return rc;
+
+	rc = read_fdinfo(pid, fd, &info);
+	if (rc == -ENOENT)
+		return 1;
+	if (rc < 0)
+		return mark_broken(f, pid, "reading", "fdinfo", rc);
+	fill_from_fdinfo(f, &info);
+	return 0;
+}
+
+static void free_fd(struct ps_fd *f)
+{
+	free(f->kind);
+	free(f->path.data);
+	free(f->unsupported_reason);
+	free(f->data);
+}
+
+static void free_fd_items(struct ps_fd *items, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free_fd(&items[i]);
+	free(items);
+}
+
+int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
+{
+	char path[64];
+	struct ps_fd *items = NULL;
+	size_t count = 0, n = 0, i;
+	int dirfd, *nums = NULL, rc;
+
+	fds->items = NULL;
+	fds->count = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "opening %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = list_fd_numbers(dirfd, &nums, &count);
+	if (rc < 0) {
+		snprintf(err, errlen, "listing %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	items = calloc(count ? count : 1, sizeof(*items));
+	if (!items) {
+		rc = -ENOMEM;
+		goto nomem;
+	}
+	for (i = 0; i < count; i++) {
+		rc = capture_one_fd(pid, dirfd, nums[i], &items[n]);
+		if (rc < 0) {
+			free_fd(&items[n]);
+			goto nomem;
+		}
+		if (rc == 0)
+			n++;
+		else
+			free_fd(&items[n]);
+	}
+	rc = 0;
+	if (n == 0) {
+		free(items);
+		items = NULL;
+	}
+	fds->items = items;
+	fds->count = n;
+	items = NULL;
+	goto out;
+nomem:
+	snprintf(err, errlen, "capturing the descriptors of process %d: %s", (int)pid,
+		 strerror(-rc));
+	free_fd_items(items, n);
+out:
+	free(nums);
+	close(dirfd);
+	return rc;
+}

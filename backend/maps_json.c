@@ -1,0 +1,341 @@
+/* memory/maps.json: one entry per mapping with its range, protection, kind,
+ * backing file identity, VmFlags and the content file holding its bytes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "codec.h"
+#include "json_util.h"
+
+#define MAX_VM_FLAGS 64
+#define MAX_BUILD_ID 64   /* hex digits: fits ps_file_id.build_id */
+
+static const struct ps_name kind_names[] = {
+	{ PS_MAP_ANON, "anon" }, { PS_MAP_SHMEM, "shmem" }, { PS_MAP_FILE, "file" },
+	{ PS_MAP_HEAP, "heap" }, { PS_MAP_STACK, "stack" }, { PS_MAP_VDSO, "vdso" },
+	{ PS_MAP_VVAR, "vvar" }, { PS_MAP_VSYSCALL, "vsyscall" }, { PS_MAP_OTHER, "other" },
+	{ 0, NULL },
+};
+
+/* ---- encoding ---- */
+
+static json_t *encode_prot(int prot)
+{
+	char s[4] = {
+		prot & PROT_READ ? 'r' : '-',
+		prot & PROT_WRITE ? 'w' : '-',
+		prot & PROT_EXEC ? 'x' : '-',
+		'\0',
+	};
+	return json_string(s);
+}
+
+static json_t *encode_file_id(const struct ps_file_id *f)
+{
+	json_t *o = json_object();
+	int rc = 0;
+
+	rc |= json_object_set_new(o, "dev", ps_json_dev(f->dev_major, f->dev_minor));
+	rc |= json_object_set_new(o, "ino", ps_json_count(f->ino));
+	rc |= json_object_set_new(o, "size", ps_json_count(f->size));
+	rc |= json_object_set_new(o, "mtime", ps_json_time(f->mtime_sec, f->mtime_nsec));
+	rc |= json_object_set_new(o, "build_id", json_string(f->build_id));
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *encode_vm_flags(const struct ps_mapping *m)
+{
+	json_t *a = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		rc |= json_array_append_new(a, json_string(m->vm_flags[i]));
+	if (rc) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *encode_mapping(const struct ps_mapping *m)
+{
+	json_t *o = json_object();
+	int rc = 0;
+
+	rc |= json_object_set_new(o, "start", ps_json_hex(m->start));
+	rc |= json_object_set_new(o, "end", ps_json_hex(m->end));
+	rc |= json_object_set_new(o, "prot", encode_prot(m->prot));
+	rc |= json_object_set_new(o, "shared", json_boolean(m->shared));
+	rc |= json_object_set_new(o, "kind", ps_json_enum(m->kind, kind_names));
+	rc |= json_object_set_new(o, "path", ps_json_bytes(m->path.data, m->path.len));
+	rc |= json_object_set_new(o, "deleted", json_boolean(m->deleted));
+	rc |= json_object_set_new(o, "offset", ps_json_hex(m->offset));
+	if (m->kind == PS_MAP_FILE)
+		rc |= json_object_set_new(o, "file", encode_file_id(&m->file));
+	rc |= json_object_set_new(o, "vm_flags", encode_vm_flags(m));
+	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
+	rc |= json_object_set_new(o, "data_pages", ps_json_count(m->data_pages));
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *ps_encode_maps(const struct ps_maps *maps)
+{
+	json_t *o = ps_json_new_file();
+	json_t *a = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; i < maps->count; i++)
+		rc |= json_array_append_new(a, encode_mapping(&maps->items[i]));
+	rc |= json_object_set_new(o, "mappings", a);
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- decoding ---- */
+
+/* [vsyscall] is the one mapping above user space, always at one address. */
+static int check_range(const struct ps_mapping *m, struct ps_jerr *e)
+{
+	if (m->kind == PS_MAP_VSYSCALL) {
+		if (m->start != PS_VSYSCALL_START || m->end != PS_VSYSCALL_END)
+			return ps_jerr_fail(e, "field \"start\": a vsyscall mapping is 0x%llx-0x%llx",
+					    PS_VSYSCALL_START, PS_VSYSCALL_END);
+		return 0;
+	}
+	if (m->start % PS_PAGE_SIZE)
+		return ps_jerr_fail(e, "field \"start\" is not page-aligned");
+	if (m->end % PS_PAGE_SIZE)
+		return ps_jerr_fail(e, "field \"end\" is not page-aligned");
+	if (m->end <= m->start)
+		return ps_jerr_fail(e, "field \"end\" is not above \"start\"");
+	if (m->end > PS_USER_ADDR_END)
+		return ps_jerr_fail(e, "field \"end\" is 0x%" PRIx64 ", beyond user space (0x%llx)",
+				    m->end, PS_USER_ADDR_END);
+	return 0;
+}
+
+static int decode_range(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	long long kind;
+
+	if (ps_jget_enum(j, "kind", kind_names, 0, &kind, e) ||
+	    ps_jget_hex(j, "start", UINT64_MAX, &m->start, e) ||
+	    ps_jget_hex(j, "end", UINT64_MAX, &m->end, e))
+		return -EINVAL;
+	m->kind = (enum ps_map_kind)kind;
+	return check_range(m, e);
+}
+
+static int decode_prot(const json_t *j, int *prot, struct ps_jerr *e)
+{
+	const char *s;
+
+	if (ps_jget_string(j, "prot", 3, &s, e))
+		return -EINVAL;
+	if (strlen(s) != 3 || (s[0] != 'r' && s[0] != '-') ||
+	    (s[1] != 'w' && s[1] != '-') || (s[2] != 'x' && s[2] != '-'))
+		return ps_jerr_fail(e, "field \"prot\" must be like \"r-x\" or \"---\"");
+	*prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
+		(s[2] == 'x' ? PROT_EXEC : 0);
+	return 0;
+}
+
+/* Restore opens file mappings by path, and recognises kernel mappings by
+ * their "[name]", so the path must fit the kind. */
+static int decode_path(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	int bracketed;
+
+	if (ps_jget_path(j, "path", m->kind == PS_MAP_FILE, &m->path, e) ||
+	    ps_jget_bool(j, "deleted", &m->deleted, e))
+		return -EINVAL;
+	bracketed = m->kind == PS_MAP_HEAP || m->kind == PS_MAP_STACK ||
+		    m->kind == PS_MAP_VDSO || m->kind == PS_MAP_VVAR ||
+		    m->kind == PS_MAP_VSYSCALL || m->kind == PS_MAP_OTHER;
+	if (bracketed && m->path.data[0] != '[')
+		return ps_jerr_fail(e, "field \"path\" must be a \"[name]\" for this kind");
+	return 0;
+}
+
+static int decode_offset(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	if (ps_jget_hex(j, "offset", UINT64_MAX, &m->offset, e))
+		return -EINVAL;
+	if (m->offset % PS_PAGE_SIZE)
+		return ps_jerr_fail(e, "field \"offset\" is not page-aligned");
+	if (m->offset > INT64_MAX - (m->end - m->start))   /* off_t of mmap */
+		return ps_jerr_fail(e, "field \"offset\" is too large for the mapping's length");
+	return 0;
+}
+
+static int check_build_id(const char *s, struct ps_jerr *e)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n > MAX_BUILD_ID || strspn(s, "0123456789abcdef") != n)
+		return ps_jerr_fail(e, "field \"build_id\" must be lowercase hex digits in pairs");
+	return 0;
+}
+
+static int decode_file_id(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	struct ps_file_id *f = &m->file;
+	const json_t *o;
+	size_t mark;
+
+	if (m->kind != PS_MAP_FILE) {
+		if (json_object_get(j, "file"))
+			return ps_jerr_fail(e, "field \"file\" is only for kind \"file\"");
+		return 0;
+	}
+	if (ps_jget_object(j, "file", &o, e))
+		return -EINVAL;
+	mark = ps_jerr_push(e, "file");
+	if (ps_jget_dev(o, "dev", &f->dev_major, &f->dev_minor, e) ||
+	    ps_jget_count(o, "ino", &f->ino, e) ||
+	    ps_jget_count(o, "size", &f->size, e) ||
+	    ps_jget_time(o, "mtime", &f->mtime_sec, &f->mtime_nsec, e) ||
+	    ps_jget_strbuf(o, "build_id", f->build_id, sizeof(f->build_id), e) ||
+	    check_build_id(f->build_id, e))
+		return -EINVAL;
+	ps_jerr_pop(e, mark);
+	return 0;
+}
+
+/* smaps VmFlags mnemonics are two lowercase letters or digits. */
+static int check_vm_flag(const char *s, const char *field, struct ps_jerr *e)
+{
+	if (strlen(s) != 2 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789") != 2)
+		return ps_jerr_fail(e, "field \"%s\" must be a two-letter VmFlags mnemonic", field);
+	return 0;
+}
+
+static int decode_vm_flags(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	const json_t *a;
+	const char *s;
+	char field[32];
+	size_t n;
+
+	if (ps_jget_array(j, "vm_flags", &a, e))
+		return -EINVAL;
+	n = json_array_size(a);
+	if (n > MAX_VM_FLAGS)
+		return ps_jerr_fail(e, "field \"vm_flags\" has %zu flags, more than %d", n, MAX_VM_FLAGS);
+	m->vm_flags = calloc(n ? n : 1, sizeof(*m->vm_flags));
+	if (!m->vm_flags)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "vm_flags[%zu]", i);
+		if (ps_jv_string(json_array_get(a, i), field, 2, &s, e) ||
+		    check_vm_flag(s, field, e))
+			return -EINVAL;
+		m->vm_flags[i] = strdup(s);
+		if (!m->vm_flags[i])
+			return ps_jerr_nomem(e);
+		m->nvm_flags = i + 1;
+	}
+	return 0;
+}
+
+/* The content file's name is fixed by the range, so a forged name cannot
+ * point restore at any other file of the image, or outside it. */
+static int decode_content(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	char expect[PS_MEMORY_NAME_MAX];
+	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE;
+
+	if (ps_jget_count(j, "data_pages", &m->data_pages, e))
+		return -EINVAL;
+	if (!ps_jhas(j, "content")) {
+		if (m->data_pages)
+			return ps_jerr_fail(e, "field \"data_pages\" must be 0 without \"content\"");
+		return 0;
+	}
+	if (m->kind == PS_MAP_VVAR || m->kind == PS_MAP_VSYSCALL)
+		return ps_jerr_fail(e, "field \"content\" must be null: kernel pages are never saved");
+	ps_memory_file_name(expect, sizeof(expect), m->start, m->end);
+	if (ps_jget_strdup(j, "content", PS_MEMORY_NAME_MAX, &m->content, e))
+		return -EINVAL;
+	if (strcmp(m->content, expect) != 0)
+		return ps_jerr_fail(e, "field \"content\" is \"%s\", but must be \"%s\"",
+				    m->content, expect);
+	if (m->data_pages > pages)
+		return ps_jerr_fail(e, "field \"data_pages\" is %" PRIu64 ", more than the %" PRIu64
+				    " pages of the mapping", m->data_pages, pages);
+	return 0;
+}
+
+/* Checked as soon as the range is known, before the fields that depend on it. */
+static int check_order(const struct ps_mapping *m, uint64_t prev_end, struct ps_jerr *e)
+{
+	if (m->start < prev_end)
+		return ps_jerr_fail(e, "field \"start\" is below the previous entry's end: "
+				    "mappings must be sorted and must not overlap");
+	return 0;
+}
+
+static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_end,
+			  struct ps_jerr *e)
+{
+	if (ps_jv_object(j, "mappings[]", e) ||
+	    decode_range(j, m, e) ||
+	    check_order(m, prev_end, e) ||
+	    decode_prot(j, &m->prot, e) ||
+	    ps_jget_bool(j, "shared", &m->shared, e) ||
+	    decode_path(j, m, e) ||
+	    decode_offset(j, m, e) ||
+	    decode_file_id(j, m, e) ||
+	    decode_vm_flags(j, m, e) ||
+	    decode_content(j, m, e))
+		return -EINVAL;
+	return 0;
+}
+
+static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
+{
+	const json_t *a;
+	size_t n;
+
+	if (ps_jcheck_format(j, e) || ps_jget_array(j, "mappings", &a, e))
+		return -EINVAL;
+	n = json_array_size(a);
+	maps->items = calloc(n ? n : 1, sizeof(*maps->items));
+	if (!maps->items)
+		return ps_jerr_nomem(e);
+	maps->count = n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t prev_end = i ? maps->items[i - 1].end : 0;
+		size_t mark = ps_jerr_push(e, "entry %zu", i);
+
+		if (decode_mapping(json_array_get(a, i), &maps->items[i], prev_end, e))
+			return -EINVAL;
+		ps_jerr_pop(e, mark);
+	}
+	return 0;
+}
+
+int ps_decode_maps(const json_t *j, struct ps_maps *out, char *err, size_t errlen)
+{
+	struct ps_jerr e;
+	int rc;
+
+	ps_jerr_init(&e, err, errlen, "maps.json");
+	memset(out, 0, sizeof(*out));
+	rc = decode_all(j, out, &e);
+	if (rc)
+		ps_maps_free(out);
+	return ps_jerr_rc(&e, rc);
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "elf_buildid.h"
+#include "json_util.h"
 #include "memory.h"
 #include "proc_parse.h"
 
@@ -40,8 +41,8 @@ static enum ps_map_kind kind_of(const struct ps_maps_line *ml)
 		return PS_MAP_SHMEM;
 	if (!strncmp(p, "[anon:", 6))
 		return PS_MAP_ANON;
-	if (p[0] == '[')
-		return PS_MAP_OTHER;
+	if (p[0] != '/')
+		return PS_MAP_OTHER;  /* "[uprobes]", "anon_inode:[perf_event]"... */
 	/* Shared anonymous memory is a deleted /dev/zero or SysV segment. */
 	if (ml->shared && ml->deleted && (!strcmp(p, "/dev/zero") || !strncmp(p, "/SYSV", 5)))
 		return PS_MAP_SHMEM;
@@ -195,8 +196,7 @@ static int add_mapping(struct ps_maps *maps, const struct ps_maps_line *ml)
 	m->file.dev_minor = ml->dev_minor;
 	m->file.ino = ml->ino;
 	if (has_content(m)) {
-		snprintf(name, sizeof(name), "memory/%llx-%llx",
-			 (unsigned long long)m->start, (unsigned long long)m->end);
+		ps_memory_file_name(name, sizeof(name), m->start, m->end);
 		m->content = strdup(name);
 		if (!m->content)
 			return -ENOMEM;
@@ -226,10 +226,11 @@ static int parse_maps(const char *text, struct ps_maps *maps)
 
 struct smaps_ctx {
 	struct ps_maps *maps;
+	char *resident;       /* per mapping: has resident or swapped pages */
 	size_t hint;
 };
 
-static int attach_vm_flags(uint64_t start, char **flags, size_t nflags, void *arg)
+static int attach_smaps(const struct ps_smaps_entry *e, void *arg)
 {
 	struct smaps_ctx *c = arg;
 
@@ -237,13 +238,14 @@ static int attach_vm_flags(uint64_t start, char **flags, size_t nflags, void *ar
 		size_t i = (c->hint + k) % c->maps->count;
 		struct ps_mapping *m = &c->maps->items[i];
 
-		if (m->start != start)
+		if (m->start != e->start)
 			continue;
-		m->vm_flags = calloc(nflags + 1, sizeof(char *));
+		c->resident[i] = e->rss_kb + e->swap_kb > 0;
+		m->vm_flags = calloc(e->nflags + 1, sizeof(char *));
 		if (!m->vm_flags)
 			return -ENOMEM;
-		for (size_t f = 0; f < nflags; f++) {
-			m->vm_flags[f] = strdup(flags[f]);
+		for (size_t f = 0; f < e->nflags; f++) {
+			m->vm_flags[f] = strdup(e->flags[f]);
 			if (!m->vm_flags[f])
 				return -ENOMEM;
 			m->nvm_flags++;
@@ -254,25 +256,28 @@ static int attach_vm_flags(uint64_t start, char **flags, size_t nflags, void *ar
 	return 0;
 }
 
-static int read_vm_flags(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
+/* smaps gives each mapping's VmFlags, and its Rss and Swap, which let the
+ * pagemap scan skip mappings with no page at all (a reserved 100 GiB
+ * PROT_NONE region would otherwise cost 200 MiB of pagemap reads). */
+static int read_smaps(pid_t pid, struct ps_maps *maps, char *resident, char *err, size_t errlen)
 {
-	char path[64], *text;
+	char path[64], *text = NULL;
 	size_t len;
-	struct smaps_ctx c = { maps, 0 };
+	struct smaps_ctx c = { maps, resident, 0 };
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
 	r = ps_read_file(path, &text, &len);
 	if (r == 0)
-		r = ps_parse_smaps_vmflags(text, attach_vm_flags, &c);
+		r = ps_parse_smaps(text, attach_smaps, &c);
 	if (r < 0)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
 	free(text);
 	return r;
 }
 
-static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, struct ps_map_pages *pages,
-			     char *err, size_t errlen)
+static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
+			     struct ps_map_pages *pages, char *err, size_t errlen)
 {
 	char path[64];
 	int pmfd, r = 0;
@@ -289,7 +294,7 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, struct ps_map_page
 
 		if (m->kind == PS_MAP_FILE)
 			identify_file_cached(pid, maps, i);
-		if (!m->content)
+		if (!m->content || !resident[i])
 			continue;
 		r = scan_pagemap(pmfd, m, &pages[i]);
 		if (r < 0)
@@ -303,7 +308,7 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, struct ps_map_page
 int ps_capture_maps(pid_t pid, struct ps_maps *maps, struct ps_map_pages **pages,
 		    char *err, size_t errlen)
 {
-	char path[64], *text;
+	char path[64], *text, *resident;
 	size_t len;
 	int r;
 
@@ -321,13 +326,17 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, struct ps_map_pages **pages
 		snprintf(err, errlen, "%s: cannot parse it: %s", path, strerror(-r));
 		return r;
 	}
-	r = read_vm_flags(pid, maps, err, errlen);
-	if (r < 0)
-		return r;
 	*pages = calloc(maps->count ? maps->count : 1, sizeof(**pages));
-	if (!*pages)
+	resident = calloc(maps->count ? maps->count : 1, 1);
+	if (!*pages || !resident) {
+		free(resident);
 		return -ENOMEM;
-	return scan_all_pagemaps(pid, maps, *pages, err, errlen);
+	}
+	r = read_smaps(pid, maps, resident, err, errlen);
+	if (r == 0)
+		r = scan_all_pagemaps(pid, maps, resident, *pages, err, errlen);
+	free(resident);
+	return r;
 }
 
 void ps_map_pages_free(struct ps_map_pages *pages, size_t n)
@@ -377,15 +386,15 @@ static int read_process(pid_t pid, int memfd, uint64_t addr, char *buf, size_t l
 ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 		       const struct ps_map_pages *pg, char *buf, size_t size, uint64_t off)
 {
-	uint64_t len = m->end - m->start, pos, stop;
+	uint64_t len = m->end - m->start, pos, stop, zeroed;
 	size_t i;
 
 	if (off >= len)
 		return 0;
 	if (size > len - off)
 		size = len - off;
-	memset(buf, 0, size);
 	stop = off + size;
+	zeroed = off;    /* everything before this offset is already filled */
 	for (i = extent_at_or_after(pg, off / PAGE); i < pg->next; i++) {
 		uint64_t a = pg->ext[i].first * PAGE, b = a + pg->ext[i].count * PAGE;
 		int r;
@@ -395,10 +404,13 @@ ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 		pos = a > off ? a : off;
 		if (b > stop)
 			b = stop;
+		memset(buf + (zeroed - off), 0, pos - zeroed);
 		r = read_process(pid, memfd, m->start + pos, buf + (pos - off), b - pos);
 		if (r < 0)
 			return r;
+		zeroed = b;
 	}
+	memset(buf + (zeroed - off), 0, stop - zeroed);
 	return size;
 }
 

@@ -1,0 +1,123 @@
+/* Ownership of the process model: setting byte strings and freeing every
+ * malloc'd member of struct ps_model and of each of its parts. */
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "json_util.h"
+
+/* Replace b's content with a NUL-terminated copy of data. On allocation
+ * failure b is left empty (data NULL), which callers can test. */
+void ps_bytes_set(struct ps_bytes *b, const char *data, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy) {
+		if (len)
+			memcpy(copy, data, len);
+		copy[len] = '\0';
+	}
+	free(b->data);   /* after the copy: data may point into b->data */
+	b->data = copy;
+	b->len = copy ? len : 0;
+}
+
+void ps_bytes_free(struct ps_bytes *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+void ps_strlist_free(struct ps_strlist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		ps_bytes_free(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->count = 0;
+}
+
+void ps_image_meta_free(struct ps_image_meta *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i].name);
+	free(m->files);
+	memset(m, 0, sizeof(*m));
+}
+
+void ps_process_free(struct ps_process *p)
+{
+	ps_bytes_free(&p->exe);
+	ps_bytes_free(&p->cwd);
+	ps_bytes_free(&p->root);
+	ps_strlist_free(&p->cmdline);
+	ps_strlist_free(&p->environ);
+	free(p->creds.groups);
+	free(p->mm.auxv);
+	free(p->timers);
+	memset(p, 0, sizeof(*p));
+}
+
+static void mapping_free(struct ps_mapping *m)
+{
+	ps_bytes_free(&m->path);
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		free(m->vm_flags[i]);
+	free(m->vm_flags);
+	free(m->content);
+	memset(m, 0, sizeof(*m));
+}
+
+void ps_maps_free(struct ps_maps *maps)
+{
+	for (size_t i = 0; i < maps->count; i++)
+		mapping_free(&maps->items[i]);
+	free(maps->items);
+	maps->items = NULL;
+	maps->count = 0;
+}
+
+void ps_thread_free(struct ps_thread *t)
+{
+	free(t->xsave);
+	free(t->pending);
+	memset(t, 0, sizeof(*t));
+}
+
+void ps_signals_free(struct ps_signals *s)
+{
+	free(s->shared_pending);
+	memset(s, 0, sizeof(*s));
+}
+
+static void fd_free(struct ps_fd *fd)
+{
+	free(fd->kind);
+	ps_bytes_free(&fd->path);
+	free(fd->unsupported_reason);
+	free(fd->data);
+	memset(fd, 0, sizeof(*fd));
+}
+
+void ps_fds_free(struct ps_fds *fds)
+{
+	for (size_t i = 0; i < fds->count; i++)
+		fd_free(&fds->items[i]);
+	free(fds->items);
+	fds->items = NULL;
+	fds->count = 0;
+}
+
+void ps_model_free(struct ps_model *m)
+{
+	ps_image_meta_free(&m->meta);
+	ps_process_free(&m->proc);
+	ps_maps_free(&m->maps);
+	for (size_t i = 0; i < m->nthreads; i++)
+		ps_thread_free(&m->threads[i]);
+	free(m->threads);
+	m->threads = NULL;
+	m->nthreads = 0;
+	ps_signals_free(&m->signals);
+	ps_fds_free(&m->fds);
+}

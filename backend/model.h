@@ -253,4 +253,11 @@ void ps_bytes_free(struct ps_bytes *b);
 void ps_strlist_free(struct ps_strlist *l);
 void ps_model_free(struct ps_model *m);
 
+void ps_image_meta_free(struct ps_image_meta *m);
+void ps_process_free(struct ps_process *p);
+void ps_maps_free(struct ps_maps *maps);
+void ps_thread_free(struct ps_thread *t);
+void ps_signals_free(struct ps_signals *s);
+void ps_fds_free(struct ps_fds *fds);
+
 #endif

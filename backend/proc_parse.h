@@ -55,10 +55,16 @@ struct ps_maps_line {
 };
 int ps_parse_maps_line(const char *line, struct ps_maps_line *out);
 
-/* /proc/<pid>/smaps: call cb for each mapping with its start address and
- * its VmFlags mnemonics (NULL-terminated array of "rd", "wr", ...). */
-typedef int (*ps_vmflags_cb)(uint64_t start, char **flags, size_t nflags, void *arg);
-int ps_parse_smaps_vmflags(const char *text, ps_vmflags_cb cb, void *arg);
+/* /proc/<pid>/smaps: cb is called once per mapping (at its VmFlags line,
+ * the last of each entry) with what procsnap needs of it. */
+struct ps_smaps_entry {
+	uint64_t start;
+	uint64_t rss_kb, swap_kb;  /* resident and swapped: 0 + 0 means no page to save */
+	char **flags;              /* VmFlags mnemonics "rd", "wr"..., NULL-terminated */
+	size_t nflags;
+};
+typedef int (*ps_smaps_cb)(const struct ps_smaps_entry *e, void *arg);
+int ps_parse_smaps(const char *text, ps_smaps_cb cb, void *arg);
 
 /* /proc/<pid>/limits, into rlimits indexed by RLIMIT_* ("unlimited" =
  * PS_RLIM_INFINITY). Rows are matched by their names, not their order. */

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "crc32.h"
+#include "json_util.h"
 #include "proc_parse.h"
 #include "snapshot.h"
 #include "tracer.h"
@@ -111,7 +112,7 @@ static int add_thread_files(struct ps_snapshot *s)
 	int e = add_dir(s, "registers");
 
 	for (size_t i = 0; e == 0 && i < m->nthreads; i++) {
-		snprintf(name, sizeof(name), "registers/%d.json", m->threads[i].tid);
+		ps_registers_file_name(name, sizeof(name), m->threads[i].tid);
 		e = add_json(s, name, ps_encode_thread(&m->threads[i]));
 	}
 	return e;

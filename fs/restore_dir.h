@@ -1,0 +1,62 @@
+/* restore/: a writable directory kept in the spool directory on disk, the
+ * virtual status file of each image in it, and starting an image's restore. */
+#ifndef PROCSNAP_RESTORE_DIR_H
+#define PROCSNAP_RESTORE_DIR_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Brings the process of the complete image in image_dir back to life.
+ * Returns 0 with *pid_out set, or -errno with a sentence in err. */
+typedef int (*ps_restore_fn)(const char *image_dir, pid_t *pid_out, char *err, size_t errlen);
+
+/* readdir callback: one entry's name and the type bits of its st_mode.
+ * Returns nonzero to stop (the caller's buffer is full). */
+typedef int (*ps_restore_dirent_fn)(void *ctx, const char *name, mode_t type);
+
+struct ps_restore_handle;
+
+/* Create the spool directory (0700, parents too) if needed and open it.
+ * shared (allow_other): restore/ shows as 1777 and new entries belong to
+ * the caller who made them. 0 or -errno with a sentence in err. */
+int ps_restore_dir_init(const char *spool, int shared, char *err, size_t errlen);
+void ps_restore_dir_fini(void);
+
+/* NULL until a restorer exists: a complete image then fails with ENOSYS. */
+void ps_restore_dir_set_hook(ps_restore_fn fn);
+
+/* Paths are relative to restore/: "" is restore/ itself, then "img",
+ * "img/memory/7f00-7f01", ... Every function returns 0 or -errno. Where a
+ * handle is given (fstat, ftruncate, ...) it is used and rel is ignored. */
+int ps_restore_getattr(const char *rel, struct ps_restore_handle *h, struct stat *st);
+int ps_restore_truncate(const char *rel, struct ps_restore_handle *h, off_t size);
+int ps_restore_chmod(const char *rel, struct ps_restore_handle *h, mode_t mode);
+int ps_restore_chown(const char *rel, struct ps_restore_handle *h, uid_t uid, gid_t gid);
+int ps_restore_utimens(const char *rel, struct ps_restore_handle *h, const struct timespec tv[2]);
+int ps_restore_mkdir(const char *rel, mode_t mode);
+int ps_restore_unlink(const char *rel);
+int ps_restore_rmdir(const char *rel);
+/* Moving a file into place may complete an image (rsync does that): the
+ * restore then runs here and its error is returned. */
+int ps_restore_rename(const char *from, const char *to, unsigned int flags);
+int ps_restore_statfs(struct statvfs *st);
+
+int ps_restore_open(const char *rel, int flags, struct ps_restore_handle **out);
+int ps_restore_create(const char *rel, mode_t mode, int flags, struct ps_restore_handle **out);
+int ps_restore_opendir(const char *rel, struct ps_restore_handle **out);
+/* Content made up on the fly (status): the kernel must not cache it. */
+int ps_restore_is_virtual(const struct ps_restore_handle *h);
+ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off_t off);
+ssize_t ps_restore_write(struct ps_restore_handle *h, const char *buf, size_t size, off_t off);
+off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence);
+int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t len);
+int ps_restore_fsync(struct ps_restore_handle *h, int datasync);
+int ps_restore_readdir(struct ps_restore_handle *h, ps_restore_dirent_fn fn, void *ctx);
+/* Closing the last writer of a complete image runs its restore here. */
+int ps_restore_flush(struct ps_restore_handle *h);
+void ps_restore_release(struct ps_restore_handle *h);
+
+#endif

@@ -1,0 +1,493 @@
+/* Reading a saved image directory into the model: image.json, the presence,
+ * size and CRC-32 of every file it lists, then each JSON part decoded. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "codec.h"
+#include "crc32.h"
+#include "image_read.h"
+#include "json_util.h"
+
+#define JSON_MAX_SIZE (256ULL << 20)   /* far above any real metadata file */
+#define CHUNK (64 << 10)
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* ---- opening files of an untrusted image ---- */
+
+static int is_symlink_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* The directory holding name (which image.json's decoder has checked to be
+ * relative, without "." or ".."), reached without following any symlink, so
+ * that an image cannot make root read a file outside it. *base is set to the
+ * last part of name. Returns a new fd or -errno. */
+static int open_parent(int dirfd, const char *name, const char **base)
+{
+	int fd = dup(dirfd);
+	const char *part = name, *slash;
+
+	while (fd >= 0 && (slash = strchr(part, '/'))) {
+		char comp[256];
+		size_t n = (size_t)(slash - part);
+		int next;
+
+		if (n >= sizeof(comp)) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, part, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOTDIR && is_symlink_at(fd, comp))
+			errno = ELOOP;   /* Linux says ENOTDIR for a symlink here */
+		close(fd);
+		fd = next;
+		part = slash + 1;
+	}
+	*base = part;
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open a listed file for reading: a regular file, no symlink anywhere.
+ * O_NONBLOCK so that a FIFO put in its place cannot hang the restore. */
+static int open_listed(int dirfd, const char *name)
+{
+	const char *base;
+	int pfd = open_parent(dirfd, name, &base);
+	struct stat st;
+	int fd;
+
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = fd < 0 ? -errno : fd;
+	close(pfd);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static int stat_listed(int dirfd, const char *name, struct stat *st)
+{
+	const char *base;
+	int pfd = open_parent(dirfd, name, &base);
+	int rc;
+
+	if (pfd < 0)
+		return pfd;
+	rc = fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(pfd);
+	return rc;
+}
+
+/* Present, regular, and exactly the size image.json says. A file still
+ * being copied is short (-EAGAIN); one that is longer is not that file. */
+static int check_present(int dirfd, const struct ps_image_file *f, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = stat_listed(dirfd, f->name, &st);
+
+	if (rc == -ENOENT)
+		return fail(err, errlen, -EAGAIN, "%s is missing", f->name);
+	if (rc == -ELOOP)
+		return fail(err, errlen, -EINVAL, "%s is reached through a symbolic link", f->name);
+	if (rc == -ENOTDIR)
+		return fail(err, errlen, -EINVAL, "%s: a part of its path is not a directory", f->name);
+	if (rc)
+		return fail(err, errlen, rc, "%s: %s", f->name, strerror(-rc));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "%s is not a regular file", f->name);
+	if ((uint64_t)st.st_size < f->size)
+		return fail(err, errlen, -EAGAIN, "%s is %" PRIu64 " bytes short", f->name,
+			    f->size - (uint64_t)st.st_size);
+	if ((uint64_t)st.st_size > f->size)
+		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes longer than image.json says",
+			    f->name, (uint64_t)st.st_size - f->size);
+	return 0;
+}
+
+/* ---- reading ---- */
+
+/* The whole of a listed file, at most max bytes, into a new buffer with a
+ * NUL after it. */
+static int read_listed(int dirfd, const struct ps_image_file *f, uint64_t max,
+		       char **out, char *err, size_t errlen)
+{
+	size_t want = (size_t)f->size + 1;   /* one byte more tells a file that grew */
+	size_t got = 0;
+	ssize_t n = 0;
+	char *buf;
+	int fd, rerr;
+
+	if (f->size > max)
+		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes, too large for a metadata file",
+			    f->name, f->size);
+	fd = open_listed(dirfd, f->name);
+	if (fd < 0)
+		return fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
+	buf = malloc(want + 1);
+	if (!buf) {
+		close(fd);
+		return fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
+	}
+	while (got < want && (n = read(fd, buf + got, want - got)) > 0)
+		got += (size_t)n;
+	rerr = errno;
+	close(fd);
+	if (n < 0 || got != f->size) {
+		free(buf);
+		if (n < 0)
+			return fail(err, errlen, -EIO, "%s: %s", f->name, strerror(rerr));
+		return fail(err, errlen, -EINVAL, "%s is not the %" PRIu64 " bytes image.json says",
+			    f->name, f->size);
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int check_crc(const struct ps_image_file *f, uint32_t crc, char *err, size_t errlen)
+{
+	if (!f->has_crc || crc == f->crc32)
+		return 0;
+	return fail(err, errlen, -EINVAL, "%s is damaged: its CRC-32 is 0x%08" PRIx32
+		    " but image.json says 0x%08" PRIx32, f->name, crc, f->crc32);
+}
+
+/* Size and CRC-32 of a listed file, read in chunks (memory files can be large). */
+static int verify_listed(int dirfd, const struct ps_image_file *f, char *err, size_t errlen)
+{
+	uint64_t total = 0;
+	uint32_t crc = 0;
+	char *buf;
+	ssize_t n;
+	int fd, rc = check_present(dirfd, f, err, errlen);
+
+	if (rc || !f->has_crc)
+		return rc;
+	fd = open_listed(dirfd, f->name);
+	if (fd < 0)
+		return fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
+	buf = malloc(CHUNK);
+	if (!buf) {
+		close(fd);
+		return fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
+	}
+	while ((n = read(fd, buf, CHUNK)) > 0) {
+		crc = ps_crc32(crc, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	rc = n < 0 ? -errno : 0;
+	free(buf);
+	close(fd);
+	if (rc)
+		return fail(err, errlen, -EIO, "%s: %s", f->name, strerror(-rc));
+	if (total != f->size)
+		return fail(err, errlen, -EINVAL, "%s changed size while being read", f->name);
+	return check_crc(f, crc, err, errlen);
+}
+
+static const struct ps_image_file *find_listed(const struct ps_image_meta *meta,
+					       const char *name)
+{
+	for (size_t i = 0; i < meta->nfiles; i++)
+		if (strcmp(meta->files[i].name, name) == 0)
+			return &meta->files[i];
+	return NULL;
+}
+
+/* Parse buf as a JSON document named name. */
+static json_t *parse_json(const char *buf, size_t len, const char *name, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!j)
+		fail(err, errlen, -EINVAL, "%s is not valid JSON: %s (line %d, column %d)",
+		     name, jerr.text, jerr.line, jerr.column);
+	return j;
+}
+
+/* A listed JSON part: read once, checked (size, CRC) and parsed from the
+ * same bytes, so what is decoded is what was checked. */
+static int load_part(int dirfd, const struct ps_image_meta *meta, const char *name,
+		     json_t **out, char *err, size_t errlen)
+{
+	const struct ps_image_file *f = find_listed(meta, name);
+	char *buf;
+	int rc;
+
+	if (!f)
+		return fail(err, errlen, -EINVAL, "image.json does not list %s", name);
+	rc = read_listed(dirfd, f, JSON_MAX_SIZE, &buf, err, errlen);
+	if (rc)
+		return rc;
+	rc = check_crc(f, ps_crc32(0, buf, f->size), err, errlen);
+	if (!rc) {
+		*out = parse_json(buf, f->size, name, err, errlen);
+		rc = *out ? 0 : -EINVAL;
+	}
+	free(buf);
+	return rc;
+}
+
+/* image.json is not listed in itself: its size is whatever is on disk. */
+static int load_meta(int dirfd, struct ps_image_meta *meta, char *err, size_t errlen)
+{
+	struct ps_image_file self = { .name = "image.json" };
+	struct stat st;
+	json_t *j;
+	char *buf;
+	int rc = stat_listed(dirfd, self.name, &st);
+
+	if (rc == -ENOENT)
+		return fail(err, errlen, -EAGAIN, "image.json is missing");
+	if (rc)
+		return fail(err, errlen, rc, "image.json: %s", strerror(-rc));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "image.json is not a regular file");
+	self.size = (uint64_t)st.st_size;
+	rc = read_listed(dirfd, &self, JSON_MAX_SIZE, &buf, err, errlen);
+	if (rc)
+		return rc;
+	j = parse_json(buf, self.size, "image.json", err, errlen);
+	free(buf);
+	if (!j)
+		return -EINVAL;
+	rc = ps_decode_image_meta(j, meta, err, errlen);
+	json_decref(j);
+	return rc;
+}
+
+static int open_image_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(err, errlen, -errno, "cannot open image directory %s: %s",
+			    dir, strerror(errno));
+	return fd;
+}
+
+int ps_image_check_complete(const char *dir, char *err, size_t errlen)
+{
+	struct ps_image_meta meta = { 0 };
+	int dirfd = open_image_dir(dir, err, errlen);
+	int rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	rc = load_meta(dirfd, &meta, err, errlen);
+	for (size_t i = 0; rc == 0 && i < meta.nfiles; i++)
+		rc = check_present(dirfd, &meta.files[i], err, errlen);
+	ps_image_meta_free(&meta);
+	close(dirfd);
+	return rc;
+}
+
+/* ---- the parts ---- */
+
+static int read_process(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	json_t *j;
+	int rc = load_part(dirfd, &m->meta, "process.json", &j, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = ps_decode_process(j, &m->proc, err, errlen);
+	json_decref(j);
+	if (!rc && m->proc.pid != m->meta.pid)
+		rc = fail(err, errlen, -EINVAL, "process.json is for pid %d, but image.json for pid %d",
+			  m->proc.pid, m->meta.pid);
+	return rc;
+}
+
+/* Every content file a mapping names must be listed, and fit the mapping. */
+static int check_contents(const struct ps_model *m, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < m->maps.count; i++) {
+		const struct ps_mapping *map = &m->maps.items[i];
+		const struct ps_image_file *f;
+
+		if (!map->content)
+			continue;
+		f = find_listed(&m->meta, map->content);
+		if (!f)
+			return fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
+		if (f->size > map->end - map->start)
+			return fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
+	}
+	return 0;
+}
+
+static int read_maps(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	json_t *j;
+	int rc = load_part(dirfd, &m->meta, "memory/maps.json", &j, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = ps_decode_maps(j, &m->maps, err, errlen);
+	json_decref(j);
+	return rc ? rc : check_contents(m, err, errlen);
+}
+
+static int is_registers_name(const char *name)
+{
+	return strncmp(name, "registers/", 10) == 0;
+}
+
+/* The tid of "registers/<tid>.json", or 0 when name is not of that form. */
+static pid_t registers_tid(const char *name)
+{
+	char expect[64];
+	long tid;
+
+	if (!is_registers_name(name) || name[10] < '1' || name[10] > '9')
+		return 0;
+	tid = strtol(name + 10, NULL, 10);
+	if (tid < 1 || tid > PS_PID_MAX)
+		return 0;
+	ps_registers_file_name(expect, sizeof(expect), (pid_t)tid);
+	return strcmp(name, expect) == 0 ? (pid_t)tid : 0;
+}
+
+static int read_thread(int dirfd, struct ps_model *m, const char *name, pid_t tid,
+		       struct ps_thread *t, char *err, size_t errlen)
+{
+	json_t *j;
+	int rc = load_part(dirfd, &m->meta, name, &j, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = ps_decode_thread(j, t, err, errlen);
+	json_decref(j);
+	if (!rc && t->tid != tid)
+		rc = fail(err, errlen, -EINVAL, "%s holds the registers of tid %d", name, t->tid);
+	return rc;
+}
+
+/* One thread per listed registers/<tid>.json, the main thread (tid == pid)
+ * first: restore starts from it. */
+static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	const struct ps_image_meta *meta = &m->meta;
+	char main_name[64];
+	size_t n = 0, next = 1;
+
+	ps_registers_file_name(main_name, sizeof(main_name), meta->pid);
+	if (!find_listed(meta, main_name))
+		return fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
+			    "registers", main_name);
+	for (size_t i = 0; i < meta->nfiles; i++)
+		n += is_registers_name(meta->files[i].name);
+	m->threads = calloc(n, sizeof(*m->threads));
+	if (!m->threads)
+		return fail(err, errlen, -ENOMEM, "registers: out of memory");
+	m->nthreads = n;   /* slots fill out of order; unfilled ones free as zero */
+	for (size_t i = 0; i < meta->nfiles; i++) {
+		const char *name = meta->files[i].name;
+		pid_t tid = registers_tid(name);
+		int rc;
+
+		if (!is_registers_name(name))
+			continue;
+		if (!tid)
+			return fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
+				    "registers/<tid>.json", name);
+		rc = read_thread(dirfd, m, name, tid, &m->threads[tid == meta->pid ? 0 : next++],
+				 err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_signals(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	json_t *j;
+	int rc = load_part(dirfd, &m->meta, "signals.json", &j, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = ps_decode_signals(j, &m->signals, err, errlen);
+	json_decref(j);
+	return rc;
+}
+
+static int read_fds(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	json_t *j;
+	int rc = load_part(dirfd, &m->meta, "fds.json", &j, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = ps_decode_fds(j, &m->fds, err, errlen);
+	json_decref(j);
+	for (size_t i = 0; !rc && i < m->fds.count; i++)
+		if (m->fds.items[i].data && !find_listed(&m->meta, m->fds.items[i].data))
+			rc = fail(err, errlen, -EINVAL, "image.json does not list %s",
+				  m->fds.items[i].data);
+	return rc;
+}
+
+static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	int rc = load_meta(dirfd, &m->meta, err, errlen);
+
+	for (size_t i = 0; rc == 0 && i < m->meta.nfiles; i++)
+		rc = verify_listed(dirfd, &m->meta.files[i], err, errlen);
+	if (!rc)
+		rc = read_process(dirfd, m, err, errlen);
+	if (!rc)
+		rc = read_maps(dirfd, m, err, errlen);
+	if (!rc)
+		rc = read_threads(dirfd, m, err, errlen);
+	if (!rc)
+		rc = read_signals(dirfd, m, err, errlen);
+	if (!rc)
+		rc = read_fds(dirfd, m, err, errlen);
+	return rc;
+}
+
+int ps_image_read(const char *dir, struct ps_model *m, char *err, size_t errlen)
+{
+	int dirfd = open_image_dir(dir, err, errlen);
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (dirfd < 0)
+		return dirfd;
+	rc = read_all(dirfd, m, err, errlen);
+	close(dirfd);
+	if (rc)
+		ps_model_free(m);
+	return rc;
+}

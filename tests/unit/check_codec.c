@@ -1,0 +1,1420 @@
+/* Unit tests of the image format: CRC-32, every JSON part's round trip and
+ * its rejection of bad input, and reading a whole image directory back. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "codec.h"
+#include "crc32.h"
+#include "image_read.h"
+#include "json_util.h"
+
+#define HIGH_BIT 0x8000000000000000ULL
+#define SIGINFO_SIZE PS_SIGINFO_SIZE
+
+/* ---- models with non-trivial values ---- */
+
+static void set_bytes(struct ps_bytes *b, const char *s)
+{
+	ps_bytes_set(b, s, strlen(s));
+	ck_assert_ptr_nonnull(b->data);
+}
+
+/* Everything but the file list. */
+static void fill_meta_header(struct ps_image_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->format = 1;
+	strcpy(m->arch, "x86_64");
+	strcpy(m->kernel, "6.1.0-18-amd64");
+	strcpy(m->boot_id, "4f7c2a0e-8b1d-4e55-9d8e-2b3f1c0a9e11");
+	m->page_size = 4096;
+	m->pid = 4242;
+	m->taken_sec = 1714564800;   /* 2024-05-01T12:00:00Z */
+	m->taken_nsec = 123456789;
+	m->freeze_us = 1234;
+}
+
+static void fill_meta(struct ps_image_meta *m)
+{
+	fill_meta_header(m);
+	m->files = calloc(2, sizeof(*m->files));
+	m->nfiles = 2;
+	m->files[0] = (struct ps_image_file){ strdup("process.json"), 100, 1, 0xdeadbeef };
+	m->files[1] = (struct ps_image_file){ strdup("memory/00600000-00602000"), 8192, 0, 0 };
+}
+
+static void fill_creds(struct ps_creds *c)
+{
+	static const gid_t groups[] = { 4, 24, 1000, 65534 };
+
+	for (int i = 0; i < 4; i++) {
+		c->uid[i] = 1000 + (uid_t)i;
+		c->gid[i] = 2000 + (gid_t)i;
+	}
+	c->groups = malloc(sizeof(groups));
+	memcpy(c->groups, groups, sizeof(groups));
+	c->ngroups = 4;
+	c->cap_inh = 0;
+	c->cap_prm = 0x1ffffffffffULL;
+	c->cap_eff = 0x3000;
+	c->cap_bnd = 0xffffffffffffffffULL;
+	c->cap_amb = 0x400;
+	c->securebits = 0x2f;
+	c->no_new_privs = 1;
+	c->seccomp = 2;
+}
+
+static void fill_mm(struct ps_mm *mm)
+{
+	mm->start_code = 0x400000;
+	mm->end_code = 0x401000;
+	mm->start_data = 0x600000;
+	mm->end_data = 0x601000;
+	mm->start_brk = 0x1000000;
+	mm->brk = 0x1021000;
+	mm->start_stack = 0x7ffd00020000;
+	mm->arg_start = 0x7ffd00020100;
+	mm->arg_end = 0x7ffd00020200;
+	mm->env_start = 0x7ffd00020200;
+	mm->env_end = 0x7ffd00020f00;
+	mm->nauxv = 4;
+	mm->auxv = calloc(4, sizeof(*mm->auxv));
+	mm->auxv[0] = (struct ps_auxv_entry){ 3, 0x400040 };       /* AT_PHDR */
+	mm->auxv[1] = (struct ps_auxv_entry){ 6, 4096 };           /* AT_PAGESZ */
+	mm->auxv[2] = (struct ps_auxv_entry){ 99, HIGH_BIT | 7 };  /* no name */
+	mm->auxv[3] = (struct ps_auxv_entry){ 0, 0 };              /* AT_NULL */
+}
+
+static void fill_timers(struct ps_process *p)
+{
+	p->itimers[0] = (struct ps_itimer){ 1500000000, 1000000000 };
+	p->itimers[2] = (struct ps_itimer){ 7, 0 };
+	p->ntimers = 2;
+	p->timers = calloc(2, sizeof(*p->timers));
+	p->timers[0] = (struct ps_posix_timer){ .id = 0, .clock = 1, .notify = 0, .signo = 14,
+		.sigval = 0xdeadbeefcafef00dULL, .value_ns = 250000000, .interval_ns = 250000000 };
+	p->timers[1] = (struct ps_posix_timer){ .id = 1, .clock = -6, .notify = 4, .signo = 34,
+		.sigval = 1, .notify_tid = 4243, .value_ns = 9, .overrun = 3 };
+}
+
+static void fill_process(struct ps_process *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = 4242;
+	p->ppid = 1;
+	p->pgid = 4242;
+	p->sid = 4000;
+	strcpy(p->comm, "worker");
+	set_bytes(&p->exe, "/opt/caf\xe9/bin/prog");        /* latin-1: not UTF-8 */
+	set_bytes(&p->cwd, "/home/\xc3\xbcser");             /* valid UTF-8 */
+	set_bytes(&p->root, "/");
+	p->cmdline.count = 3;
+	p->cmdline.items = calloc(3, sizeof(struct ps_bytes));
+	set_bytes(&p->cmdline.items[0], "prog");
+	set_bytes(&p->cmdline.items[1], "--name=\xff\xfe");
+	set_bytes(&p->cmdline.items[2], "");
+	p->environ.count = 2;
+	p->environ.items = calloc(2, sizeof(struct ps_bytes));
+	set_bytes(&p->environ.items[0], "A=1");
+	set_bytes(&p->environ.items[1], "PATH=/bin:/usr/bin");
+	p->umask = 022;
+	fill_creds(&p->creds);
+	for (int i = 0; i < PS_NRLIMITS; i++)
+		p->rlimits[i] = (struct ps_rlimit){ (uint64_t)i * 1000, (uint64_t)i * 2000 };
+	p->rlimits[0] = (struct ps_rlimit){ PS_RLIM_INFINITY, PS_RLIM_INFINITY };
+	p->rlimits[3] = (struct ps_rlimit){ 8 << 20, PS_RLIM_INFINITY };
+	p->rlimits[7] = (struct ps_rlimit){ 1024, 524288 };
+	p->rlimits[9] = (struct ps_rlimit){ HIGH_BIT, UINT64_MAX - 1 };
+	p->personality = 0x0040000;
+	fill_mm(&p->mm);
+	fill_timers(p);
+}
+
+static void add_mapping(struct ps_maps *maps, uint64_t start, uint64_t end, int prot,
+			enum ps_map_kind kind, const char *path, int content)
+{
+	struct ps_mapping *m = &maps->items[maps->count++];
+	char name[PS_MEMORY_NAME_MAX];
+
+	m->start = start;
+	m->end = end;
+	m->prot = prot;
+	m->kind = kind;
+	set_bytes(&m->path, path);
+	if (content) {
+		ps_memory_file_name(name, sizeof(name), start, end);
+		m->content = strdup(name);
+		m->data_pages = (end - start) / 4096 / 2;
+	}
+}
+
+static void fill_maps(struct ps_maps *maps)
+{
+	struct ps_mapping *m;
+
+	memset(maps, 0, sizeof(*maps));
+	maps->items = calloc(8, sizeof(*maps->items));
+	add_mapping(maps, 0x400000, 0x401000, PROT_READ | PROT_EXEC, PS_MAP_FILE, "/usr/bin/prog", 0);
+	m = &maps->items[0];
+	m->file = (struct ps_file_id){ 8, 1, 131074, 16384, 1700000000, 999999999, "" };
+	strcpy(m->file.build_id, "0123456789abcdef0123456789abcdef01234567");
+	m->vm_flags = calloc(3, sizeof(char *));
+	m->vm_flags[0] = strdup("rd");
+	m->vm_flags[1] = strdup("ex");
+	m->vm_flags[2] = strdup("mr");
+	m->nvm_flags = 3;
+	add_mapping(maps, 0x600000, 0x602000, PROT_READ | PROT_WRITE, PS_MAP_FILE, "/tmp/gone\xff", 1);
+	m = &maps->items[1];
+	m->deleted = 1;
+	m->offset = 0x1000;
+	m->file = (struct ps_file_id){ 0, 35, HIGH_BIT | 5, 8192, -1, 0, "" };
+	add_mapping(maps, 0x1000000, 0x1021000, PROT_READ | PROT_WRITE, PS_MAP_HEAP, "[heap]", 1);
+	add_mapping(maps, 0x7f0000000000, 0x7f0000001000, PROT_READ | PROT_WRITE, PS_MAP_SHMEM,
+		    "/dev/zero", 1);
+	maps->items[3].shared = 1;
+	maps->items[3].deleted = 1;
+	add_mapping(maps, 0x7ffd00000000, 0x7ffd00021000, PROT_READ | PROT_WRITE, PS_MAP_STACK,
+		    "[stack]", 1);
+	add_mapping(maps, 0x7ffd00100000, 0x7ffd00104000, PROT_READ, PS_MAP_VVAR, "[vvar]", 0);
+	add_mapping(maps, 0x7ffd00104000, 0x7ffd00106000, PROT_READ | PROT_EXEC, PS_MAP_VDSO,
+		    "[vdso]", 1);
+	add_mapping(maps, PS_VSYSCALL_START, PS_VSYSCALL_END, PROT_EXEC, PS_MAP_VSYSCALL,
+		    "[vsyscall]", 0);
+}
+
+/* A siginfo whose head (signo, errno, code) and tail both carry data. */
+static void fill_siginfo(struct ps_siginfo *si, int signo, int code)
+{
+	memset(si, 0, sizeof(*si));
+	for (int i = 0; i < SIGINFO_SIZE; i++)
+		si->raw[i] = (uint8_t)(i * 7 + signo);
+	si->signo = signo;
+	si->err = 0;
+	si->code = code;
+	memcpy(si->raw, &si->signo, sizeof(int));
+	memcpy(si->raw + 4, &si->err, sizeof(int));
+	memcpy(si->raw + 8, &si->code, sizeof(int));
+}
+
+static void fill_thread(struct ps_thread *t, pid_t tid)
+{
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	memcpy(t->comm, "th\xff\x01", 5);
+	t->regs.rax = 0xfffffffffffffe00ULL;   /* -ERESTARTSYS */
+	t->regs.orig_rax = 230;
+	t->regs.rip = 0x7f1234567890ULL;
+	t->regs.rsp = 0x7ffd00020000ULL;
+	t->regs.rbx = UINT64_MAX;
+	t->regs.r15 = HIGH_BIT | 1;
+	t->regs.eflags = 0x246;
+	t->regs.cs = 0x33;
+	t->regs.ss = 0x2b;
+	t->regs.fs_base = 0x7f0000001000ULL;
+	t->xsave_len = 1088;
+	t->xsave = malloc(t->xsave_len);
+	for (size_t i = 0; i < t->xsave_len; i++)
+		t->xsave[i] = (uint8_t)(i ^ 0x5a);
+	t->in_syscall = 1;
+	t->syscall_nr = 230;
+	t->syscall_ret = -512;
+	t->sigmask = HIGH_BIT | 1;
+	t->npending = 2;
+	t->pending = calloc(2, sizeof(*t->pending));
+	fill_siginfo(&t->pending[0], 10, -6);
+	fill_siginfo(&t->pending[1], 64, -1);
+	t->altstack_sp = 0x7f0000100000ULL;
+	t->altstack_size = 8192;
+	t->altstack_flags = (int)(0x80000000u | 1);   /* SS_AUTODISARM | SS_ONSTACK */
+	t->rseq_ptr = 0x7f0000002020ULL;
+	t->rseq_len = 32;
+	t->rseq_sig = 0x53053053;
+	t->clear_child_tid = 0x7f0000001910ULL;
+	t->robust_list = 0x7f0000001920ULL;
+	t->robust_list_len = 24;
+}
+
+static void fill_signals(struct ps_signals *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->act[2] = (struct ps_sigaction){ 0x401000, 0x04000000 | 4 | 0x10000000,
+					   0x7f0000003000, 1ULL << 14 };
+	s->act[13].handler = 1;   /* SIG_IGN */
+	s->act[34] = (struct ps_sigaction){ 0x401100, 0x08000000 | 0x100, 0, HIGH_BIT };
+	s->act[64] = (struct ps_sigaction){ 0x7f0000004000, 0x80000000 | 0x40000000, 0, 0 };
+	s->nshared_pending = 1;
+	s->shared_pending = calloc(1, sizeof(*s->shared_pending));
+	fill_siginfo(&s->shared_pending[0], 64, -1);
+}
+
+static struct ps_fd *add_fd(struct ps_fds *fds, int n, enum ps_fd_type type, const char *kind,
+			    const char *path, unsigned mode)
+{
+	struct ps_fd *f = &fds->items[fds->count++];
+
+	f->fd = n;
+	f->type = type;
+	f->kind = strdup(kind);
+	set_bytes(&f->path, path);
+	f->mode = mode;
+	f->supported = 1;
+	f->dev_minor = 24;
+	f->mnt_id = 25;
+	f->ino = (uint64_t)n + 3;
+	return f;
+}
+
+static void fill_fds(struct ps_fds *fds)
+{
+	struct ps_fd *f;
+
+	memset(fds, 0, sizeof(*fds));
+	fds->items = calloc(5, sizeof(*fds->items));
+	f = add_fd(fds, 0, PS_FD_CHR, "tty", "/dev/pts/0", S_IFCHR | 0620);
+	f->flags = 02 | 0100000;
+	f->rdev_major = 136;
+	f = add_fd(fds, 1, PS_FD_PIPE, "pipe", "pipe:[12345]", S_IFIFO | 0600);
+	f->flags = 01;
+	f->data = strdup("fds/1");
+	f = add_fd(fds, 3, PS_FD_REG, "file", "/tmp/f\xff", S_IFREG | 0644);
+	f->flags = 02 | 02000 | 04000;
+	f->cloexec = 1;
+	f->deleted = 1;
+	f->pos = 0x1234;
+	f->ino = HIGH_BIT | 5;
+	f = add_fd(fds, 7, PS_FD_SOCKET, "unix", "socket:[999]", S_IFSOCK | 0777);
+	f->supported = 0;
+	f->unsupported_reason = strdup("unix sockets are not supported yet");
+	f = add_fd(fds, 9, PS_FD_ANON, "eventfd", "anon_inode:[eventfd]", 0600);
+	f->flags = 02 | 0x40000000;   /* a bit no name covers */
+}
+
+/* ---- comparisons ---- */
+
+static void assert_bytes_eq(const struct ps_bytes *a, const struct ps_bytes *b)
+{
+	ck_assert_uint_eq(a->len, b->len);
+	ck_assert_mem_eq(a->data, b->data, a->len);
+	ck_assert_int_eq(b->data[b->len], '\0');
+}
+
+static void assert_strlist_eq(const struct ps_strlist *a, const struct ps_strlist *b)
+{
+	ck_assert_uint_eq(a->count, b->count);
+	for (size_t i = 0; i < a->count; i++)
+		assert_bytes_eq(&a->items[i], &b->items[i]);
+}
+
+static void assert_meta_eq(const struct ps_image_meta *a, const struct ps_image_meta *b)
+{
+	ck_assert_int_eq(b->format, 1);
+	ck_assert_str_eq(a->arch, b->arch);
+	ck_assert_str_eq(a->kernel, b->kernel);
+	ck_assert_str_eq(a->boot_id, b->boot_id);
+	ck_assert_int_eq(a->page_size, b->page_size);
+	ck_assert_int_eq(a->pid, b->pid);
+	ck_assert_int_eq(a->taken_sec, b->taken_sec);
+	ck_assert_int_eq(a->taken_nsec, b->taken_nsec);
+	ck_assert_uint_eq(a->freeze_us, b->freeze_us);
+	ck_assert_uint_eq(a->nfiles, b->nfiles);
+	for (size_t i = 0; i < a->nfiles; i++) {
+		ck_assert_str_eq(a->files[i].name, b->files[i].name);
+		ck_assert_uint_eq(a->files[i].size, b->files[i].size);
+		ck_assert_int_eq(a->files[i].has_crc, b->files[i].has_crc);
+		ck_assert_uint_eq(a->files[i].crc32, b->files[i].crc32);
+	}
+}
+
+static void assert_creds_eq(const struct ps_creds *a, const struct ps_creds *b)
+{
+	ck_assert_mem_eq(a->uid, b->uid, sizeof(a->uid));
+	ck_assert_mem_eq(a->gid, b->gid, sizeof(a->gid));
+	ck_assert_uint_eq(a->ngroups, b->ngroups);
+	ck_assert_mem_eq(a->groups, b->groups, a->ngroups * sizeof(gid_t));
+	ck_assert_uint_eq(a->cap_inh, b->cap_inh);
+	ck_assert_uint_eq(a->cap_prm, b->cap_prm);
+	ck_assert_uint_eq(a->cap_eff, b->cap_eff);
+	ck_assert_uint_eq(a->cap_bnd, b->cap_bnd);
+	ck_assert_uint_eq(a->cap_amb, b->cap_amb);
+	ck_assert_uint_eq(a->securebits, b->securebits);
+	ck_assert_int_eq(a->no_new_privs, b->no_new_privs);
+	ck_assert_int_eq(a->seccomp, b->seccomp);
+}
+
+static void assert_timers_eq(const struct ps_process *a, const struct ps_process *b)
+{
+	ck_assert_mem_eq(a->itimers, b->itimers, sizeof(a->itimers));
+	ck_assert_uint_eq(a->ntimers, b->ntimers);
+	for (size_t i = 0; i < a->ntimers; i++) {
+		const struct ps_posix_timer *x = &a->timers[i], *y = &b->timers[i];
+		ck_assert_int_eq(x->id, y->id);
+		ck_assert_int_eq(x->clock, y->clock);
+		ck_assert_int_eq(x->notify, y->notify);
+		ck_assert_int_eq(x->signo, y->signo);
+		ck_assert_uint_eq(x->sigval, y->sigval);
+		ck_assert_int_eq(x->notify_tid, y->notify_tid);
+		ck_assert_uint_eq(x->value_ns, y->value_ns);
+		ck_assert_uint_eq(x->interval_ns, y->interval_ns);
+		ck_assert_int_eq(x->overrun, y->overrun);
+	}
+}
+
+static void assert_process_eq(const struct ps_process *a, const struct ps_process *b)
+{
+	ck_assert_int_eq(a->pid, b->pid);
+	ck_assert_int_eq(a->ppid, b->ppid);
+	ck_assert_int_eq(a->pgid, b->pgid);
+	ck_assert_int_eq(a->sid, b->sid);
+	ck_assert_str_eq(a->comm, b->comm);
+	assert_bytes_eq(&a->exe, &b->exe);
+	assert_bytes_eq(&a->cwd, &b->cwd);
+	assert_bytes_eq(&a->root, &b->root);
+	assert_strlist_eq(&a->cmdline, &b->cmdline);
+	assert_strlist_eq(&a->environ, &b->environ);
+	ck_assert_uint_eq(a->umask, b->umask);
+	assert_creds_eq(&a->creds, &b->creds);
+	ck_assert_mem_eq(a->rlimits, b->rlimits, sizeof(a->rlimits));
+	ck_assert_uint_eq(a->personality, b->personality);
+	ck_assert_uint_eq(a->mm.start_code, b->mm.start_code);
+	ck_assert_uint_eq(a->mm.end_code, b->mm.end_code);
+	ck_assert_uint_eq(a->mm.start_data, b->mm.start_data);
+	ck_assert_uint_eq(a->mm.end_data, b->mm.end_data);
+	ck_assert_uint_eq(a->mm.start_brk, b->mm.start_brk);
+	ck_assert_uint_eq(a->mm.brk, b->mm.brk);
+	ck_assert_uint_eq(a->mm.start_stack, b->mm.start_stack);
+	ck_assert_uint_eq(a->mm.arg_start, b->mm.arg_start);
+	ck_assert_uint_eq(a->mm.arg_end, b->mm.arg_end);
+	ck_assert_uint_eq(a->mm.env_start, b->mm.env_start);
+	ck_assert_uint_eq(a->mm.env_end, b->mm.env_end);
+	ck_assert_uint_eq(a->mm.nauxv, b->mm.nauxv);
+	ck_assert_mem_eq(a->mm.auxv, b->mm.auxv, a->mm.nauxv * sizeof(*a->mm.auxv));
+	assert_timers_eq(a, b);
+}
+
+static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	ck_assert_uint_eq(a->start, b->start);
+	ck_assert_uint_eq(a->end, b->end);
+	ck_assert_int_eq(a->prot, b->prot);
+	ck_assert_int_eq(a->shared, b->shared);
+	ck_assert_int_eq(a->kind, b->kind);
+	assert_bytes_eq(&a->path, &b->path);
+	ck_assert_uint_eq(a->offset, b->offset);
+	ck_assert_int_eq(a->deleted, b->deleted);
+	if (a->kind == PS_MAP_FILE) {
+		ck_assert_uint_eq(a->file.dev_major, b->file.dev_major);
+		ck_assert_uint_eq(a->file.dev_minor, b->file.dev_minor);
+		ck_assert_uint_eq(a->file.ino, b->file.ino);
+		ck_assert_uint_eq(a->file.size, b->file.size);
+		ck_assert_int_eq(a->file.mtime_sec, b->file.mtime_sec);
+		ck_assert_int_eq(a->file.mtime_nsec, b->file.mtime_nsec);
+		ck_assert_str_eq(a->file.build_id, b->file.build_id);
+	}
+	ck_assert_uint_eq(a->nvm_flags, b->nvm_flags);
+	for (size_t i = 0; i < a->nvm_flags; i++)
+		ck_assert_str_eq(a->vm_flags[i], b->vm_flags[i]);
+	ck_assert_pstr_eq(a->content, b->content);
+	ck_assert_uint_eq(a->data_pages, b->data_pages);
+}
+
+static void assert_maps_eq(const struct ps_maps *a, const struct ps_maps *b)
+{
+	ck_assert_uint_eq(a->count, b->count);
+	for (size_t i = 0; i < a->count; i++)
+		assert_mapping_eq(&a->items[i], &b->items[i]);
+}
+
+static void assert_siginfo_eq(const struct ps_siginfo *a, const struct ps_siginfo *b)
+{
+	ck_assert_int_eq(a->signo, b->signo);
+	ck_assert_int_eq(a->err, b->err);
+	ck_assert_int_eq(a->code, b->code);
+	ck_assert_mem_eq(a->raw, b->raw, SIGINFO_SIZE);
+}
+
+static void assert_thread_eq(const struct ps_thread *a, const struct ps_thread *b)
+{
+	ck_assert_int_eq(a->tid, b->tid);
+	ck_assert_mem_eq(a->comm, b->comm, PS_COMM_LEN);
+	ck_assert_mem_eq(&a->regs, &b->regs, sizeof(a->regs));
+	ck_assert_uint_eq(a->xsave_len, b->xsave_len);
+	ck_assert_mem_eq(a->xsave, b->xsave, a->xsave_len);
+	ck_assert_int_eq(a->in_syscall, b->in_syscall);
+	ck_assert_int_eq(a->syscall_nr, b->syscall_nr);
+	ck_assert_int_eq(a->syscall_ret, b->syscall_ret);
+	ck_assert_uint_eq(a->sigmask, b->sigmask);
+	ck_assert_uint_eq(a->npending, b->npending);
+	for (size_t i = 0; i < a->npending; i++)
+		assert_siginfo_eq(&a->pending[i], &b->pending[i]);
+	ck_assert_uint_eq(a->altstack_sp, b->altstack_sp);
+	ck_assert_uint_eq(a->altstack_size, b->altstack_size);
+	ck_assert_int_eq(a->altstack_flags, b->altstack_flags);
+	ck_assert_uint_eq(a->rseq_ptr, b->rseq_ptr);
+	ck_assert_uint_eq(a->rseq_len, b->rseq_len);
+	ck_assert_uint_eq(a->rseq_sig, b->rseq_sig);
+	ck_assert_uint_eq(a->clear_child_tid, b->clear_child_tid);
+	ck_assert_uint_eq(a->robust_list, b->robust_list);
+	ck_assert_uint_eq(a->robust_list_len, b->robust_list_len);
+}
+
+static void assert_signals_eq(const struct ps_signals *a, const struct ps_signals *b)
+{
+	ck_assert_mem_eq(a->act, b->act, sizeof(a->act));
+	ck_assert_uint_eq(a->nshared_pending, b->nshared_pending);
+	for (size_t i = 0; i < a->nshared_pending; i++)
+		assert_siginfo_eq(&a->shared_pending[i], &b->shared_pending[i]);
+}
+
+static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
+{
+	ck_assert_uint_eq(a->count, b->count);
+	for (size_t i = 0; i < a->count; i++) {
+		const struct ps_fd *x = &a->items[i], *y = &b->items[i];
+		ck_assert_int_eq(x->fd, y->fd);
+		ck_assert_int_eq(x->type, y->type);
+		ck_assert_pstr_eq(x->kind, y->kind);
+		ck_assert_int_eq(x->flags, y->flags);
+		ck_assert_int_eq(x->cloexec, y->cloexec);
+		ck_assert_uint_eq(x->pos, y->pos);
+		assert_bytes_eq(&x->path, &y->path);
+		ck_assert_int_eq(x->deleted, y->deleted);
+		ck_assert_uint_eq(x->dev_major, y->dev_major);
+		ck_assert_uint_eq(x->dev_minor, y->dev_minor);
+		ck_assert_uint_eq(x->rdev_major, y->rdev_major);
+		ck_assert_uint_eq(x->rdev_minor, y->rdev_minor);
+		ck_assert_uint_eq(x->ino, y->ino);
+		ck_assert_uint_eq(x->mode, y->mode);
+		ck_assert_int_eq(x->mnt_id, y->mnt_id);
+		ck_assert_int_eq(x->supported, y->supported);
+		ck_assert_pstr_eq(x->unsupported_reason, y->unsupported_reason);
+		ck_assert_pstr_eq(x->data, y->data);
+	}
+}
+
+/* ---- encode -> dump -> load, as the files would carry it ---- */
+
+static json_t *through_text(json_t *encoded)
+{
+	json_error_t jerr;
+	size_t len = 0;
+	char *text;
+	json_t *j;
+
+	ck_assert_ptr_nonnull(encoded);
+	text = ps_json_dump(encoded, &len);
+	json_decref(encoded);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(strlen(text), len);
+	ck_assert_int_eq(text[len - 1], '\n');
+	ck_assert_msg(strncmp(text, "{\n  \"format\": 1,", 16) == 0, "format is not first: %.40s", text);
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_msg(j != NULL, "dump does not parse: %s", jerr.text);
+	free(text);
+	return j;
+}
+
+static const char *str_at(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	ck_assert_msg(s != NULL, "field %s is not a string", key);
+	return s;
+}
+
+/* ---- tests: CRC-32 ---- */
+
+START_TEST(test_crc32_vectors)
+{
+	const char *fox = "The quick brown fox jumps over the lazy dog";
+
+	ck_assert_uint_eq(ps_crc32(0, "123456789", 9), 0xCBF43926u);
+	ck_assert_uint_eq(ps_crc32(0, "", 0), 0);
+	ck_assert_uint_eq(ps_crc32(0, "a", 1), 0xE8B7BE43u);
+	ck_assert_uint_eq(ps_crc32(0, fox, strlen(fox)), 0x414FA339u);
+	/* fed in chunks it is the same as in one piece */
+	ck_assert_uint_eq(ps_crc32(ps_crc32(0, fox, 10), fox + 10, strlen(fox) - 10), 0x414FA339u);
+}
+END_TEST
+
+/* ---- tests: round trips ---- */
+
+START_TEST(test_image_meta_roundtrip)
+{
+	struct ps_image_meta in, out;
+	char err[256] = "";
+	json_t *j;
+
+	fill_meta(&in);
+	j = through_text(ps_encode_image_meta(&in));
+	ck_assert_str_eq(str_at(j, "taken"), "2024-05-01T12:00:00.123456789Z");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(j, "files"), 0), "crc32"), "0xdeadbeef");
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(j, "files"), 1), "crc32"));
+	ck_assert_msg(ps_decode_image_meta(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_meta_eq(&in, &out);
+	json_decref(j);
+	ps_image_meta_free(&in);
+	ps_image_meta_free(&out);
+}
+END_TEST
+
+START_TEST(test_process_roundtrip)
+{
+	struct ps_process in, out;
+	char err[256] = "";
+	const json_t *rl, *auxv;
+	json_t *j;
+
+	fill_process(&in);
+	j = through_text(ps_encode_process(&in));
+	/* what a person reading the file sees */
+	ck_assert(json_is_object(json_object_get(j, "exe")));        /* not UTF-8: hex */
+	ck_assert_str_eq(str_at(j, "cwd"), "/home/\xc3\xbcser");
+	ck_assert_str_eq(str_at(j, "umask"), "022");
+	rl = json_object_get(j, "rlimits");
+	ck_assert_str_eq(str_at(json_object_get(rl, "RLIMIT_CPU"), "cur"), "unlimited");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rl, "RLIMIT_NOFILE"), "max")),
+			 524288);
+	ck_assert_str_eq(str_at(json_object_get(rl, "RLIMIT_AS"), "cur"), "0x8000000000000000");
+	auxv = json_object_get(json_object_get(j, "mm"), "auxv");
+	ck_assert_str_eq(str_at(json_array_get(auxv, 0), "type"), "AT_PHDR");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(auxv, 2), "type")), 99);
+	ck_assert_str_eq(str_at(json_object_get(j, "credentials"), "seccomp"), "filter");
+	ck_assert_msg(ps_decode_process(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_process_eq(&in, &out);
+	json_decref(j);
+	ps_process_free(&in);
+	ps_process_free(&out);
+}
+END_TEST
+
+START_TEST(test_maps_roundtrip)
+{
+	struct ps_maps in, out;
+	char err[256] = "";
+	const json_t *a;
+	json_t *j;
+
+	fill_maps(&in);
+	j = through_text(ps_encode_maps(&in));
+	a = json_object_get(j, "mappings");
+	ck_assert_str_eq(str_at(json_array_get(a, 0), "prot"), "r-x");
+	ck_assert_str_eq(str_at(json_array_get(a, 0), "kind"), "file");
+	ck_assert_str_eq(str_at(json_object_get(json_array_get(a, 0), "file"), "dev"), "8:1");
+	ck_assert_str_eq(str_at(json_array_get(a, 1), "content"), "memory/00600000-00602000");
+	ck_assert(json_is_null(json_object_get(json_array_get(a, 0), "content")));
+	ck_assert_ptr_null(json_object_get(json_array_get(a, 2), "file"));
+	ck_assert_msg(ps_decode_maps(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_maps_eq(&in, &out);
+	json_decref(j);
+	ps_maps_free(&in);
+	ps_maps_free(&out);
+}
+END_TEST
+
+START_TEST(test_thread_roundtrip)
+{
+	struct ps_thread in, out;
+	char err[256] = "";
+	const json_t *regs, *flags;
+	json_t *j;
+
+	fill_thread(&in, 4242);
+	j = through_text(ps_encode_thread(&in));
+	regs = json_object_get(j, "regs");
+	ck_assert_str_eq(str_at(regs, "rax"), "0xfffffffffffffe00");
+	ck_assert_str_eq(str_at(regs, "r15"), "0x8000000000000001");
+	ck_assert_str_eq(str_at(regs, "fs_base"), "0x7f0000001000");
+	ck_assert_uint_eq(json_object_size(regs), 27);   /* every user_regs_struct field */
+	ck_assert_uint_eq(strlen(str_at(j, "xsave")), 2 * 1088);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "syscall"), "in_syscall")));
+	flags = json_object_get(json_object_get(j, "sigaltstack"), "flags");
+	ck_assert_str_eq(json_string_value(json_array_get(flags, 0)), "SS_ONSTACK");
+	ck_assert_str_eq(json_string_value(json_array_get(flags, 1)), "SS_AUTODISARM");
+	ck_assert_msg(ps_decode_thread(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_thread_eq(&in, &out);
+	json_decref(j);
+	ps_thread_free(&in);
+	ps_thread_free(&out);
+}
+END_TEST
+
+START_TEST(test_signals_roundtrip)
+{
+	struct ps_signals *in = calloc(1, sizeof(*in)), *out = calloc(1, sizeof(*out));
+	char err[256] = "";
+	const json_t *acts, *sigint;
+	json_t *j;
+
+	fill_signals(in);
+	j = through_text(ps_encode_signals(in));
+	acts = json_object_get(j, "actions");
+	ck_assert_uint_eq(json_array_size(acts), 64);
+	sigint = json_array_get(acts, 1);
+	ck_assert_str_eq(str_at(sigint, "name"), "SIGINT");
+	ck_assert_str_eq(str_at(sigint, "handler"), "0x401000");
+	ck_assert_str_eq(str_at(sigint, "flags_raw"), "0x14000004");
+	ck_assert_str_eq(str_at(json_array_get(acts, 12), "handler"), "SIG_IGN");
+	ck_assert_str_eq(str_at(json_array_get(acts, 0), "handler"), "SIG_DFL");
+	ck_assert_str_eq(str_at(json_array_get(acts, 33), "name"), "SIGRTMIN");
+	ck_assert_str_eq(str_at(json_array_get(acts, 49), "name"), "SIGRTMAX-14");
+	ck_assert_str_eq(str_at(json_array_get(acts, 63), "name"), "SIGRTMAX");
+	ck_assert_msg(ps_decode_signals(j, out, err, sizeof(err)) == 0, "%s", err);
+	assert_signals_eq(in, out);
+	json_decref(j);
+	ps_signals_free(in);
+	ps_signals_free(out);
+	free(in);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_fds_roundtrip)
+{
+	struct ps_fds in, out;
+	char err[256] = "";
+	const json_t *a, *flags;
+	json_t *j;
+
+	fill_fds(&in);
+	j = through_text(ps_encode_fds(&in));
+	a = json_object_get(j, "fds");
+	ck_assert_str_eq(str_at(json_array_get(a, 0), "type"), "chr");
+	ck_assert_str_eq(str_at(json_array_get(a, 0), "mode"), "020620");
+	ck_assert_str_eq(str_at(json_array_get(a, 0), "rdev"), "136:0");
+	flags = json_object_get(json_array_get(a, 2), "flags");
+	ck_assert_str_eq(json_string_value(json_array_get(flags, 0)), "O_RDWR");
+	ck_assert_str_eq(json_string_value(json_array_get(flags, 1)), "O_APPEND");
+	ck_assert(json_is_object(json_object_get(json_array_get(a, 2), "path")));
+	ck_assert_str_eq(str_at(json_array_get(a, 2), "ino"), "0x8000000000000005");
+	flags = json_object_get(json_array_get(a, 4), "flags");
+	ck_assert_str_eq(json_string_value(json_array_get(flags, 1)), "0x40000000");
+	ck_assert_msg(ps_decode_fds(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_fds_eq(&in, &out);
+	json_decref(j);
+	ps_fds_free(&in);
+	ps_fds_free(&out);
+}
+END_TEST
+
+/* Byte strings: UTF-8 without NUL as a string, anything else as hex, and
+ * both read back to the same bytes. */
+START_TEST(test_bytes_forms)
+{
+	struct ps_jerr e;
+	struct ps_bytes b = { 0 };
+	char err[256];
+	json_t *s = ps_json_bytes("caf\xc3\xa9", 5);
+	json_t *h = ps_json_bytes("a\0b\xff", 4);
+	json_t *o = json_pack("{s:O,s:O}", "s", s, "h", h);
+
+	ck_assert(json_is_string(s));
+	ck_assert(json_is_object(h));
+	ck_assert_str_eq(str_at(h, "hex"), "610062ff");
+	ps_jerr_init(&e, err, sizeof(err), "t.json");
+	/* NUL never comes back: no field of the model can hold one */
+	ck_assert_int_eq(ps_jget_bytes(o, "h", 100, &b, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "t.json: field \"h\" contains a NUL byte"));
+	ck_assert_int_eq(ps_jget_bytes(o, "s", 100, &b, &e), 0);
+	ck_assert_str_eq(b.data, "caf\xc3\xa9");
+	ps_bytes_free(&b);
+	ck_assert_int_eq(ps_jget_bytes(o, "s", 4, &b, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "longer than 4 bytes"));
+	json_decref(s);
+	json_decref(h);
+	json_decref(o);
+}
+END_TEST
+
+/* ---- tests: rejection of bad input ---- */
+
+enum part { P_META, P_PROC, P_MAPS, P_THREAD, P_SIGNALS, P_FDS };
+
+/* A valid encoding of one part, to be spoiled by a test. */
+static json_t *valid(enum part p)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	json_t *j = NULL;
+
+	switch (p) {
+	case P_META: fill_meta(&m->meta); j = ps_encode_image_meta(&m->meta); break;
+	case P_PROC: fill_process(&m->proc); j = ps_encode_process(&m->proc); break;
+	case P_MAPS: fill_maps(&m->maps); j = ps_encode_maps(&m->maps); break;
+	case P_THREAD:
+		m->threads = calloc(1, sizeof(*m->threads));
+		m->nthreads = 1;
+		fill_thread(&m->threads[0], 4242);
+		j = ps_encode_thread(&m->threads[0]);
+		break;
+	case P_SIGNALS: fill_signals(&m->signals); j = ps_encode_signals(&m->signals); break;
+	case P_FDS: fill_fds(&m->fds); j = ps_encode_fds(&m->fds); break;
+	}
+	ps_model_free(m);
+	free(m);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+static int decode(enum part p, const json_t *j, char *err, size_t len)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	int rc = -1;
+
+	m->threads = calloc(1, sizeof(*m->threads));
+	m->nthreads = 1;
+	switch (p) {
+	case P_META: rc = ps_decode_image_meta(j, &m->meta, err, len); break;
+	case P_PROC: rc = ps_decode_process(j, &m->proc, err, len); break;
+	case P_MAPS: rc = ps_decode_maps(j, &m->maps, err, len); break;
+	case P_THREAD: rc = ps_decode_thread(j, &m->threads[0], err, len); break;
+	case P_SIGNALS: rc = ps_decode_signals(j, &m->signals, err, len); break;
+	case P_FDS: rc = ps_decode_fds(j, &m->fds, err, len); break;
+	}
+	ps_model_free(m);
+	free(m);
+	return rc;
+}
+
+/* The decoder refuses j with a sentence that contains each of the needles. */
+static void expect_reject(enum part p, json_t *j, const char *needle1, const char *needle2)
+{
+	char err[512] = "";
+	int rc = decode(p, j, err, sizeof(err));
+
+	ck_assert_msg(rc == -EINVAL, "accepted (rc %d), expected an error about %s", rc, needle1);
+	ck_assert_msg(strstr(err, needle1), "error \"%s\" does not mention %s", err, needle1);
+	ck_assert_msg(!needle2 || strstr(err, needle2), "error \"%s\" does not mention %s",
+		      err, needle2);
+	json_decref(j);
+}
+
+static json_t *item(json_t *root, const char *array, size_t i)
+{
+	json_t *v = json_array_get(json_object_get(root, array), i);
+
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static void set(json_t *obj, const char *key, json_t *v)
+{
+	ck_assert_int_eq(json_object_set_new(obj, key, v), 0);
+}
+
+START_TEST(test_reject_format)
+{
+	json_t *j = valid(P_MAPS);
+
+	json_object_del(j, "format");
+	expect_reject(P_MAPS, j, "maps.json: field \"format\" is missing", NULL);
+	j = valid(P_FDS);
+	set(j, "format", json_integer(2));
+	expect_reject(P_FDS, j, "fds.json: field \"format\" is 2", "reads format 1");
+	j = valid(P_SIGNALS);
+	set(j, "format", json_string("1"));
+	expect_reject(P_SIGNALS, j, "field \"format\" must be an integer", NULL);
+	expect_reject(P_PROC, json_array(), "process.json: the top level must be a JSON object", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_maps)
+{
+	json_t *j = valid(P_MAPS);
+
+	set(item(j, "mappings", 3), "start", ps_json_hex(0x1020000));   /* inside the heap */
+	expect_reject(P_MAPS, j, "maps.json: entry 3: field \"start\"", "overlap");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "start", ps_json_hex(0x1000010));
+	expect_reject(P_MAPS, j, "entry 2: field \"start\" is not page-aligned", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 6), "end", ps_json_hex(0xffff800000001000ULL));
+	expect_reject(P_MAPS, j, "entry 6: field \"end\"", "beyond user space");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 1), "start", json_integer(0x600000));
+	expect_reject(P_MAPS, j, "entry 1: field \"start\" must be a hex string", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 1), "start", json_string("0x60000g"));
+	expect_reject(P_MAPS, j, "field \"start\" must be a hex string", NULL);
+	j = valid(P_MAPS);
+	json_object_del(item(j, "mappings", 0), "prot");
+	expect_reject(P_MAPS, j, "entry 0: field \"prot\" is missing", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 0), "prot", json_string("rwz"));
+	expect_reject(P_MAPS, j, "field \"prot\"", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "content", json_string("memory/../../etc/shadow"));
+	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "must be \"memory/01000000-01021000\"");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 5), "content", json_string("memory/7ffd00100000-7ffd00104000"));
+	expect_reject(P_MAPS, j, "entry 5: field \"content\" must be null", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "data_pages", json_integer(34));
+	expect_reject(P_MAPS, j, "field \"data_pages\" is 34", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 0), "path", json_string("usr/bin/prog"));
+	expect_reject(P_MAPS, j, "field \"path\" must be an absolute path", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 0), "kind", json_string("weird"));
+	expect_reject(P_MAPS, j, "field \"kind\" has the unknown name \"weird\"", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 7), "start", ps_json_hex(0xffffffffff500000ULL));
+	expect_reject(P_MAPS, j, "entry 7: field \"start\"", "vsyscall");
+	j = valid(P_MAPS);
+	set(json_object_get(item(j, "mappings", 0), "file"), "build_id", json_string("ABC"));
+	expect_reject(P_MAPS, j, "entry 0: file: field \"build_id\"", NULL);
+	j = valid(P_MAPS);
+	set(json_object_get(item(j, "mappings", 0), "file"), "mtime", json_string("2024-02-30T00:00:00.000000000Z"));
+	expect_reject(P_MAPS, j, "file: field \"mtime\" must be a UTC time", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 0), "offset", ps_json_hex(0x10));
+	expect_reject(P_MAPS, j, "field \"offset\" is not page-aligned", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_image_meta)
+{
+	json_t *j = valid(P_META);
+
+	set(item(j, "files", 1), "name", json_string("../x"));
+	expect_reject(P_META, j, "image.json: file entry 1: name \"../x\"", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 1), "name", json_string("memory/../../x"));
+	expect_reject(P_META, j, "name \"memory/../../x\"", "\"..\"");
+	j = valid(P_META);
+	set(item(j, "files", 0), "name", json_string("/etc/passwd"));
+	expect_reject(P_META, j, "name \"/etc/passwd\" must be relative", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 0), "name", json_string("memory//x"));
+	expect_reject(P_META, j, "name \"memory//x\" has an empty", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 0), "name", json_string("image.json"));
+	expect_reject(P_META, j, "cannot list itself", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 1), "name", json_string("process.json"));
+	expect_reject(P_META, j, "lists \"process.json\" twice", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 0), "crc32", ps_json_hex(0x100000000ULL));
+	expect_reject(P_META, j, "file entry 0: field \"crc32\"", NULL);
+	j = valid(P_META);
+	set(item(j, "files", 0), "size", json_integer(-1));
+	expect_reject(P_META, j, "field \"size\" is -1", NULL);
+	j = valid(P_META);
+	set(j, "arch", json_string("aarch64"));
+	expect_reject(P_META, j, "field \"arch\" is \"aarch64\"", NULL);
+	j = valid(P_META);
+	set(j, "page_size", json_integer(65536));
+	expect_reject(P_META, j, "field \"page_size\" is 65536", NULL);
+	j = valid(P_META);
+	set(j, "taken", json_string("yesterday"));
+	expect_reject(P_META, j, "field \"taken\" must be a UTC time", NULL);
+	j = valid(P_META);
+	set(j, "pid", json_integer(0));
+	expect_reject(P_META, j, "field \"pid\" is 0, out of range", NULL);
+	j = valid(P_META);
+	set(j, "files", json_object());
+	expect_reject(P_META, j, "field \"files\" must be an array", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_thread)
+{
+	json_t *j = valid(P_THREAD);
+	char *big = malloc(2 * 65537 + 1);
+
+	memset(big, '0', 2 * 65537);
+	big[2 * 65537] = '\0';
+	set(j, "xsave", json_string(big));
+	free(big);
+	expect_reject(P_THREAD, j, "registers/4242.json: field \"xsave\" is longer", NULL);
+	j = valid(P_THREAD);
+	set(j, "xsave", json_string("00ff"));
+	expect_reject(P_THREAD, j, "field \"xsave\" is 2 bytes", NULL);
+	j = valid(P_THREAD);
+	set(item(j, "pending", 1), "signo", json_integer(65));
+	expect_reject(P_THREAD, j, "pending[1]: field \"signo\" is 65", NULL);
+	j = valid(P_THREAD);
+	set(item(j, "pending", 0), "signo", json_integer(11));
+	expect_reject(P_THREAD, j, "pending[0]", "do not match \"raw\"");
+	j = valid(P_THREAD);
+	set(item(j, "pending", 0), "raw", json_string("00"));
+	expect_reject(P_THREAD, j, "field \"raw\" must be 128 bytes", NULL);
+	j = valid(P_THREAD);
+	set(json_object_get(j, "regs"), "cs", ps_json_hex(0x10033));
+	expect_reject(P_THREAD, j, "regs: field \"cs\" is 0x10033", NULL);
+	j = valid(P_THREAD);
+	set(json_object_get(j, "regs"), "fs_base", ps_json_hex(0xffff888000000000ULL));
+	expect_reject(P_THREAD, j, "regs: field \"fs_base\"", "not a user-space address");
+	j = valid(P_THREAD);
+	set(json_object_get(j, "regs"), "rip", json_integer(4096));
+	expect_reject(P_THREAD, j, "regs: field \"rip\" must be a hex string", NULL);
+	j = valid(P_THREAD);
+	json_object_del(json_object_get(j, "regs"), "gs_base");
+	expect_reject(P_THREAD, j, "regs: field \"gs_base\" is missing", NULL);
+	j = valid(P_THREAD);
+	set(json_object_get(j, "rseq"), "ptr", ps_json_hex(0x7f0000002010ULL));
+	expect_reject(P_THREAD, j, "rseq: field \"ptr\" is not 32-byte aligned", NULL);
+	j = valid(P_THREAD);
+	set(json_object_get(j, "sigaltstack"), "flags", json_pack("[s]", "SS_BOGUS"));
+	expect_reject(P_THREAD, j, "sigaltstack: field \"flags\" has the unknown flag", NULL);
+	j = valid(P_THREAD);
+	set(json_object_get(j, "syscall"), "in_syscall", json_integer(1));
+	expect_reject(P_THREAD, j, "syscall: field \"in_syscall\" must be true or false", NULL);
+	j = valid(P_THREAD);
+	set(j, "tid", json_integer(-5));
+	expect_reject(P_THREAD, j, "field \"tid\" is -5", NULL);
+	j = valid(P_THREAD);
+	set(j, "comm", json_string("a name far too long"));
+	expect_reject(P_THREAD, j, "field \"comm\" is longer than 15 bytes", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_signals)
+{
+	json_t *j = valid(P_SIGNALS);
+
+	json_array_remove(json_object_get(j, "actions"), 63);
+	expect_reject(P_SIGNALS, j, "field \"actions\" has 63 entries", NULL);
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 8), "handler", json_string("SIG_IGN"));
+	expect_reject(P_SIGNALS, j, "signal 9 (SIGKILL): field \"handler\" must be \"SIG_DFL\"", NULL);
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 1), "handler", ps_json_hex(0xffffffff81000000ULL));
+	expect_reject(P_SIGNALS, j, "signal 2 (SIGINT): field \"handler\"", "user-space");
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 1), "flags_raw", ps_json_hex(0x14000000));
+	expect_reject(P_SIGNALS, j, "field \"flags\" does not match \"flags_raw\"", NULL);
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 1), "flags", json_pack("[s]", "SA_FAST"));
+	expect_reject(P_SIGNALS, j, "unknown flag \"SA_FAST\"", NULL);
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 1), "name", json_string("SIGQUIT"));
+	expect_reject(P_SIGNALS, j, "field \"name\" is \"SIGQUIT\", but signal 2 is SIGINT", NULL);
+	j = valid(P_SIGNALS);
+	set(item(j, "actions", 4), "signo", json_integer(6));
+	expect_reject(P_SIGNALS, j, "field \"signo\" is 6", "in order");
+	j = valid(P_SIGNALS);
+	set(item(j, "pending", 0), "signo", json_integer(65));
+	expect_reject(P_SIGNALS, j, "pending[0]: field \"signo\" is 65", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_process)
+{
+	json_t *j = valid(P_PROC);
+
+	set(json_object_get(json_object_get(j, "rlimits"), "RLIMIT_NOFILE"), "cur",
+	    json_integer(1 << 20));
+	expect_reject(P_PROC, j, "rlimits: RLIMIT_NOFILE: field \"cur\" is above \"max\"", NULL);
+	j = valid(P_PROC);
+	set(json_object_get(j, "rlimits"), "RLIMIT_FAST", json_pack("{s:i,s:i}", "cur", 1, "max", 1));
+	expect_reject(P_PROC, j, "\"RLIMIT_FAST\" is not a resource limit", NULL);
+	j = valid(P_PROC);
+	json_object_del(json_object_get(j, "rlimits"), "RLIMIT_STACK");
+	expect_reject(P_PROC, j, "rlimits: field \"RLIMIT_STACK\" is missing", NULL);
+	j = valid(P_PROC);
+	set(json_object_get(json_object_get(j, "credentials"), "uid"), "effective",
+	    json_integer(4294967295LL));
+	expect_reject(P_PROC, j, "credentials: uid: field \"effective\" is 4294967295", NULL);
+	j = valid(P_PROC);
+	json_array_remove(json_object_get(json_object_get(j, "mm"), "auxv"), 3);
+	expect_reject(P_PROC, j, "mm: auxv[2]", "AT_NULL");
+	j = valid(P_PROC);
+	set(json_object_get(j, "mm"), "start_code", ps_json_hex(0x402000));
+	expect_reject(P_PROC, j, "mm: field \"start_code\" is above \"end_code\"", NULL);
+	j = valid(P_PROC);
+	set(j, "umask", json_string("01000"));
+	expect_reject(P_PROC, j, "field \"umask\" is 01000", NULL);
+	j = valid(P_PROC);
+	set(j, "umask", json_string("22"));
+	expect_reject(P_PROC, j, "field \"umask\" must be an octal string", NULL);
+	j = valid(P_PROC);
+	set(j, "cwd", json_string("relative/dir"));
+	expect_reject(P_PROC, j, "field \"cwd\" must be an absolute path", NULL);
+	j = valid(P_PROC);
+	set(j, "exe", json_pack("{s:s}", "hex", "2f00"));
+	expect_reject(P_PROC, j, "field \"exe\" contains a NUL byte", NULL);
+	j = valid(P_PROC);
+	set(j, "exe", json_pack("{s:s}", "hex", "2fz0"));
+	expect_reject(P_PROC, j, "field \"exe\" must be a string of hex digits", NULL);
+	j = valid(P_PROC);
+	json_array_append_new(json_object_get(j, "cmdline"), json_integer(3));
+	expect_reject(P_PROC, j, "field \"cmdline[3]\" must be a string", NULL);
+	j = valid(P_PROC);
+	set(item(j, "timers", 0), "signo", json_integer(0));
+	expect_reject(P_PROC, j, "timers[0]: field \"signo\" is 0", NULL);
+	j = valid(P_PROC);
+	set(item(j, "timers", 1), "notify_tid", json_integer(0));
+	expect_reject(P_PROC, j, "timers[1]: field \"notify_tid\" is 0", NULL);
+	j = valid(P_PROC);
+	set(json_object_get(j, "credentials"), "seccomp", json_string("off"));
+	expect_reject(P_PROC, j, "credentials: field \"seccomp\" has the unknown name \"off\"", NULL);
+	j = valid(P_PROC);
+	set(j, "pid", json_integer(4194305));
+	expect_reject(P_PROC, j, "field \"pid\" is 4194305", NULL);
+}
+END_TEST
+
+START_TEST(test_reject_fds)
+{
+	json_t *j = valid(P_FDS);
+
+	set(item(j, "fds", 0), "fd", json_integer(-1));
+	expect_reject(P_FDS, j, "fds.json: entry 0: field \"fd\" is -1", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 2), "fd", json_integer(1));
+	expect_reject(P_FDS, j, "entry 2: field \"fd\" is 1", "increasing");
+	j = valid(P_FDS);
+	set(item(j, "fds", 1), "data", json_string("fds/../../etc/shadow"));
+	expect_reject(P_FDS, j, "entry 1: field \"data\"", "must be \"fds/1\"");
+	j = valid(P_FDS);
+	/* O_CLOEXEC (0x80000) belongs in "cloexec"; names and raw agree here */
+	set(item(j, "fds", 0), "flags_raw", ps_json_hex(02 | 0100000 | 02000000));
+	set(item(j, "fds", 0), "flags", json_pack("[s,s,s]", "O_RDWR", "O_LARGEFILE", "0x80000"));
+	expect_reject(P_FDS, j, "entry 0: field \"flags_raw\" has bits", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 0), "mode", json_string("0100644"));
+	expect_reject(P_FDS, j, "entry 0: field \"mode\" has a file type", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 0), "type", json_string("door"));
+	expect_reject(P_FDS, j, "field \"type\" has the unknown name \"door\"", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 0), "cloexec", json_string("yes"));
+	expect_reject(P_FDS, j, "field \"cloexec\" must be true or false", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 0), "dev", json_string("8-1"));
+	expect_reject(P_FDS, j, "field \"dev\" must be a device", NULL);
+}
+END_TEST
+
+/* ---- tests: an image directory on disk ---- */
+
+static char g_dir[64];
+static struct ps_model g_model;
+
+static void write_at(const char *name, const void *data, size_t len, uint64_t size)
+{
+	char path[256], *slash;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	mkdir(path, 0700);
+	*slash = '/';
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);   /* the rest is a hole */
+	close(fd);
+}
+
+static void list_file(const char *name, uint64_t size, const void *data, size_t len, int crc)
+{
+	struct ps_image_meta *meta = &g_model.meta;
+	struct ps_image_file *f;
+
+	meta->files = realloc(meta->files, (meta->nfiles + 1) * sizeof(*meta->files));
+	f = &meta->files[meta->nfiles++];
+	f->name = strdup(name);
+	f->size = size;
+	f->has_crc = crc;
+	f->crc32 = crc ? ps_crc32(0, data, len) : 0;
+}
+
+static void write_part(const char *name, json_t *encoded)
+{
+	size_t len;
+	char *text = ps_json_dump(encoded, &len);
+
+	json_decref(encoded);
+	ck_assert_ptr_nonnull(text);
+	write_at(name, text, len, len);
+	list_file(name, len, text, len, 1);
+	free(text);
+}
+
+/* Memory files hold one page of data, the rest holes; one carries a CRC. */
+static void write_memory(void)
+{
+	static char page[4096];
+
+	memset(page, 0xab, sizeof(page));
+	for (size_t i = 0; i < g_model.maps.count; i++) {
+		const struct ps_mapping *m = &g_model.maps.items[i];
+		uint64_t size = m->end - m->start;
+		int crc = m->kind == PS_MAP_HEAP;
+		char *whole;
+
+		if (!m->content)
+			continue;
+		write_at(m->content, page, sizeof(page), size);
+		whole = calloc(1, size);
+		memcpy(whole, page, sizeof(page));
+		list_file(m->content, size, whole, size, crc);
+		free(whole);
+	}
+}
+
+/* image.json last, as a copy finishes: it lists everything else. */
+static void write_image_json(void)
+{
+	json_t *j = ps_encode_image_meta(&g_model.meta);
+	size_t len;
+	char *text = ps_json_dump(j, &len);
+
+	json_decref(j);
+	ck_assert_ptr_nonnull(text);
+	write_at("image.json", text, len, len);
+	free(text);
+}
+
+/* A complete image of the fixture model, with the main thread's registers
+ * listed after another thread's. */
+static void image_setup(void)
+{
+	struct ps_model *m = &g_model;
+
+	strcpy(g_dir, "/tmp/check_codec.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	memset(m, 0, sizeof(*m));
+	fill_meta_header(&m->meta);
+	fill_process(&m->proc);
+	fill_maps(&m->maps);
+	m->nthreads = 2;
+	m->threads = calloc(2, sizeof(*m->threads));
+	fill_thread(&m->threads[0], 4242);
+	fill_thread(&m->threads[1], 4243);
+	fill_signals(&m->signals);
+	fill_fds(&m->fds);
+	write_part("process.json", ps_encode_process(&m->proc));
+	write_part("memory/maps.json", ps_encode_maps(&m->maps));
+	write_memory();
+	write_part("registers/4243.json", ps_encode_thread(&m->threads[1]));
+	write_part("registers/4242.json", ps_encode_thread(&m->threads[0]));
+	write_part("signals.json", ps_encode_signals(&m->signals));
+	write_part("fds.json", ps_encode_fds(&m->fds));
+	write_at("fds/1", "piped", 5, 5);
+	list_file("fds/1", 5, "piped", 5, 1);
+	write_image_json();
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void image_teardown(void)
+{
+	nftw(g_dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+	ps_model_free(&g_model);
+}
+
+static char *path_of(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+	return path;
+}
+
+START_TEST(test_image_complete_and_read)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	char err[512] = "";
+
+	ck_assert_msg(ps_image_check_complete(g_dir, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ps_image_read(g_dir, m, err, sizeof(err)) == 0, "%s", err);
+	assert_meta_eq(&g_model.meta, &m->meta);
+	assert_process_eq(&g_model.proc, &m->proc);
+	assert_maps_eq(&g_model.maps, &m->maps);
+	ck_assert_uint_eq(m->nthreads, 2);
+	assert_thread_eq(&g_model.threads[0], &m->threads[0]);   /* main thread first */
+	assert_thread_eq(&g_model.threads[1], &m->threads[1]);
+	assert_signals_eq(&g_model.signals, &m->signals);
+	assert_fds_eq(&g_model.fds, &m->fds);
+	ps_model_free(m);
+	free(m);
+}
+END_TEST
+
+static void expect_read_fails(int check_rc, int read_rc, const char *needle)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	char err[512] = "";
+
+	ck_assert_int_eq(ps_image_check_complete(g_dir, err, sizeof(err)), check_rc);
+	if (check_rc)
+		ck_assert_msg(strstr(err, needle), "check error \"%s\" lacks \"%s\"", err, needle);
+	ck_assert_int_eq(ps_image_read(g_dir, m, err, sizeof(err)), read_rc);
+	ck_assert_msg(strstr(err, needle), "read error \"%s\" lacks \"%s\"", err, needle);
+	ck_assert_uint_eq(m->nthreads, 0);   /* nothing left behind */
+	ck_assert_ptr_null(m->meta.files);
+	free(m);
+}
+
+START_TEST(test_image_missing_file)
+{
+	ck_assert_int_eq(unlink(path_of("fds.json")), 0);
+	expect_read_fails(-EAGAIN, -EAGAIN, "fds.json is missing");
+}
+END_TEST
+
+START_TEST(test_image_missing_image_json)
+{
+	ck_assert_int_eq(unlink(path_of("image.json")), 0);
+	expect_read_fails(-EAGAIN, -EAGAIN, "image.json is missing");
+}
+END_TEST
+
+START_TEST(test_image_short_file)
+{
+	ck_assert_int_eq(truncate(path_of("memory/01000000-01021000"), 0x21000 - 4096), 0);
+	expect_read_fails(-EAGAIN, -EAGAIN, "memory/01000000-01021000 is 4096 bytes short");
+}
+END_TEST
+
+START_TEST(test_image_long_file)
+{
+	ck_assert_int_eq(truncate(path_of("fds/1"), 6), 0);
+	expect_read_fails(-EINVAL, -EINVAL, "fds/1 is 1 bytes longer");
+}
+END_TEST
+
+/* Same size, one byte changed: complete, but damaged. */
+static void flip_byte(const char *name, off_t off)
+{
+	int fd = open(path_of(name), O_RDWR);
+	char c;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &c, 1, off), 1);
+	c ^= 0x20;
+	ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+START_TEST(test_image_bad_crc)
+{
+	flip_byte("process.json", 20);
+	expect_read_fails(0, -EINVAL, "process.json is damaged: its CRC-32 is");
+}
+END_TEST
+
+START_TEST(test_image_bad_memory_crc)
+{
+	flip_byte("memory/01000000-01021000", 10);
+	expect_read_fails(0, -EINVAL, "memory/01000000-01021000 is damaged");
+}
+END_TEST
+
+START_TEST(test_image_symlink)
+{
+	char *p = path_of("signals.json");
+
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	expect_read_fails(-EINVAL, -EINVAL, "signals.json is not a regular file");
+}
+END_TEST
+
+START_TEST(test_image_symlinked_dir)
+{
+	char target[128];
+
+	snprintf(target, sizeof(target), "%s/elsewhere", g_dir);
+	ck_assert_int_eq(rename(path_of("registers"), target), 0);
+	ck_assert_int_eq(symlink(target, path_of("registers")), 0);
+	expect_read_fails(-EINVAL, -EINVAL, "registers/4243.json is reached through a symbolic link");
+}
+END_TEST
+
+START_TEST(test_image_main_thread_unlisted)
+{
+	struct ps_image_meta *meta = &g_model.meta;
+
+	for (size_t i = 0; i < meta->nfiles; i++) {
+		if (strcmp(meta->files[i].name, "registers/4242.json") != 0)
+			continue;
+		free(meta->files[i].name);
+		memmove(&meta->files[i], &meta->files[i + 1],
+			(meta->nfiles - i - 1) * sizeof(*meta->files));
+		meta->nfiles--;
+		break;
+	}
+	write_image_json();
+	expect_read_fails(0, -EINVAL, "does not list registers/4242.json, the main thread");
+}
+END_TEST
+
+START_TEST(test_image_bad_json)
+{
+	/* damage inside image.json: no CRC covers it, the decoder must catch it */
+	write_at("image.json", "{\"format\": 1,", 13, 13);
+	expect_read_fails(-EINVAL, -EINVAL, "image.json is not valid JSON");
+}
+END_TEST
+
+static Suite *codec_suite(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *crc = tcase_create("crc32");
+	TCase *rt = tcase_create("roundtrip");
+	TCase *bad = tcase_create("reject");
+	TCase *dir = tcase_create("image_dir");
+
+	tcase_add_test(crc, test_crc32_vectors);
+	suite_add_tcase(s, crc);
+
+	tcase_add_test(rt, test_image_meta_roundtrip);
+	tcase_add_test(rt, test_process_roundtrip);
+	tcase_add_test(rt, test_maps_roundtrip);
+	tcase_add_test(rt, test_thread_roundtrip);
+	tcase_add_test(rt, test_signals_roundtrip);
+	tcase_add_test(rt, test_fds_roundtrip);
+	tcase_add_test(rt, test_bytes_forms);
+	suite_add_tcase(s, rt);
+
+	tcase_add_test(bad, test_reject_format);
+	tcase_add_test(bad, test_reject_maps);
+	tcase_add_test(bad, test_reject_image_meta);
+	tcase_add_test(bad, test_reject_thread);
+	tcase_add_test(bad, test_reject_signals);
+	tcase_add_test(bad, test_reject_process);
+	tcase_add_test(bad, test_reject_fds);
+	suite_add_tcase(s, bad);
+
+	tcase_add_checked_fixture(dir, image_setup, image_teardown);
+	tcase_add_test(dir, test_image_complete_and_read);
+	tcase_add_test(dir, test_image_missing_file);
+	tcase_add_test(dir, test_image_missing_image_json);
+	tcase_add_test(dir, test_image_short_file);
+	tcase_add_test(dir, test_image_long_file);
+	tcase_add_test(dir, test_image_bad_crc);
+	tcase_add_test(dir, test_image_bad_memory_crc);
+	tcase_add_test(dir, test_image_symlink);
+	tcase_add_test(dir, test_image_symlinked_dir);
+	tcase_add_test(dir, test_image_main_thread_unlisted);
+	tcase_add_test(dir, test_image_bad_json);
+	suite_add_tcase(s, dir);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(codec_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
