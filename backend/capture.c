@@ -257,7 +257,7 @@ static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 	if (e == 0)
 		e = capture_remote(m, err, errlen);
 	if (e == 0)
-		e = ps_capture_maps(pid, &m->maps, &c->pages, err, errlen);
+		e = ps_capture_maps(pid, &m->maps, err, errlen);
 	if (e == 0)
 		e = ps_capture_fds(pid, &m->fds, err, errlen);
 	if (e == 0)
@@ -305,7 +305,5 @@ void ps_capture_release(struct ps_capture *c)
 	if (c->memfd >= 0)
 		close(c->memfd);
 	c->memfd = -1;
-	ps_map_pages_free(c->pages, c->model.maps.count);
-	c->pages = NULL;
 	ps_model_free(&c->model);
 }

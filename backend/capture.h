@@ -9,7 +9,6 @@
 
 struct ps_capture {
 	struct ps_model model;
-	struct ps_map_pages *pages;   /* saved pages, parallel to model.maps.items */
 	struct ps_frozen frozen;
 	int memfd;                    /* /proc/<pid>/mem, for pages process_vm_readv can't read */
 };

@@ -62,6 +62,23 @@ static json_t *encode_vm_flags(const struct ps_mapping *m)
 	return a;
 }
 
+/* [[first_page, page_count], ...] relative to the mapping's start. */
+static json_t *encode_extents(const struct ps_mapping *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < m->ndata; i++) {
+		json_t *run = json_pack("[II]", (json_int_t)m->data[i].first,
+					(json_int_t)m->data[i].count);
+
+		if (json_array_append_new(a, run)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *encode_mapping(const struct ps_mapping *m)
 {
 	json_t *o = json_object();
@@ -80,6 +97,7 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "vm_flags", encode_vm_flags(m));
 	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
 	rc |= json_object_set_new(o, "data_pages", ps_json_count(m->data_pages));
+	rc |= json_object_set_new(o, "data", encode_extents(m));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -278,6 +296,58 @@ static int decode_content(const json_t *j, struct ps_mapping *m, struct ps_jerr 
 	return 0;
 }
 
+static int decode_extent(const json_t *run, size_t i, struct ps_extent *x, struct ps_jerr *e)
+{
+	json_int_t first, count;
+
+	if (!json_is_array(run) || json_array_size(run) != 2 ||
+	    !json_is_integer(json_array_get(run, 0)) || !json_is_integer(json_array_get(run, 1)))
+		return ps_jerr_fail(e, "field \"data\" entry %zu must be [first_page, page_count]", i);
+	first = json_integer_value(json_array_get(run, 0));
+	count = json_integer_value(json_array_get(run, 1));
+	if (first < 0 || count <= 0)
+		return ps_jerr_fail(e, "field \"data\" entry %zu has a negative or empty run", i);
+	x->first = (uint64_t)first;
+	x->count = (uint64_t)count;
+	return 0;
+}
+
+/* The saved page runs: sorted, disjoint, inside the mapping, adding up to
+ * data_pages. Restore writes exactly these pages into the new process. */
+static int decode_extents(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+{
+	const json_t *a = json_object_get(j, "data");
+	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE, next = 0, total = 0;
+	size_t n;
+
+	if (!a)
+		return m->data_pages ? ps_jerr_fail(e, "field \"data\" is missing") : 0;
+	if (!json_is_array(a))
+		return ps_jerr_fail(e, "field \"data\" must be an array");
+	n = json_array_size(a);
+	if (n > pages)
+		return ps_jerr_fail(e, "field \"data\" has more runs than the mapping has pages");
+	m->data = calloc(n ? n : 1, sizeof(*m->data));
+	if (!m->data)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		struct ps_extent *x = &m->data[i];
+
+		if (decode_extent(json_array_get(a, i), i, x, e))
+			return -EINVAL;
+		if (x->first < next || x->count > pages - x->first)
+			return ps_jerr_fail(e, "field \"data\" entry %zu overlaps another run or "
+					    "leaves the mapping", i);
+		next = x->first + x->count;
+		total += x->count;
+		m->ndata = i + 1;
+	}
+	if (total != m->data_pages)
+		return ps_jerr_fail(e, "field \"data\" covers %" PRIu64 " pages, but \"data_pages\" "
+				    "says %" PRIu64, total, m->data_pages);
+	return 0;
+}
+
 /* Checked as soon as the range is known, before the fields that depend on it. */
 static int check_order(const struct ps_mapping *m, uint64_t prev_end, struct ps_jerr *e)
 {
@@ -299,7 +369,8 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	    decode_offset(j, m, e) ||
 	    decode_file_id(j, m, e) ||
 	    decode_vm_flags(j, m, e) ||
-	    decode_content(j, m, e))
+	    decode_content(j, m, e) ||
+	    decode_extents(j, m, e))
 		return -EINVAL;
 	return 0;
 }

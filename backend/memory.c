@@ -81,23 +81,23 @@ static int page_is_saved(const struct ps_mapping *m, uint64_t pme)
 	return 1;
 }
 
-static int add_page(struct ps_map_pages *pg, uint64_t page)
+static int add_page(struct ps_mapping *m, uint64_t page)
 {
-	struct ps_extent *last = pg->next ? &pg->ext[pg->next - 1] : NULL, *grown;
+	struct ps_extent *last = m->ndata ? &m->data[m->ndata - 1] : NULL, *grown;
 
 	if (last && last->first + last->count == page) {
 		last->count++;
 		return 0;
 	}
-	grown = realloc(pg->ext, (pg->next + 1) * sizeof(*grown));
+	grown = realloc(m->data, (m->ndata + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
-	pg->ext = grown;
-	pg->ext[pg->next++] = (struct ps_extent){ page, 1 };
+	m->data = grown;
+	m->data[m->ndata++] = (struct ps_extent){ page, 1 };
 	return 0;
 }
 
-static int scan_pagemap(int pmfd, struct ps_mapping *m, struct ps_map_pages *pg)
+static int scan_pagemap(int pmfd, struct ps_mapping *m)
 {
 	uint64_t npages = (m->end - m->start) / PAGE, done = 0;
 	uint64_t *buf = malloc(PAGEMAP_BATCH * sizeof(uint64_t));
@@ -116,7 +116,7 @@ static int scan_pagemap(int pmfd, struct ps_mapping *m, struct ps_map_pages *pg)
 		for (uint64_t i = 0; i < (uint64_t)n / sizeof(uint64_t); i++) {
 			if (!page_is_saved(m, buf[i]))
 				continue;
-			if (add_page(pg, done + i) < 0) {
+			if (add_page(m, done + i) < 0) {
 				free(buf);
 				return -ENOMEM;
 			}
@@ -277,7 +277,7 @@ static int read_smaps(pid_t pid, struct ps_maps *maps, char *resident, char *err
 }
 
 static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
-			     struct ps_map_pages *pages, char *err, size_t errlen)
+			     char *err, size_t errlen)
 {
 	char path[64];
 	int pmfd, r = 0;
@@ -296,7 +296,7 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 			identify_file_cached(pid, maps, i);
 		if (!m->content || !resident[i])
 			continue;
-		r = scan_pagemap(pmfd, m, &pages[i]);
+		r = scan_pagemap(pmfd, m);
 		if (r < 0)
 			snprintf(err, errlen, "%s: reading pagemap of %s: %s", path, m->content,
 				 strerror(-r));
@@ -305,15 +305,13 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 	return r;
 }
 
-int ps_capture_maps(pid_t pid, struct ps_maps *maps, struct ps_map_pages **pages,
-		    char *err, size_t errlen)
+int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 {
 	char path[64], *text, *resident;
 	size_t len;
 	int r;
 
 	memset(maps, 0, sizeof(*maps));
-	*pages = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	r = ps_read_file(path, &text, &len);
 	if (r < 0) {
@@ -326,37 +324,25 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, struct ps_map_pages **pages
 		snprintf(err, errlen, "%s: cannot parse it: %s", path, strerror(-r));
 		return r;
 	}
-	*pages = calloc(maps->count ? maps->count : 1, sizeof(**pages));
 	resident = calloc(maps->count ? maps->count : 1, 1);
-	if (!*pages || !resident) {
-		free(resident);
+	if (!resident)
 		return -ENOMEM;
-	}
 	r = read_smaps(pid, maps, resident, err, errlen);
 	if (r == 0)
-		r = scan_all_pagemaps(pid, maps, resident, *pages, err, errlen);
+		r = scan_all_pagemaps(pid, maps, resident, err, errlen);
 	free(resident);
 	return r;
 }
 
-void ps_map_pages_free(struct ps_map_pages *pages, size_t n)
+/* First run that ends after page p (binary search), or m->ndata. */
+static size_t extent_at_or_after(const struct ps_mapping *m, uint64_t p)
 {
-	if (!pages)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(pages[i].ext);
-	free(pages);
-}
-
-/* First extent that ends after page p (binary search), or pg->next. */
-static size_t extent_at_or_after(const struct ps_map_pages *pg, uint64_t p)
-{
-	size_t lo = 0, hi = pg->next;
+	size_t lo = 0, hi = m->ndata;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (pg->ext[mid].first + pg->ext[mid].count <= p)
+		if (m->data[mid].first + m->data[mid].count <= p)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -384,7 +370,7 @@ static int read_process(pid_t pid, int memfd, uint64_t addr, char *buf, size_t l
 }
 
 ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
-		       const struct ps_map_pages *pg, char *buf, size_t size, uint64_t off)
+		       char *buf, size_t size, uint64_t off)
 {
 	uint64_t len = m->end - m->start, pos, stop, zeroed;
 	size_t i;
@@ -395,8 +381,8 @@ ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 		size = len - off;
 	stop = off + size;
 	zeroed = off;    /* everything before this offset is already filled */
-	for (i = extent_at_or_after(pg, off / PAGE); i < pg->next; i++) {
-		uint64_t a = pg->ext[i].first * PAGE, b = a + pg->ext[i].count * PAGE;
+	for (i = extent_at_or_after(m, off / PAGE); i < m->ndata; i++) {
+		uint64_t a = m->data[i].first * PAGE, b = a + m->data[i].count * PAGE;
 		int r;
 
 		if (a >= stop)
@@ -414,19 +400,18 @@ ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 	return size;
 }
 
-off_t ps_memory_seek(const struct ps_mapping *m, const struct ps_map_pages *pg,
-		     off_t off, int whence)
+off_t ps_memory_seek(const struct ps_mapping *m, off_t off, int whence)
 {
 	uint64_t len = m->end - m->start, a, b;
 	size_t i;
 
 	if (off < 0 || (uint64_t)off >= len)
 		return -ENXIO;
-	i = extent_at_or_after(pg, (uint64_t)off / PAGE);
-	a = i < pg->next ? pg->ext[i].first * PAGE : len;
-	b = i < pg->next ? a + pg->ext[i].count * PAGE : len;
+	i = extent_at_or_after(m, (uint64_t)off / PAGE);
+	a = i < m->ndata ? m->data[i].first * PAGE : len;
+	b = i < m->ndata ? a + m->data[i].count * PAGE : len;
 	if (whence == SEEK_DATA) {
-		if (i == pg->next)
+		if (i == m->ndata)
 			return -ENXIO;
 		return (uint64_t)off > a ? off : (off_t)a;
 	}

@@ -65,6 +65,7 @@ static void mapping_free(struct ps_mapping *m)
 		free(m->vm_flags[i]);
 	free(m->vm_flags);
 	free(m->content);
+	free(m->data);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -112,6 +112,11 @@ struct ps_file_id {
 	char build_id[41 + 24];        /* lowercase hex of the ELF NT_GNU_BUILD_ID, "" if none */
 };
 
+/* A run of saved pages, counted in pages from the mapping's start. */
+struct ps_extent {
+	uint64_t first, count;
+};
+
 struct ps_mapping {
 	uint64_t start, end;           /* page-aligned, end exclusive */
 	int prot;                      /* PROT_READ|PROT_WRITE|PROT_EXEC */
@@ -125,6 +130,10 @@ struct ps_mapping {
 	size_t nvm_flags;
 	char *content;                 /* image path holding its bytes ("memory/<start>-<end>"), NULL if none */
 	uint64_t data_pages;           /* pages present in the content file; the rest are holes */
+	/* Which pages those are: sorted, disjoint runs. Restore writes exactly
+	 * these, whatever holes the copy tool kept or filled in the file. */
+	struct ps_extent *data;
+	size_t ndata;
 };
 
 struct ps_maps {

@@ -315,8 +315,7 @@ ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size
 		return -EISDIR;
 	if (f->map >= 0)
 		return ps_memory_read(s->cap.frozen.pid, s->cap.memfd,
-				      &s->cap.model.maps.items[f->map], &s->cap.pages[f->map],
-				      buf, size, (uint64_t)off);
+				      &s->cap.model.maps.items[f->map], buf, size, (uint64_t)off);
 	if ((uint64_t)off >= f->pub.size)
 		return 0;
 	if (size > f->pub.size - off)
@@ -333,8 +332,7 @@ off_t ps_snapshot_seek(const struct ps_snapshot *s, size_t i, off_t off, int whe
 		return -EINVAL;
 	f = &s->files[i];
 	if (f->map >= 0)
-		return ps_memory_seek(&s->cap.model.maps.items[f->map], &s->cap.pages[f->map],
-				      off, whence);
+		return ps_memory_seek(&s->cap.model.maps.items[f->map], off, whence);
 	if (off < 0 || (uint64_t)off >= f->pub.size)
 		return -ENXIO;
 	return whence == SEEK_DATA ? off : (off_t)f->pub.size;

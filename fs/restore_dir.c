@@ -18,7 +18,7 @@
 #include <fuse.h>
 
 #include "fs/restore_dir.h"
-#include "image_read.h"
+#include "restore/image_read.h"
 
 #define STATUS_NAME "status"
 #define RESULT_MAX 1024

@@ -180,7 +180,29 @@ ps_assert_frozen() { # PID DAEMON WHEN
 }
 
 ps_wait_free() { # PID WHEN: a released snapshot lets the process run on
-	ps_wait_for 10 "process $1 to run freely $2" ps_is_free "$1"
+	local end=$((SECONDS + 11))
+	until ps_is_free "$1"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			ps_log "files open under the mounts: $(ps_holders)"
+			ps_fail "process $1 still not running freely 10s $2 ($(ps_describe "$1"))"
+		fi
+		sleep 0.1
+	done
+}
+
+ps_holders() { # every open file under this test's mounts: "pid(comm):fd->path"
+	local fd link mnt
+	for fd in /proc/[0-9]*/fd/*; do
+		link=$(readlink "$fd" 2>/dev/null) || continue
+		for mnt in "${PS_MOUNTS[@]}"; do
+			case $link in "$mnt"/*)
+				fd=${fd#/proc/}
+				printf '%s(%s):%s->%s ' "${fd%%/*}" "$(cat "/proc/${fd%%/*}/comm" 2>/dev/null)" "${fd##*/}" "$link"
+				;;
+			esac
+		done
+	done
+	echo
 }
 
 # ps_start NAME COMMAND...: start a target with its stdout in $PS_TMP/NAME.out

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "codec.h"
 #include "crc32.h"
-#include "image_read.h"
+#include "restore/image_read.h"
 #include "json_util.h"
 
 #define HIGH_BIT 0x8000000000000000ULL
@@ -152,6 +152,11 @@ static void add_mapping(struct ps_maps *maps, uint64_t start, uint64_t end, int 
 		ps_memory_file_name(name, sizeof(name), start, end);
 		m->content = strdup(name);
 		m->data_pages = (end - start) / 4096 / 2;
+		/* every other page saved: many runs, none adjacent */
+		m->data = calloc(m->data_pages ? m->data_pages : 1, sizeof(*m->data));
+		for (uint64_t k = 0; k < m->data_pages; k++)
+			m->data[k] = (struct ps_extent){ 2 * k, 1 };
+		m->ndata = m->data_pages;
 	}
 }
 
@@ -422,6 +427,11 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 		ck_assert_str_eq(a->vm_flags[i], b->vm_flags[i]);
 	ck_assert_pstr_eq(a->content, b->content);
 	ck_assert_uint_eq(a->data_pages, b->data_pages);
+	ck_assert_uint_eq(a->ndata, b->ndata);
+	for (size_t i = 0; i < a->ndata; i++) {
+		ck_assert_uint_eq(a->data[i].first, b->data[i].first);
+		ck_assert_uint_eq(a->data[i].count, b->data[i].count);
+	}
 }
 
 static void assert_maps_eq(const struct ps_maps *a, const struct ps_maps *b)
@@ -856,6 +866,15 @@ START_TEST(test_reject_maps)
 	j = valid(P_MAPS);
 	set(item(j, "mappings", 2), "data_pages", json_integer(34));
 	expect_reject(P_MAPS, j, "field \"data_pages\" is 34", NULL);
+
+	j = valid(P_MAPS);
+	json_array_set_new(json_object_get(item(j, "mappings", 2), "data"), 1,
+			   json_pack("[ii]", 0, 1));
+	expect_reject(P_MAPS, j, "field \"data\" entry 1 overlaps another run", NULL);
+
+	j = valid(P_MAPS);
+	json_array_remove(json_object_get(item(j, "mappings", 2), "data"), 0);
+	expect_reject(P_MAPS, j, "\"data_pages\" says", NULL);
 	j = valid(P_MAPS);
 	set(item(j, "mappings", 0), "path", json_string("usr/bin/prog"));
 	expect_reject(P_MAPS, j, "field \"path\" must be an absolute path", NULL);

@@ -1,0 +1,10 @@
+/* Recreating fds.json in the stub: every inherited descriptor closed, then
+ * each saved one reopened at its number with its flags and position. */
+#ifndef PROCSNAP_RESTORE_FDS_H
+#define PROCSNAP_RESTORE_FDS_H
+
+#include "rctx.h"
+
+int ps_restore_fds(struct ps_rctx *c);
+
+#endif

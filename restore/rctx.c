@@ -1,0 +1,59 @@
+/* Syscalls and memory access inside the stub during a restore: thin wrappers
+ * over the remote-syscall machinery that turn failures into sentences. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "rctx.h"
+
+int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, c->errlen, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
+	      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+	long ret;
+	int e = ps_remote_syscall(&c->r, nr, args, &ret, c->err, c->errlen);
+
+	if (e < 0)
+		return e;
+	if (ret < 0 && ret > -4096)
+		return ps_rfail(c, (int)ret, "%s: %s", what, strerror((int)-ret));
+	return ret;
+}
+
+uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len)
+{
+	struct iovec local = { (void *)data, len };
+	struct iovec remote = { (void *)(c->scratch + off), len };
+
+	if (off + len > PS_SCRATCH_SIZE) {
+		ps_rfail(c, -E2BIG, "internal: %zu bytes do not fit the restore scratch area", len);
+		return 0;
+	}
+	if (process_vm_writev(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		ps_rfail(c, -EIO, "writing %zu bytes into the new process: %s", len, strerror(errno));
+		return 0;
+	}
+	return c->scratch + off;
+}
+
+int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len)
+{
+	struct iovec local = { out, len }, remote = { (void *)addr, len };
+
+	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return ps_rfail(c, -EIO, "reading %zu bytes at 0x%llx of the new process: %s", len,
+				(unsigned long long)addr, strerror(errno));
+	return 0;
+}

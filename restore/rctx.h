@@ -1,0 +1,45 @@
+/* One restore in progress: the model being built, the stub process that is
+ * becoming it, and syscalls run inside that stub. Tracer thread only. */
+#ifndef PROCSNAP_RCTX_H
+#define PROCSNAP_RCTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model.h"
+#include "remote_syscall.h"
+
+/* The scratch area: a read-write page pair of the trampoline, in the stub,
+ * for syscall arguments that live in memory (paths, structs). */
+#define PS_SCRATCH_SIZE 8192
+
+struct ps_rctx {
+	const struct ps_model *m;
+	const char *dir;            /* the image directory (in the spool) */
+	pid_t pid;                  /* the stub: pid and tid of the main thread */
+	struct ps_remote r;         /* the stub's main thread, borrowed for syscalls */
+	uint64_t tramp;             /* trampoline: code page, then the scratch pages */
+	uint64_t scratch;           /* = tramp + 4096 */
+	char *err;
+	size_t errlen;
+};
+
+/* Run syscall nr in the stub. Returns the syscall's result (>= 0), or a
+ * negative errno: then err says "<what>: <strerror>". what names the thing
+ * ("open /var/log/app.log for fd 3"). */
+long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
+	      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+
+/* Copy len bytes to scratch + off in the stub; returns the stub address, or
+ * 0 with err filled. off + len must fit in PS_SCRATCH_SIZE. */
+uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len);
+
+/* Read len bytes from the stub's address addr. 0 or -errno with err filled. */
+int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len);
+
+/* Fill err (printf-style) and return e, for one-line error exits. */
+int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
