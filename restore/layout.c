@@ -1,0 +1,487 @@
+/* Rebuilding the address space with injected mmap/mprotect/madvise, filling
+ * pages with process_vm_writev from the image's memory files. */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "proc_parse.h"
+
+#define PAGE 4096ULL
+#define TRAMP_SIZE (PAGE + PS_SCRATCH_SIZE)
+#define USER_END 0x7ffffffff000ULL
+#define IOV_BATCH 512
+
+/* ---- the stub's current mappings ---- */
+
+struct range {
+	uint64_t start, end;
+	int keep;       /* [vsyscall]: cannot be unmapped, and lies outside user space */
+};
+
+static int read_stub_ranges(struct ps_rctx *c, struct range **out, size_t *n)
+{
+	char path[64], *text, *line;
+	size_t len;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", c->pid);
+	e = ps_read_file(path, &text, &len);
+	if (e < 0)
+		return ps_rfail(c, e, "reading %s: %s", path, strerror(-e));
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		struct ps_maps_line ml;
+		struct range *grown;
+
+		if (ps_parse_maps_line(line, &ml) < 0)
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(*grown));
+		if (!grown) {
+			free(text);
+			return ps_rfail(c, -ENOMEM, "out of memory");
+		}
+		*out = grown;
+		grown[*n].start = ml.start;
+		grown[*n].end = ml.end;
+		grown[*n].keep = ml.start >= USER_END;
+		(*n)++;
+	}
+	free(text);
+	return 0;
+}
+
+static int overlaps(uint64_t a, uint64_t b, uint64_t start, uint64_t end)
+{
+	return a < end && start < b;
+}
+
+static int free_in_image(const struct ps_model *m, uint64_t a, uint64_t b)
+{
+	for (size_t i = 0; i < m->maps.count; i++)
+		if (overlaps(a, b, m->maps.items[i].start, m->maps.items[i].end))
+			return 0;
+	return 1;
+}
+
+static int free_in_stub(const struct range *r, size_t n, uint64_t a, uint64_t b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (overlaps(a, b, r[i].start, r[i].end))
+			return 0;
+	return 1;
+}
+
+/* Low in the address space, away from where heaps, libraries and stacks
+ * usually sit, and away from the image's brk area so nothing grows into it
+ * while we work (it is unmapped before the process runs anyway). */
+static int pick_trampoline(struct ps_rctx *c, const struct range *r, size_t n, uint64_t *at)
+{
+	for (uint64_t a = 0x10000000ULL; a + TRAMP_SIZE < USER_END; a += 0x1000000ULL) {
+		uint64_t b = a + TRAMP_SIZE;
+
+		if (free_in_image(c->m, a, b) && free_in_stub(r, n, a, b) &&
+		    !overlaps(a, b, c->m->proc.mm.start_brk, c->m->proc.mm.brk + 0x1000000ULL)) {
+			*at = a;
+			return 0;
+		}
+	}
+	return ps_rfail(c, -ENOMEM, "no address is free both in the image and in the new process "
+			"for procsnap's trampoline page");
+}
+
+static int write_code(struct ps_rctx *c, const void *code, size_t len)
+{
+	struct iovec local = { (void *)code, len }, remote = { (void *)c->tramp, len };
+
+	if (process_vm_writev(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return ps_rfail(c, -EIO, "writing procsnap's trampoline: %s", strerror(errno));
+	return 0;
+}
+
+/* The code page holds one `syscall` (0f 05): every injected syscall runs
+ * there once the stub's own code (with its vDSO) is gone. */
+int ps_layout_map_trampoline(struct ps_rctx *c)
+{
+	static const unsigned char code[] = { 0x0f, 0x05 };
+	struct range *r;
+	size_t n;
+	uint64_t at = 0;
+	long ret;
+	int e = read_stub_ranges(c, &r, &n);
+
+	if (e < 0)
+		return e;
+	e = pick_trampoline(c, r, n, &at);
+	free(r);
+	if (e < 0)
+		return e;
+	ret = ps_rcall(c, "mmap of procsnap's trampoline", SYS_mmap, at, TRAMP_SIZE,
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       (uint64_t)-1, 0);
+	if (ret < 0)
+		return (int)ret;
+	c->tramp = at;
+	c->scratch = at + PAGE;
+	e = write_code(c, code, sizeof(code));
+	if (e < 0)
+		return e;
+	ret = ps_rcall(c, "mprotect of procsnap's trampoline", SYS_mprotect, at, PAGE,
+		       PROT_READ | PROT_EXEC, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	c->r.syscall_insn = at;
+	return 0;
+}
+
+int ps_layout_clear(struct ps_rctx *c)
+{
+	struct range *r;
+	size_t n;
+	int e = read_stub_ranges(c, &r, &n);
+
+	for (size_t i = 0; e == 0 && i < n; i++) {
+		long ret;
+
+		if (r[i].keep || overlaps(r[i].start, r[i].end, c->tramp, c->tramp + TRAMP_SIZE))
+			continue;
+		ret = ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap,
+			       r[i].start, r[i].end - r[i].start, 0, 0, 0, 0);
+		if (ret < 0)
+			e = (int)ret;
+	}
+	free(r);
+	return e;
+}
+
+/* ---- creating one mapping ---- */
+
+static int has_vm_flag(const struct ps_mapping *m, const char *flag)
+{
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], flag))
+			return 1;
+	return 0;
+}
+
+static const char *map_name(const struct ps_mapping *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "mapping %llx-%llx%s%s", (unsigned long long)m->start,
+		 (unsigned long long)m->end, m->path.len ? " of " : "", m->path.len ? m->path.data : "");
+	return buf;
+}
+
+/* Open the mapped file inside the stub, so mmap can take its fd there. */
+static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
+{
+	int flags = (m->shared && (m->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+	uint64_t path = ps_rput(c, 0, m->path.data, m->path.len + 1);
+
+	if (!path)
+		return -EIO;
+	return ps_rcall(c, what, SYS_openat, (uint64_t)AT_FDCWD, path, flags | O_CLOEXEC, 0, 0, 0);
+}
+
+/* While pages are written the mapping must be writable: process_vm_writev
+ * obeys page protections (unlike a debugger's /proc/<pid>/mem writes). */
+static int map_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+	int prot = m->prot | (m->data_pages ? PROT_WRITE : 0);
+	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
+	long fd = -1, ret;
+
+	map_name(m, what, sizeof(what));
+	if (has_vm_flag(m, "gd"))
+		flags |= MAP_GROWSDOWN;
+	if (m->kind == PS_MAP_FILE) {
+		fd = open_in_stub(c, m, what);
+		if (fd < 0)
+			return (int)fd;
+	} else {
+		flags |= MAP_ANONYMOUS;
+	}
+	ret = ps_rcall(c, what, SYS_mmap, m->start, m->end - m->start, prot, flags,
+		       (uint64_t)fd, fd >= 0 ? m->offset : 0);
+	if (fd >= 0)
+		ps_rcall(c, "close", SYS_close, fd, 0, 0, 0, 0, 0);
+	if (ret >= 0 && (uint64_t)ret != m->start)
+		return ps_rfail(c, -EFAULT, "%s: the kernel placed it at 0x%lx", what, ret);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* ---- filling the saved pages ---- */
+
+static int write_runs(struct ps_rctx *c, const struct ps_mapping *m, const char *src)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	size_t i = 0;
+
+	while (i < m->ndata) {
+		size_t n = 0, want = 0;
+		ssize_t done;
+
+		for (; i < m->ndata && n < IOV_BATCH; i++, n++) {
+			uint64_t off = m->data[i].first * PAGE, len = m->data[i].count * PAGE;
+
+			local[n] = (struct iovec){ (void *)(src + off), len };
+			remote[n] = (struct iovec){ (void *)(m->start + off), len };
+			want += len;
+		}
+		done = process_vm_writev(c->pid, local, n, remote, n, 0);
+		if (done != (ssize_t)want)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* The memory file is mapped read-only here and copied straight from the
+ * page cache into the new process: one copy, no buffer. */
+static int fill_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char path[PS_PATH_MAX], what[PS_PATH_MAX + 64];
+	uint64_t len = m->end - m->start;
+	struct stat st;
+	void *src;
+	int fd, e;
+
+	if (!m->ndata)
+		return 0;
+	map_name(m, what, sizeof(what));
+	snprintf(path, sizeof(path), "%s/%s", c->dir, m->content);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != len) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
+				fd >= 0 ? "its size changed" : strerror(e));
+	}
+	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (src == MAP_FAILED)
+		return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content, strerror(errno));
+	e = write_runs(c, m, src);
+	munmap(src, len);
+	if (e < 0)
+		return ps_rfail(c, e, "%s: writing its pages into the new process: %s", what,
+				strerror(errno));
+	return 0;
+}
+
+/* ---- flags that mmap cannot express ---- */
+
+struct madv_flag {
+	const char *vm_flag;
+	int advice;
+};
+
+static const struct madv_flag madv_flags[] = {
+	{ "dd", MADV_DONTDUMP },
+	{ "dc", MADV_DONTFORK },
+	{ "wf", MADV_WIPEONFORK },
+	{ "hg", MADV_HUGEPAGE },
+	{ "nh", MADV_NOHUGEPAGE },
+	{ "mg", MADV_MERGEABLE },
+};
+
+static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(madv_flags) / sizeof(madv_flags[0]); i++) {
+		long ret;
+
+		if (!has_vm_flag(m, madv_flags[i].vm_flag))
+			continue;
+		snprintf(what, sizeof(what), "madvise(%s) of %llx-%llx", madv_flags[i].vm_flag,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		ret = ps_rcall(c, what, SYS_madvise, m->start, m->end - m->start,
+			       madv_flags[i].advice, 0, 0, 0);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
+}
+
+/* [anon:name] comes from prctl(PR_SET_VMA_ANON_NAME); restore it the same way. */
+static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	const char *p = m->path.data;
+	char name[256];
+	uint64_t at;
+	size_t len;
+	long ret;
+
+	if (m->kind != PS_MAP_ANON || strncmp(p, "[anon:", 6) != 0)
+		return 0;
+	len = strlen(p + 6);
+	if (len < 1 || len >= sizeof(name))
+		return 0;
+	memcpy(name, p + 6, len - 1);    /* drop the closing bracket */
+	name[len - 1] = 0;
+	at = ps_rput(c, 0, name, len);
+	if (!at)
+		return -EIO;
+	ret = ps_rcall(c, "naming an anonymous mapping", SYS_prctl, PR_SET_VMA,
+		       PR_SET_VMA_ANON_NAME, m->start, m->end - m->start, at, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+	long ret;
+
+	if (!m->data_pages || (m->prot & PROT_WRITE))
+		return 0;
+	map_name(m, what, sizeof(what));
+	ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* ---- the vDSO ---- */
+
+/*
+ * ARCH_MAP_VDSO_64 maps the kernel's vvar pages at addr and the vDSO code
+ * right after them, and refuses (EEXIST) while any vDSO is mapped: the stub's
+ * own was unmapped by ps_layout_clear. addr is only a hint to the kernel, so
+ * where it landed is checked.
+ */
+static int map_vdso(struct ps_rctx *c)
+{
+	uint64_t vvar = 0, vdso = 0;
+	struct range *r;
+	size_t n;
+	long ret;
+	int e;
+
+	for (size_t i = 0; i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		if (m->kind == PS_MAP_VVAR && !vvar)
+			vvar = m->start;
+		if (m->kind == PS_MAP_VDSO)
+			vdso = m->start;
+	}
+	if (!vdso)
+		return 0;       /* the process ran without a vDSO (vdso=0): keep it so */
+	ret = ps_rcall(c, "arch_prctl(ARCH_MAP_VDSO_64)", SYS_arch_prctl, ARCH_MAP_VDSO_64,
+		       vvar ? vvar : vdso, 0, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	e = read_stub_ranges(c, &r, &n);
+	if (e < 0)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].start == vdso) {
+			free(r);
+			return 0;
+		}
+	}
+	free(r);
+	return ps_rfail(c, -EFAULT, "the kernel put the vDSO elsewhere than at 0x%llx, where the "
+			"program expects it", (unsigned long long)vdso);
+}
+
+static int is_kernel_mapping(const struct ps_mapping *m)
+{
+	return m->kind == PS_MAP_VDSO || m->kind == PS_MAP_VVAR || m->kind == PS_MAP_VSYSCALL;
+}
+
+int ps_layout_build(struct ps_rctx *c)
+{
+	int e = map_vdso(c);
+
+	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		if (is_kernel_mapping(m))
+			continue;
+		e = map_one(c, m);
+		if (e == 0)
+			e = fill_one(c, m);
+		if (e == 0)
+			e = protect_one(c, m);
+		if (e == 0)
+			e = advise_one(c, m);
+		if (e == 0)
+			e = name_one(c, m);
+	}
+	return e;
+}
+
+/* ---- mm layout ---- */
+
+/* The kernel's struct prctl_mm_map (linux/prctl.h), written into scratch. */
+static void fill_mm_map(const struct ps_mm *mm, uint64_t auxv_at, uint32_t auxv_size,
+			uint32_t exe_fd, struct prctl_mm_map *map)
+{
+	memset(map, 0, sizeof(*map));
+	map->start_code = mm->start_code;
+	map->end_code = mm->end_code;
+	map->start_data = mm->start_data;
+	map->end_data = mm->end_data;
+	map->start_brk = mm->start_brk;
+	map->brk = mm->brk;
+	map->start_stack = mm->start_stack;
+	map->arg_start = mm->arg_start;
+	map->arg_end = mm->arg_end;
+	map->env_start = mm->env_start;
+	map->env_end = mm->env_end;
+	map->auxv = (__u64 *)(uintptr_t)auxv_at;
+	map->auxv_size = auxv_size;
+	map->exe_fd = exe_fd;
+}
+
+/*
+ * PR_SET_MM_MAP sets every bound at once and checks them together (ranges
+ * inside user space, brk within RLIMIT_DATA). It also replaces the exe link,
+ * which the kernel allows only once the old executable (procsnap) is no
+ * longer mapped: that is why this comes after the layout is built.
+ */
+int ps_layout_set_mm(struct ps_rctx *c)
+{
+	const struct ps_mm *mm = &c->m->proc.mm;
+	const struct ps_process *p = &c->m->proc;
+	struct prctl_mm_map map;
+	uint32_t auxv_size = mm->nauxv * sizeof(mm->auxv[0]);
+	uint64_t path, auxv, at;
+	long exe, ret;
+
+	if (p->exe.len + 1 + auxv_size + sizeof(map) > PS_SCRATCH_SIZE)
+		return ps_rfail(c, -E2BIG, "the executable's path and auxv are too long");
+	path = ps_rput(c, 0, p->exe.data, p->exe.len + 1);
+	if (!path)
+		return -EIO;
+	exe = ps_rcall(c, "opening the executable for the exe link", SYS_openat,
+		       (uint64_t)AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (exe < 0)
+		return (int)exe;
+	auxv = ps_rput(c, 1024, mm->auxv, auxv_size);
+	fill_mm_map(mm, auxv, auxv_size, (uint32_t)exe, &map);
+	at = auxv ? ps_rput(c, 1024 + auxv_size, &map, sizeof(map)) : 0;
+	ret = at ? ps_rcall(c, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at,
+			    sizeof(map), 0, 0) : -EIO;
+	ps_rcall(c, "close", SYS_close, exe, 0, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+int ps_layout_unmap_trampoline(struct ps_rctx *c)
+{
+	long ret = ps_rcall(c, "munmap of procsnap's trampoline", SYS_munmap, c->tramp,
+			    TRAMP_SIZE, 0, 0, 0, 0);
+
+	return ret < 0 ? (int)ret : 0;
+}

@@ -1,0 +1,159 @@
+/* Per-thread restore: kernel registrations that point into the thread's
+ * memory, the syscall-restart rewrite, and the registers themselves. */
+#include <elf.h>
+#include <errno.h>
+#include <linux/rseq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "regs.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+/* Kernel-internal return codes of an interrupted syscall (linux/errno.h). */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTART_RESTARTBLOCK 516
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */
+#endif
+
+struct rseq_configuration {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+int ps_restore_unregister_rseq(struct ps_rctx *c)
+{
+	struct rseq_configuration conf;
+	long ret;
+
+	memset(&conf, 0, sizeof(conf));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, c->pid, sizeof(conf), &conf) < 0)
+		return ps_rfail(c, -errno, "PTRACE_GET_RSEQ_CONFIGURATION: %s", strerror(errno));
+	if (!conf.rseq_abi_pointer)
+		return 0;
+	ret = ps_rcall(c, "unregistering the new process's inherited rseq area", SYS_rseq,
+		       conf.rseq_abi_pointer, conf.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
+		       conf.signature, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+static int restore_altstack(struct ps_rctx *c, const struct ps_thread *t)
+{
+	stack_t ss = { .ss_sp = (void *)t->altstack_sp, .ss_size = t->altstack_size };
+	uint64_t at;
+	long ret;
+
+	/* SS_ONSTACK is a reading, not a setting: whether the thread is on
+	 * the alternate stack follows from its rsp. Only SS_DISABLE and
+	 * SS_AUTODISARM are flags one can set. */
+	ss.ss_flags = t->altstack_flags & (SS_DISABLE | SS_AUTODISARM);
+	if (ss.ss_flags & SS_DISABLE) {
+		ss.ss_sp = NULL;
+		ss.ss_size = 0;
+	}
+	at = ps_rput(c, 0, &ss, sizeof(ss));
+	if (!at)
+		return -EIO;
+	ret = ps_rcall(c, "sigaltstack", SYS_sigaltstack, at, 0, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+int ps_restore_thread_state(struct ps_rctx *c, const struct ps_thread *t)
+{
+	long ret = 0;
+	int e = restore_altstack(c, t);
+
+	if (e < 0)
+		return e;
+	if (t->robust_list)
+		ret = ps_rcall(c, "set_robust_list", SYS_set_robust_list, t->robust_list,
+			       t->robust_list_len, 0, 0, 0, 0);
+	if (ret >= 0)
+		ret = ps_rcall(c, "set_tid_address", SYS_set_tid_address, t->clear_child_tid,
+			       0, 0, 0, 0, 0);
+	/* rseq last: from now on the kernel writes the cpu number into that
+	 * area at every return to user space, so it must be mapped. */
+	if (ret >= 0 && t->rseq_ptr)
+		ret = ps_rcall(c, "rseq registration", SYS_rseq, t->rseq_ptr, t->rseq_len, 0,
+			       t->rseq_sig, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/*
+ * The kernel restarts an interrupted syscall on the thread's way back to
+ * user space: with rax = -ERESTARTSYS and friends it reloads rax from
+ * orig_rax and rewinds rip by 2 (the length of `syscall`). That works from
+ * registers alone, so it survives a restore. -ERESTART_RESTARTBLOCK does
+ * not: it calls restart_syscall(), which needs the old process's in-kernel
+ * restart block. For sleeps, the kernel has already written the remaining
+ * time to the caller's `rem`, so we re-issue the sleep on that; poll and
+ * futex waits restart with their full timeout (a longer wait is allowed, a
+ * spurious EINTR is not). Only where nothing is known does EINTR remain,
+ * which every caller must handle anyway.
+ */
+void ps_restart_fixup(struct user_regs_struct *regs)
+{
+	long nr = (long)regs->orig_rax;
+
+	if (nr < 0 || (long)regs->rax != -ERESTART_RESTARTBLOCK)
+		return;
+	regs->rax = (uint64_t)-ERESTARTNOINTR;
+	switch (nr) {
+	case SYS_nanosleep:              /* (req, rem) */
+		if (regs->rsi)
+			regs->rdi = regs->rsi;
+		else
+			regs->rax = (uint64_t)-EINTR;
+		return;
+	case SYS_clock_nanosleep:        /* (clock, flags, req, rem) */
+		if (regs->rsi & TIMER_ABSTIME)
+			return;
+		if (regs->r10)
+			regs->rdx = regs->r10;
+		else
+			regs->rax = (uint64_t)-EINTR;
+		return;
+	case SYS_poll:
+	case SYS_futex:
+		return;
+	default:
+		regs->rax = (uint64_t)-EINTR;
+	}
+}
+
+static int set_xsave(struct ps_rctx *c, const struct ps_thread *t)
+{
+	struct iovec iov = { t->xsave, t->xsave_len };
+
+	if (!t->xsave_len)
+		return 0;
+	if (ptrace(PTRACE_SETREGSET, t->tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return ps_rfail(c, -errno, "thread %d: loading its FPU/SSE/AVX state "
+				"(PTRACE_SETREGSET NT_X86_XSTATE): %s", t->tid, strerror(errno));
+	return 0;
+}
+
+int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t)
+{
+	int e = set_xsave(c, t);
+
+	if (e < 0)
+		return e;
+	c->r.saved = t->regs;
+	ps_restart_fixup(&c->r.saved);
+	c->r.saved_mask = t->sigmask;
+	return ps_remote_end(&c->r, c->err, c->errlen);
+}

@@ -1,0 +1,15 @@
+/* The restore of one image, end to end: read and validate it, build the
+ * process from a stub under ptrace, and let it run, or leave nothing. */
+#ifndef PROCSNAP_RESTORE_RESTORER_H
+#define PROCSNAP_RESTORE_RESTORER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Restore the complete image in dir on behalf of a caller with uid/gid
+ * (DESIGN §5). 0 with *pid_out running, or -errno with one sentence in
+ * err; on failure no process is left and dir is untouched. */
+int ps_restore_image(const char *dir, uid_t uid, gid_t gid, pid_t *pid_out,
+		     char *err, size_t errlen);
+
+#endif
