@@ -14,6 +14,7 @@
 #include "fs/options.h"
 #include "fs/restore_dir.h"
 #include "fs/tree.h"
+#include "restore/restorer.h"
 #include "snapshot.h"
 
 /* Requests of up to 1 MiB: big memory files stream in few round trips. */
@@ -148,6 +149,15 @@ static int serve(struct fuse *fuse)
 	return rc;
 }
 
+/* The restore runs with the authority of whoever completed the image
+ * (DESIGN §5); the hook runs in that caller's FUSE request thread. */
+static int restore_as_caller(const char *dir, pid_t *pid, char *err, size_t errlen)
+{
+	struct fuse_context *ctx = fuse_get_context();
+
+	return ps_restore_image(dir, ctx->uid, ctx->gid, pid, err, errlen);
+}
+
 static int run(void)
 {
 	struct fuse_operations ops;
@@ -165,8 +175,7 @@ static int run(void)
 	rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "procsnap: %s\n", err);
-	/* no restorer in this build yet: a complete image fails with ENOSYS */
-	ps_restore_dir_set_hook(NULL);
+	ps_restore_dir_set_hook(restore_as_caller);
 	if (rc == 0)
 		rc = serve(fuse);
 	fuse_destroy(fuse);  /* runs on_destroy if init ran */

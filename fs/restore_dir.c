@@ -401,7 +401,7 @@ static int maybe_restore(const char *name, unsigned own)
 
 /* ---- status ---- */
 
-/* The recorded outcome, or that a restore is running. Lock taken. */
+/* The recorded outcome, or that a restore is running. Takes the lock. */
 static int recorded_status(const char *name, char *out, size_t len, unsigned *writers)
 {
 	struct image *im;

@@ -1,0 +1,197 @@
+/* Recreating fds.json in the stub: the descriptors inherited from procsnap
+ * closed, then each saved one opened again at its number, flags and offset. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "fds.h"
+
+/* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
+ * kernel clears them after open anyway, and a forged O_TRUNC must not empty
+ * a file), __O_TMPFILE (it would make a new file), and O_ASYNC (open()
+ * ignores it; it needs F_SETOWN, whose owner is not saved). O_LARGEFILE
+ * is forced by the kernel on 64-bit. */
+#define KEPT_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
+		    O_NOATIME | O_NOFOLLOW | O_DIRECTORY | O_PATH)
+
+static const struct {
+	int mask, value;
+	const char *name;
+} flag_names[] = {
+	{ O_ACCMODE, O_RDONLY, "O_RDONLY" }, { O_ACCMODE, O_WRONLY, "O_WRONLY" },
+	{ O_ACCMODE, O_RDWR, "O_RDWR" }, { O_APPEND, O_APPEND, "O_APPEND" },
+	{ O_NONBLOCK, O_NONBLOCK, "O_NONBLOCK" }, { O_SYNC, O_SYNC, "O_SYNC" },
+	{ O_SYNC, O_DSYNC, "O_DSYNC" }, { O_DIRECT, O_DIRECT, "O_DIRECT" },
+	{ O_NOATIME, O_NOATIME, "O_NOATIME" }, { O_NOFOLLOW, O_NOFOLLOW, "O_NOFOLLOW" },
+	{ O_DIRECTORY, O_DIRECTORY, "O_DIRECTORY" }, { O_PATH, O_PATH, "O_PATH" },
+};
+
+/* "O_WRONLY|O_APPEND", for error sentences. */
+static void describe_flags(int flags, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if ((flags & flag_names[i].mask) == flag_names[i].value && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+						 flag_names[i].name);
+}
+
+static int open_flags(const struct ps_fd *f)
+{
+	int flags = f->flags & KEPT_FLAGS;
+
+	if (f->type == PS_FD_DIR)
+		flags |= O_DIRECTORY;
+	return flags;
+}
+
+/* Virtual consoles, /dev/tty and /dev/console (4, 5) and pty slaves
+ * (136-143): the terminal a process ran on, which may be gone now. */
+static int is_terminal(const struct ps_fd *f)
+{
+	return f->type == PS_FD_CHR &&
+	       (f->rdev_major == 4 || f->rdev_major == 5 ||
+		(f->rdev_major >= 136 && f->rdev_major <= 143));
+}
+
+/* procsnap's own descriptors, inherited by the fork that became the stub. */
+static int close_inherited(struct ps_rctx *c)
+{
+	long rc = ps_rcall(c, "closing the descriptors the new process inherited from procsnap",
+			   SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* The stub runs with procsnap's RLIMIT_NOFILE until the image's own is set
+ * (after the fds, by ps_restore_process_attrs); its soft limit may be below
+ * the highest saved fd, and dup3 refuses a number at or above it. Raising
+ * the soft limit up to the hard one needs no privilege. */
+static int make_room_for(struct ps_rctx *c, int maxfd)
+{
+	struct rlimit lim;
+	uint64_t addr = ps_rput(c, 0, &lim, sizeof(lim));
+	long rc;
+
+	if (!addr)
+		return -EIO;
+	rc = ps_rcall(c, "prlimit64(RLIMIT_NOFILE)", SYS_prlimit64, 0, RLIMIT_NOFILE, 0, addr,
+		      0, 0);
+	if (rc < 0)
+		return (int)rc;
+	rc = ps_rget(c, addr, &lim, sizeof(lim));
+	if (rc < 0)
+		return (int)rc;
+	if ((rlim_t)maxfd < lim.rlim_cur)
+		return 0;
+	lim.rlim_cur = lim.rlim_max;
+	if (!ps_rput(c, 0, &lim, sizeof(lim)))
+		return -EIO;
+	rc = ps_rcall(c, "raising RLIMIT_NOFILE for the saved descriptors", SYS_prlimit64, 0,
+		      RLIMIT_NOFILE, addr, 0, 0, 0);
+	return rc < 0 ? (int)rc : 0;
+}
+
+static long open_in_stub(struct ps_rctx *c, const char *what, const char *path, int flags)
+{
+	uint64_t addr = ps_rput(c, 0, path, strlen(path) + 1);
+
+	if (!addr)
+		return -EIO;
+	return ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, addr, (uint64_t)flags,
+			0, 0, 0);
+}
+
+/* Open f's file in the stub; returns the new descriptor (the lowest free
+ * number, at most f->fd) or -errno. O_NOCTTY always: the restored process
+ * must not pick up a controlling terminal by reopening one. */
+static long open_file(struct ps_rctx *c, const struct ps_fd *f)
+{
+	int flags = open_flags(f);
+	int extra = O_NOCTTY | (f->cloexec ? O_CLOEXEC : 0);
+	char names[128], what[PS_PATH_MAX + 192];
+	long nfd;
+
+	describe_flags(flags, names, sizeof(names));
+	snprintf(what, sizeof(what), "fd %d: cannot open %s (%s)", f->fd, f->path.data, names);
+	nfd = open_in_stub(c, what, f->path.data, flags | extra);
+	/* A terminal that is gone (a closed pty: ENOENT; /dev/tty without a
+	 * controlling terminal: ENXIO; a hung-up one: EIO) becomes /dev/null,
+	 * as a daemon's would. There is no channel for a warning. */
+	if (is_terminal(f) && (nfd == -ENOENT || nfd == -ENXIO || nfd == -EIO)) {
+		snprintf(what, sizeof(what), "fd %d: cannot open /dev/null in place of %s", f->fd,
+			 f->path.data);
+		nfd = open_in_stub(c, what, "/dev/null", (flags & O_ACCMODE) | extra);
+	}
+	return nfd;
+}
+
+/* Move the descriptor from nfd to f->fd. Opened in ascending order after
+ * every inherited one was closed, nfd is a gap below f->fd or f->fd itself,
+ * so dup3 never replaces a descriptor already restored. */
+static int move_to(struct ps_rctx *c, const struct ps_fd *f, long nfd)
+{
+	char what[64];
+	long rc;
+
+	if (nfd == f->fd)
+		return 0;
+	snprintf(what, sizeof(what), "fd %d: dup3 from %ld", f->fd, nfd);
+	rc = ps_rcall(c, what, SYS_dup3, (uint64_t)nfd, (uint64_t)f->fd,
+		      f->cloexec ? O_CLOEXEC : 0, 0, 0, 0);
+	if (rc < 0)
+		return (int)rc;
+	snprintf(what, sizeof(what), "fd %d: closing the temporary fd %ld", f->fd, nfd);
+	rc = ps_rcall(c, what, SYS_close, (uint64_t)nfd, 0, 0, 0, 0, 0);
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* Only regular files: a directory's offset is a cookie of its filesystem,
+ * a device's means nothing to lseek, an O_PATH fd has none. */
+static int seek_to(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char what[96];
+	long rc;
+
+	if (f->type != PS_FD_REG || (f->flags & O_PATH) || f->pos == 0)
+		return 0;
+	snprintf(what, sizeof(what), "fd %d: lseek to %llu", f->fd, (unsigned long long)f->pos);
+	rc = ps_rcall(c, what, SYS_lseek, (uint64_t)f->fd, f->pos, SEEK_SET, 0, 0, 0);
+	return rc < 0 ? (int)rc : 0;
+}
+
+static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
+{
+	long nfd;
+	int rc;
+
+	if (!f->supported)
+		return ps_rfail(c, -ENOTSUP, "fd %d (%s): %s", f->fd, f->kind ? f->kind : "?",
+				f->unsupported_reason ? f->unsupported_reason : "not supported");
+	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR)
+		return ps_rfail(c, -ENOTSUP, "fd %d (%s): not supported yet", f->fd,
+				f->kind ? f->kind : "?");
+	nfd = open_file(c, f);
+	if (nfd < 0)
+		return (int)nfd;
+	rc = move_to(c, f, nfd);
+	return rc ? rc : seek_to(c, f);
+}
+
+int ps_restore_fds(struct ps_rctx *c)
+{
+	const struct ps_fds *fds = &c->m->fds;
+	int rc = close_inherited(c);
+
+	if (!rc && fds->count)
+		rc = make_room_for(c, fds->items[fds->count - 1].fd);
+	/* fds.json is sorted by number (its decoder checks it). */
+	for (size_t i = 0; !rc && i < fds->count; i++)
+		rc = restore_fd(c, &fds->items[i]);
+	return rc;
+}

@@ -1,0 +1,193 @@
+/* Recreating process.json's per-process attributes in the stub: cwd and root,
+ * umask, personality, comm, rlimits, session and the three interval timers. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "process.h"
+
+static const char *const rlimit_names[PS_NRLIMITS] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+	"RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
+	"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+	"RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+static int call_ok(long rc)
+{
+	return rc < 0 ? (int)rc : 0;
+}
+
+static long call_with_path(struct ps_rctx *c, const char *what, long nr, const struct ps_bytes *p)
+{
+	uint64_t addr = ps_rput(c, 0, p->data, p->len + 1);
+
+	if (!addr)
+		return -EIO;
+	return ps_rcall(c, what, nr, addr, 0, 0, 0, 0, 0);
+}
+
+/* cwd and root are paths as procsnap saw them (readlink of /proc/<pid>/cwd
+ * and root resolve against the reader's root), so the cwd is entered first,
+ * from procsnap's root; chroot then leaves the cwd where it is, whether
+ * inside the new root, as usual, or outside it, as the original had it.
+ * Everything that opens a path in the stub must come before this. */
+static int restore_dirs(struct ps_rctx *c)
+{
+	const struct ps_process *p = &c->m->proc;
+	char what[PS_PATH_MAX + 64];
+	int rc;
+
+	snprintf(what, sizeof(what), "chdir %s", p->cwd.data);
+	rc = call_ok(call_with_path(c, what, SYS_chdir, &p->cwd));
+	if (rc || strcmp(p->root.data, "/") == 0)
+		return rc;
+	snprintf(what, sizeof(what), "chroot %s", p->root.data);
+	return call_ok(call_with_path(c, what, SYS_chroot, &p->root));
+}
+
+static int restore_identity(struct ps_rctx *c)
+{
+	const struct ps_process *p = &c->m->proc;
+	char what[64];
+	uint64_t addr;
+	int rc;
+
+	rc = call_ok(ps_rcall(c, "umask", SYS_umask, p->umask, 0, 0, 0, 0, 0));
+	if (rc)
+		return rc;
+	/* Flags such as ADDR_NO_RANDOMIZE act at the next execve;
+	 * READ_IMPLIES_EXEC at the next mmap. */
+	snprintf(what, sizeof(what), "personality(%#lx)", p->personality);
+	rc = call_ok(ps_rcall(c, what, SYS_personality, p->personality, 0, 0, 0, 0, 0));
+	if (rc)
+		return rc;
+	/* PR_SET_NAME names the calling thread: the stub's main thread, whose
+	 * name is the process's comm. */
+	addr = ps_rput(c, 0, p->comm, PS_COMM_LEN);
+	if (!addr)
+		return -EIO;
+	return call_ok(ps_rcall(c, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, addr, 0, 0, 0, 0));
+}
+
+static int get_rlimit(struct ps_rctx *c, int res, uint64_t addr, struct ps_rlimit *out)
+{
+	char what[64];
+	long rc;
+
+	snprintf(what, sizeof(what), "prlimit64(%s)", rlimit_names[res]);
+	rc = ps_rcall(c, what, SYS_prlimit64, 0, (uint64_t)res, 0, addr, 0, 0);
+	return rc < 0 ? (int)rc : ps_rget(c, addr, out, sizeof(*out));
+}
+
+static long set_rlimit(struct ps_rctx *c, int res, uint64_t addr, const struct ps_rlimit *lim)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "prlimit64(%s, %llu/%llu)", rlimit_names[res],
+		 (unsigned long long)lim->cur, (unsigned long long)lim->max);
+	if (!ps_rput(c, 0, lim, sizeof(*lim)))
+		return -EIO;
+	return ps_rcall(c, what, SYS_prlimit64, 0, (uint64_t)res, addr, 0, 0, 0);
+}
+
+/* struct ps_rlimit is the kernel's struct rlimit64, RLIM64_INFINITY included. */
+static int restore_rlimit(struct ps_rctx *c, int res)
+{
+	const struct ps_rlimit *want = &c->m->proc.rlimits[res];
+	uint64_t addr = ps_rput(c, 0, want, sizeof(*want));
+	struct ps_rlimit now, within;
+	long rc;
+
+	if (!addr)
+		return -EIO;
+	rc = get_rlimit(c, res, addr, &now);
+	if (rc || (now.cur == want->cur && now.max == want->max))
+		return (int)rc;
+	rc = set_rlimit(c, res, addr, want);
+	if (rc != -EPERM || want->max <= now.max)
+		return call_ok(rc);
+	/* Raising a hard limit needs CAP_SYS_RESOURCE (and for RLIMIT_NOFILE
+	 * no more than fs.nr_open), which the stub may lack: keep the hard
+	 * limit it has, and the image's soft limit as far as that allows. */
+	within.max = now.max;
+	within.cur = want->cur < now.max ? want->cur : now.max;
+	return call_ok(set_rlimit(c, res, addr, &within));
+}
+
+static int restore_rlimits(struct ps_rctx *c)
+{
+	int rc = 0;
+
+	for (int res = 0; !rc && res < PS_NRLIMITS; res++)
+		rc = restore_rlimit(c, res);
+	return rc;
+}
+
+/* The original session cannot be joined from outside: only a fork of a
+ * process inside it could be in it. So the process always gets a session
+ * of its own (setsid also makes it leader of a new process group, which is
+ * what it had when it led its group). */
+static int restore_session(struct ps_rctx *c)
+{
+	return call_ok(ps_rcall(c, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0));
+}
+
+/* Rounded up to whole microseconds: a remaining time below 1 us must not
+ * become 0, which would disarm the timer. */
+static struct timeval ns_to_timeval(uint64_t ns)
+{
+	uint64_t us = ns / 1000 + (ns % 1000 != 0);
+
+	return (struct timeval){ (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+}
+
+/* A fork starts with all three timers disarmed, so a saved 0 needs nothing.
+ * ITIMER_REAL counts from now: the time the process spent checkpointed
+ * does not elapse for it, as for every other relative timeout. */
+static int restore_itimers(struct ps_rctx *c)
+{
+	static const char *const names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+	char what[64];
+
+	for (int which = 0; which < 3; which++) {
+		const struct ps_itimer *t = &c->m->proc.itimers[which];
+		struct itimerval itv = { ns_to_timeval(t->interval_ns), ns_to_timeval(t->value_ns) };
+		uint64_t addr;
+		int rc;
+
+		if (t->value_ns == 0)
+			continue;
+		addr = ps_rput(c, 0, &itv, sizeof(itv));
+		if (!addr)
+			return -EIO;
+		snprintf(what, sizeof(what), "setitimer(%s)", names[which]);
+		rc = call_ok(ps_rcall(c, what, SYS_setitimer, (uint64_t)which, addr, 0, 0, 0, 0));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ps_restore_process_attrs(struct ps_rctx *c)
+{
+	int rc;
+
+	if (c->m->proc.ntimers > 0)
+		return ps_rfail(c, -ENOTSUP, "POSIX timers are not restored yet (issue 6)");
+	rc = restore_dirs(c);
+	if (!rc)
+		rc = restore_identity(c);
+	if (!rc)
+		rc = restore_rlimits(c);
+	if (!rc)
+		rc = restore_session(c);
+	/* Last: ITIMER_REAL runs from the moment it is armed. */
+	if (!rc)
+		rc = restore_itimers(c);
+	return rc;
+}
