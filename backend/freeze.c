@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "freeze.h"
 #include "proc_parse.h"
@@ -31,6 +33,69 @@ static int add_tid(struct ps_frozen *f, pid_t tid)
 	return 0;
 }
 
+/* How long a thread may take to reach its interrupt stop. A thread blocked
+ * in a FUSE request to this very mount never does while we wait: it is
+ * queued behind us on the tracer thread. */
+#define STOP_TIMEOUT_MS 10000
+
+/* Threads seized but not yet stopped when we gave up on them: they will
+ * stop as soon as they leave the kernel, and must then be let go. */
+static pid_t *stragglers;
+static size_t nstragglers;
+
+static void add_straggler(pid_t tid)
+{
+	pid_t *n = realloc(stragglers, (nstragglers + 1) * sizeof(*n));
+
+	if (!n)
+		return;    /* it stays stopped until procsnap exits: the kernel frees it then */
+	stragglers = n;
+	stragglers[nstragglers++] = tid;
+}
+
+void ps_freeze_release_stragglers(void)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nstragglers; i++) {
+		int status;
+		pid_t r = waitpid(stragglers[i], &status, __WALL | WNOHANG);
+
+		if (r == 0) {
+			stragglers[kept++] = stragglers[i];
+			continue;
+		}
+		if (r > 0 && WIFSTOPPED(status))
+			ptrace(PTRACE_DETACH, stragglers[i], 0,
+			       (status >> 16) ? 0 : (void *)(long)WSTOPSIG(status));
+	}
+	nstragglers = kept;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Like waitpid(tid, __WALL), but gives up with -ETIMEDOUT at deadline. */
+static pid_t wait_until(pid_t tid, int *status, long deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+		if (r != 0)
+			return r;
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		usleep(1000);
+	}
+}
+
 /*
  * A seized thread reports PTRACE_EVENT_STOP once the interrupt lands. Before
  * that it may report a signal-delivery-stop for a signal it was about to
@@ -39,9 +104,11 @@ static int add_tid(struct ps_frozen *f, pid_t tid)
  */
 int ps_wait_interrupt_stop(pid_t tid)
 {
+	long deadline = now_ms() + STOP_TIMEOUT_MS;
+
 	for (;;) {
 		int status;
-		pid_t r = waitpid(tid, &status, __WALL);
+		pid_t r = wait_until(tid, &status, deadline);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -63,6 +130,8 @@ int ps_wait_interrupt_stop(pid_t tid)
 
 static int seize_thread(pid_t tid)
 {
+	int e;
+
 	/* TRACESYSGOOD marks syscall-stops as SIGTRAP|0x80: should procsnap die
 	 * during a remote syscall, the kernel then re-sends that invalid signal
 	 * number, i.e. nothing, instead of a real SIGTRAP. No EXITKILL: the
@@ -75,7 +144,12 @@ static int seize_thread(pid_t tid)
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return e;
 	}
-	return ps_wait_interrupt_stop(tid);
+	e = ps_wait_interrupt_stop(tid);
+	/* Not stopped, so it cannot be detached yet (PTRACE_DETACH needs a
+	 * stopped tracee): it is let go when it stops. */
+	if (e == -ETIMEDOUT)
+		add_straggler(tid);
+	return e;
 }
 
 static void describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
@@ -96,6 +170,12 @@ static void describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
 			}
 		}
 		free(text);
+	}
+	if (e == -ETIMEDOUT) {
+		snprintf(err, errlen, "process %d did not stop within %d s: a thread is blocked "
+			 "in the kernel (reading this very mount, or in uninterruptible I/O)",
+			 pid, STOP_TIMEOUT_MS / 1000);
+		return;
 	}
 	snprintf(err, errlen, "cannot stop process %d: ptrace(PTRACE_SEIZE): %s", pid, strerror(-e));
 }

@@ -22,7 +22,12 @@ int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen);
 void ps_thaw(struct ps_frozen *f);
 
 /* Wait until tid is back in its interrupt stop after it was resumed; used
- * by the remote-syscall code. 0, or -errno (ESRCH: it exited). */
+ * by the remote-syscall code. 0, or -errno (ESRCH: it exited, ETIMEDOUT:
+ * still not stopped after 10 s). */
 int ps_wait_interrupt_stop(pid_t tid);
+
+/* Let go of threads that a timed-out freeze left seized and that have
+ * stopped since. The tracer thread calls this whenever it is idle. */
+void ps_freeze_release_stragglers(void);
 
 #endif

@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "freeze.h"
 #include "tracer.h"
 
 struct job {
@@ -27,8 +29,22 @@ static struct job *take_job(void)
 	struct job *j;
 
 	pthread_mutex_lock(&lock);
-	while (!head && !stopping)
-		pthread_cond_wait(&queued, &lock);
+	while (!head && !stopping) {
+		struct timespec tick;
+
+		/* Wake up now and then for chores only this thread can do. */
+		clock_gettime(CLOCK_REALTIME, &tick);
+		tick.tv_nsec += 100 * 1000 * 1000;
+		if (tick.tv_nsec >= 1000000000L) {
+			tick.tv_sec++;
+			tick.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&queued, &lock, &tick) == ETIMEDOUT) {
+			pthread_mutex_unlock(&lock);
+			ps_freeze_release_stragglers();
+			pthread_mutex_lock(&lock);
+		}
+	}
 	j = head;
 	if (j) {
 		head = j->next;
