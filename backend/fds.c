@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -206,8 +207,37 @@ static int set_kind_unsupported(struct ps_fd *f, enum ps_fd_type type, const cha
 	return mark_unsupported(f, reason);
 }
 
+/*
+ * A named FIFO is reopened by its path on restore; what it holds is not
+ * saved yet, so it is supported only while empty. Opening it through the
+ * magic link with O_NONBLOCK never blocks (a read end always opens), and
+ * FIONREAD tells how many bytes wait in it without consuming them.
+ */
+static int classify_fifo(struct ps_fd *f, int dirfd, const char *name)
+{
+	char reason[160];
+	int fd, queued = 0;
+
+	f->type = PS_FD_FIFO;
+	if (set_text(&f->kind, "fifo") < 0)
+		return -ENOMEM;
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, FIONREAD, &queued) < 0) {
+		snprintf(reason, sizeof(reason), "cannot tell what the FIFO holds: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return mark_unsupported(f, reason);
+	}
+	close(fd);
+	if (queued == 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "the FIFO holds %d unread bytes: saving them is not "
+		 "supported yet", queued);
+	return mark_unsupported(f, reason);
+}
+
 /* Sets type, kind, deleted and (for kinds not saved yet) the reason. */
-static int classify_fd(struct ps_fd *f, const struct stat *st)
+static int classify_fd(struct ps_fd *f, const struct stat *st, int dirfd, const char *name)
 {
 	char reason[128];
 
@@ -228,7 +258,7 @@ static int classify_fd(struct ps_fd *f, const struct stat *st)
 	case S_IFIFO:
 		if (strncmp(f->path.data, "pipe:[", 6) == 0)
 			return set_kind_unsupported(f, PS_FD_PIPE, "pipe", "pipes are not saved yet");
-		return set_kind_unsupported(f, PS_FD_FIFO, "fifo", "named FIFOs are not saved yet");
+		return classify_fifo(f, dirfd, name);
 	case S_IFSOCK:
 		return set_kind_unsupported(f, PS_FD_SOCKET, "socket", "sockets are not saved yet");
 	default:
@@ -334,7 +364,7 @@ static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
 		return mark_broken(f, pid, "stat of", "fd", -errno);
 	}
 	fill_from_stat(f, &st);
-	rc = classify_fd(f, &st);
+	rc = classify_fd(f, &st, dirfd, name);
 	if (rc < 0)
 		return rc;
 

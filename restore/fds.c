@@ -41,13 +41,31 @@ static void describe_flags(int flags, char *buf, size_t len)
 						 flag_names[i].name);
 }
 
+/* A FIFO opened for reading or writing only would block in open() until
+ * the other end shows up: the stub would hang inside our syscall. It is
+ * opened O_NONBLOCK and given its own blocking mode back afterwards. */
 static int open_flags(const struct ps_fd *f)
 {
 	int flags = f->flags & KEPT_FLAGS;
 
 	if (f->type == PS_FD_DIR)
 		flags |= O_DIRECTORY;
+	if (f->type == PS_FD_FIFO)
+		flags |= O_NONBLOCK;
 	return flags;
+}
+
+static int restore_fifo_blocking(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char what[64];
+	long rc;
+
+	if (f->type != PS_FD_FIFO || (f->flags & O_NONBLOCK))
+		return 0;
+	snprintf(what, sizeof(what), "fd %d: fcntl(F_SETFL) of the FIFO", f->fd);
+	rc = ps_rcall(c, what, SYS_fcntl, (uint64_t)f->fd, F_SETFL, (uint64_t)(f->flags & KEPT_FLAGS),
+		      0, 0, 0);
+	return rc < 0 ? (int)rc : 0;
 }
 
 /* Virtual consoles, /dev/tty and /dev/console (4, 5) and pty slaves
@@ -75,11 +93,9 @@ static int close_inherited(struct ps_rctx *c)
 static int make_room_for(struct ps_rctx *c, int maxfd)
 {
 	struct rlimit lim;
-	uint64_t addr = ps_rput(c, 0, &lim, sizeof(lim));
+	uint64_t addr = c->scratch;
 	long rc;
 
-	if (!addr)
-		return -EIO;
 	rc = ps_rcall(c, "prlimit64(RLIMIT_NOFILE)", SYS_prlimit64, 0, RLIMIT_NOFILE, 0, addr,
 		      0, 0);
 	if (rc < 0)
@@ -173,13 +189,16 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 	if (!f->supported)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): %s", f->fd, f->kind ? f->kind : "?",
 				f->unsupported_reason ? f->unsupported_reason : "not supported");
-	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR)
+	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
+	    f->type != PS_FD_FIFO)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): not supported yet", f->fd,
 				f->kind ? f->kind : "?");
 	nfd = open_file(c, f);
 	if (nfd < 0)
 		return (int)nfd;
 	rc = move_to(c, f, nfd);
+	if (!rc)
+		rc = restore_fifo_blocking(c, f);
 	return rc ? rc : seek_to(c, f);
 }
 

@@ -99,12 +99,10 @@ static long set_rlimit(struct ps_rctx *c, int res, uint64_t addr, const struct p
 static int restore_rlimit(struct ps_rctx *c, int res)
 {
 	const struct ps_rlimit *want = &c->m->proc.rlimits[res];
-	uint64_t addr = ps_rput(c, 0, want, sizeof(*want));
+	uint64_t addr = c->scratch;
 	struct ps_rlimit now, within;
 	long rc;
 
-	if (!addr)
-		return -EIO;
 	rc = get_rlimit(c, res, addr, &now);
 	if (rc || (now.cur == want->cur && now.max == want->max))
 		return (int)rc;
@@ -128,12 +126,41 @@ static int restore_rlimits(struct ps_rctx *c)
 	return rc;
 }
 
-/* The original session cannot be joined from outside: only a fork of a
- * process inside it could be in it. So the process always gets a session
- * of its own (setsid also makes it leader of a new process group, which is
- * what it had when it led its group). */
+/* Within its session, the process rejoins its group if that still exists
+ * (setpgid says EPERM for a group that is not in the caller's session),
+ * else it leads a group of its own. */
+static int restore_group(struct ps_rctx *c)
+{
+	const struct ps_process *p = &c->m->proc;
+	long pgid = ps_rcall(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0);
+	char what[64];
+	long rc;
+
+	if (pgid < 0 || pgid == p->pgid)
+		return call_ok(pgid);
+	if (p->pgid != p->pid) {
+		snprintf(what, sizeof(what), "setpgid(0, %d)", p->pgid);
+		rc = ps_rcall(c, what, SYS_setpgid, 0, (uint64_t)p->pgid, 0, 0, 0, 0);
+		if (rc != -EPERM)
+			return call_ok(rc);
+	}
+	return call_ok(ps_rcall(c, "setpgid(0, 0)", SYS_setpgid, 0, 0, 0, 0, 0, 0));
+}
+
+/* A session is entered only by fork: the stub, forked from procsnap, is in
+ * procsnap's session and can be in no other. So the process keeps its
+ * session when that is procsnap's (procsnap run in the foreground where the
+ * process ran), and otherwise gets one of its own, as when it led its
+ * session; setsid also makes it the leader of a new group. */
 static int restore_session(struct ps_rctx *c)
 {
+	const struct ps_process *p = &c->m->proc;
+	long sid = ps_rcall(c, "getsid", SYS_getsid, 0, 0, 0, 0, 0, 0);
+
+	if (sid < 0)
+		return (int)sid;
+	if (p->sid == sid && p->sid != p->pid)
+		return restore_group(c);
 	return call_ok(ps_rcall(c, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0));
 }
 

@@ -497,9 +497,10 @@ static int check_caller_access(struct vctx *v)
 		close(pipefd[0]);
 		run_probes(p, n, &v->m->proc.creds, v->uid, v->gid, pipefd[1]);
 	}
+	rc = errno;
 	close(pipefd[1]);
 	if (child < 0)
-		rc = refuse(v, -errno, "fork: %s", strerror(errno));
+		rc = refuse(v, -rc, "fork: %s", strerror(rc));
 	else
 		rc = wait_probes(v, child, pipefd[0], p);
 	close(pipefd[0]);
@@ -843,7 +844,7 @@ static int is_pty_master(const struct ps_fd *f)
 
 static int check_fd_path(struct vctx *v, const struct ps_fd *f)
 {
-	int want = f->type == PS_FD_DIR ? S_IFDIR : S_IFREG;
+	int want = f->type == PS_FD_DIR ? S_IFDIR : f->type == PS_FD_FIFO ? S_IFIFO : S_IFREG;
 	struct stat st;
 
 	if (f->deleted)
@@ -856,7 +857,7 @@ static int check_fd_path(struct vctx *v, const struct ps_fd *f)
 	}
 	if ((int)(st.st_mode & S_IFMT) != want)
 		return refuse(v, -ESTALE, "fd %d: %s is no longer a %s", f->fd, f->path.data,
-			      want == S_IFDIR ? "directory" : "regular file");
+			      want == S_IFDIR ? "directory" : want == S_IFIFO ? "FIFO" : "regular file");
 	return 0;
 }
 
@@ -868,7 +869,8 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 	if ((rlim_t)f->fd >= nofile)
 		return refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
 			      "(hard %llu)", f->fd, ull(nofile));
-	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR)
+	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
+	    f->type != PS_FD_FIFO)
 		return refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));
 	if (f->path.data[0] != '/')
 		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,

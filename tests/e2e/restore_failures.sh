@@ -1,0 +1,173 @@
+#!/bin/bash
+# restore_failures: each bad restore (pid in use, open file missing, truncated memory,
+# checksum, malformed JSON, overlapping mappings, unsupported fd) fails with a clear
+# status, makes the copy fail, leaves no process behind and keeps the staged image.
+set -eu -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=restore_lib.sh
+. "$(dirname "$0")/restore_lib.sh"
+
+rs_setup "$RS_COUNTER" "$RS_PIPE"
+
+# expect_failure IMG NAME PID REGEX WHAT: cp -r IMG into restore/NAME must fail
+# (non-zero exit), status "failed: ..." matching REGEX (grep -Ei), nothing of
+# PID left, the staged files all kept.
+expect_failure() {
+	local img=$1 name=$2 pid=$3 re=$4 what=$5
+	rs_restore "$img" "$name"
+	case $RS_STATUS in
+	failed:*) ;;
+	*) ps_fail "$what: status is '$RS_STATUS', want 'failed: ...'" ;;
+	esac
+	grep -Eiq -- "$re" <<<"$RS_STATUS" || ps_fail "$what: status '$RS_STATUS' does not match /$re/"
+	[ "$RS_CP_RC" != 0 ] || ps_fail "$what: the restore failed but cp exited 0"
+	rs_assert_nothing_left "$pid"
+	rs_assert_staged "$name" "$img"
+	ps_pass "$what: $RS_STATUS"
+}
+
+ere_quote() { # STRING: as a grep -E pattern matching just it
+	# shellcheck disable=SC2016,SC2001  # $ is a character of the bracket expression
+	sed 's/[][\\.*^$()+?{}|]/\\&/g' <<<"$1"
+}
+
+# ---- the pid is in use: the original still runs ----
+ps_start inuse "$RS_COUNTER" "$PS_TMP/inuse.results" "$PS_TMP/inuse.log"
+pid=$PS_TARGET
+cp -r "$MNT/$pid" "$PS_TMP/img-inuse"
+rs_restore "$PS_TMP/img-inuse" inuse
+case $RS_STATUS in failed:*"in use"*) ;; *) ps_fail "pid in use: status is '$RS_STATUS', want 'failed: ... in use ...'" ;; esac
+[ "$RS_CP_RC" != 0 ] || ps_fail "pid in use: the restore failed but cp exited 0"
+[ -z "$(rs_children "$PS_DAEMON")" ] || ps_fail "pid in use: procsnap has children: $(rs_children "$PS_DAEMON")"
+rs_assert_staged inuse "$PS_TMP/img-inuse"
+ps_wait_free "$pid" "after the refused restore"
+rs_counter_still_counting "$pid" "$PS_TMP/inuse.log"
+rs_verify "$pid" "$PS_TMP/inuse.results"
+ps_pass "pid in use: $RS_STATUS; the original runs on untouched"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+rs_wait_gone "$pid" "after kill -9"
+
+# ---- an fd of a kind restore does not support: a pipe, neither stdin nor stdout ----
+ps_start pipe "$RS_PIPE" "$PS_TMP/pipe.results"
+pid=$PS_TARGET
+rfd=$(ps_field rfd)
+wfd=$(ps_field wfd)
+rs_checkpoint "$pid" "$PS_TMP/img-pipe"
+expect_failure "$PS_TMP/img-pipe" pipe "$pid" "pipe" "unsupported fd"
+grep -Eq "(^|[^0-9])($rfd|$wfd)([^0-9]|$)" <<<"$RS_STATUS" ||
+	ps_fail "unsupported fd: status '$RS_STATUS' names neither fd $rfd nor fd $wfd"
+
+# ---- one counter image, spoiled in different ways ----
+res=$PS_TMP/counter.results
+log=$PS_TMP/counter.log
+ps_start counter "$RS_COUNTER" "$res" "$log"
+pid=$PS_TARGET
+addr=$(ps_field addr)
+sleep 0.2
+img=$PS_TMP/img
+rs_checkpoint "$pid" "$img"
+saved=$(ps_py u64 "$img" "$addr")
+
+spoil() { # NAME: a fresh copy of the image to spoil, in $PS_TMP/NAME
+	cp -r "$img" "$PS_TMP/$1"
+}
+
+# A metadata file changed, same size: its checksum in image.json catches it.
+spoil bad-crc
+python3 - "$PS_TMP/bad-crc/process.json" <<'EOF'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+i = d.index(b'"comm": "') + len(b'"comm": "')
+d[i] ^= 0x01                   # one letter of the command name: still valid JSON
+open(p, "wb").write(bytes(d))
+EOF
+expect_failure "$PS_TMP/bad-crc" bad-crc "$pid" "checksum|crc" "one byte of process.json flipped"
+grep -q "process.json" <<<"$RS_STATUS" || ps_fail "checksum: status '$RS_STATUS' does not name process.json"
+
+# Malformed JSON of the same size: the checksum catches it first.
+spoil bad-signals
+size=$(stat -c %s "$PS_TMP/bad-signals/signals.json")
+head -c "$size" /dev/zero | tr '\0' '{' >"$PS_TMP/bad-signals/signals.json"
+expect_failure "$PS_TMP/bad-signals" bad-signals "$pid" "signals\.json" "signals.json replaced by garbage"
+grep -Eiq "checksum|crc|json" <<<"$RS_STATUS" || ps_fail "garbage signals.json: status '$RS_STATUS' says neither checksum nor JSON"
+
+# A malformed image.json: nothing to check the files against, so the image is
+# never complete (or fails); either way a JSON message and no process.
+spoil bad-image
+printf '{"format": 1, "files": [ {"name": "process.json", "size": ' >"$PS_TMP/bad-image/image.json"
+rs_restore "$PS_TMP/bad-image" bad-image
+case $RS_STATUS in
+incomplete:*image.json* | failed:*image.json*) ;;
+*) ps_fail "malformed image.json: status is '$RS_STATUS', want incomplete or failed naming image.json" ;;
+esac
+rs_assert_nothing_left "$pid"
+rs_assert_staged bad-image "$PS_TMP/bad-image"
+ps_pass "malformed image.json (cp exited $RS_CP_RC): $RS_STATUS"
+
+# Two mappings overlap; maps.json's size and checksum are made right, so that
+# only the validation of the layout can refuse it.
+spoil overlap
+python3 - "$PS_TMP/overlap" <<'EOF'
+import copy, json, os, sys, zlib
+img = sys.argv[1]
+mp = os.path.join(img, "memory/maps.json")
+maps = json.load(open(mp))
+ms = maps["mappings"]
+# A private anonymous mapping (the heap first): the copy has no content file
+# of its own, so every file it names is right; it only overlaps the original.
+i = next(k for k, m in sorted(enumerate(ms), key=lambda e: e[1].get("kind") != "heap")
+         if m.get("kind") in ("heap", "anon") and not m.get("shared"))
+dup = copy.deepcopy(ms[i])
+dup["content"] = None
+dup["data_pages"] = 0
+dup.pop("data", None)
+ms.insert(i + 1, dup)
+data = json.dumps(maps, indent=2).encode() + b"\n"
+open(mp, "wb").write(data)
+ip = os.path.join(img, "image.json")
+image = json.load(open(ip))
+for f in image["files"]:
+    if f["name"] == "memory/maps.json":
+        f["size"] = len(data)
+        f["crc32"] = "0x%08x" % zlib.crc32(data)
+open(ip, "w").write(json.dumps(image, indent=2) + "\n")
+print("duplicated mapping %s-%s (%s)" % (dup["start"], dup["end"], dup.get("kind")))
+EOF
+ps_py check-image "$PS_TMP/overlap" "$pid" >/dev/null
+expect_failure "$PS_TMP/overlap" overlap "$pid" "overlap" "two mappings overlap"
+
+# A memory file 4096 bytes short: the image is incomplete, nothing restored;
+# copying the whole file afterwards completes it, and the restore runs.
+spoil short
+short=$(python3 - "$img" <<'EOF'
+import json, os, re, sys
+image = json.load(open(os.path.join(sys.argv[1], "image.json")))
+print(next(f["name"] for f in image["files"]
+           if re.fullmatch(r"memory/[0-9a-f]+-[0-9a-f]+", f["name"]) and f["size"] >= 8192))
+EOF
+)
+truncate -s -4096 "$PS_TMP/short/$short"
+rs_restore "$PS_TMP/short" short
+case $RS_STATUS in
+incomplete:*"${short#memory/}"*4096* | incomplete:*4096*"${short#memory/}"*) ;;
+*) ps_fail "truncated $short: status is '$RS_STATUS', want 'incomplete: ... $short ... 4096 ...'" ;;
+esac
+rs_assert_nothing_left "$pid"
+rs_assert_staged short "$PS_TMP/short"
+ps_pass "truncated $short (cp exited $RS_CP_RC): $RS_STATUS"
+rs_counter_trim "$log" "$saved"
+cp "$img/$short" "$MNT/restore/short/$short" ||
+	ps_fail "completing restore/short with the whole $short failed: $(rs_status short)"
+ps_assert_eq "restored $pid" "$(rs_status short)" "status once $short is complete"
+PS_PIDS+=("$pid")
+ps_wait_free "$pid" "after its restore"
+ps_pass "the completed image restored $pid"
+rs_verify "$pid" "$res"
+rs_kill "$pid"
+
+# An open file of the process is gone: the restore names it.
+rm "$log"
+expect_failure "$img" missing "$pid" "$(ere_quote "$log")" "the log file the process had open is deleted"

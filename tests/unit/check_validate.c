@@ -1,0 +1,817 @@
+/* Unit tests of restore/validate.c: a model that passes, then one change at
+ * a time, each refused with the sentence a person would act on. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elf_buildid.h"
+#include "json_util.h"
+#include "proc_parse.h"
+#include "restore/validate.h"
+
+#define ANON_START 0x10000000ULL
+#define ANON_END 0x10002000ULL
+#define FILE_START 0x20000000ULL
+#define FILE_END 0x20001000ULL
+
+static char g_dir[] = "/tmp/check_validate.XXXXXX";
+static char g_lib[PS_PATH_MAX];       /* a copy of this test program: an ELF with a build-id */
+static char g_log[PS_PATH_MAX];       /* a regular file an fd points at */
+static struct ps_model g_m;
+static char g_err[1024];
+
+/* ---- building the model ---- */
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+static void set_bytes(struct ps_bytes *b, const char *s)
+{
+	ps_bytes_set(b, s, strlen(s));
+	ck_assert_ptr_nonnull(b->data);
+}
+
+/* A pid nobody holds, as a process or as a process group. */
+static pid_t free_pid(void)
+{
+	for (pid_t p = 30000; p > 2; p--) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/proc/%d", p);
+		if (kill(p, 0) < 0 && errno == ESRCH && kill(-p, 0) < 0 && errno == ESRCH &&
+		    access(path, F_OK) < 0)
+			return p;
+	}
+	ck_abort_msg("no free pid");
+	return -1;
+}
+
+static struct ps_mapping *add_mapping(uint64_t start, uint64_t end, enum ps_map_kind kind,
+				      const char *path)
+{
+	struct ps_maps *maps = &g_m.maps;
+	struct ps_mapping *grown = realloc(maps->items, (maps->count + 1) * sizeof(*grown));
+	struct ps_mapping *map;
+
+	ck_assert_ptr_nonnull(grown);
+	maps->items = grown;
+	map = &grown[maps->count++];
+	memset(map, 0, sizeof(*map));
+	map->start = start;
+	map->end = end;
+	map->kind = kind;
+	map->prot = PROT_READ;
+	set_bytes(&map->path, path);
+	return map;
+}
+
+static void add_listed(const char *name, uint64_t size)
+{
+	struct ps_image_meta *meta = &g_m.meta;
+	struct ps_image_file *grown = realloc(meta->files, (meta->nfiles + 1) * sizeof(*grown));
+
+	ck_assert_ptr_nonnull(grown);
+	meta->files = grown;
+	meta->files[meta->nfiles++] = (struct ps_image_file){ xstrdup(name), size, 0, 0 };
+}
+
+static void write_sparse(const char *name, uint64_t size)
+{
+	char path[PS_PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+/* This kernel's own [vvar*] and [vdso], as the image of any process has them. */
+static void add_kernel_mappings(void)
+{
+	struct ps_maps_line ml;
+	char *text, *line;
+	size_t len;
+
+	ck_assert_int_eq(ps_read_file("/proc/self/maps", &text, &len), 0);
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (ps_parse_maps_line(line, &ml) < 0)
+			continue;
+		if (strncmp(ml.path, "[vvar", 5) == 0)
+			add_mapping(ml.start, ml.end, PS_MAP_VVAR, ml.path);
+		else if (strcmp(ml.path, "[vdso]") == 0)
+			add_mapping(ml.start, ml.end, PS_MAP_VDSO, ml.path)->prot |= PROT_EXEC;
+	}
+	free(text);
+}
+
+static void add_anon_mapping(void)
+{
+	struct ps_mapping *map = add_mapping(ANON_START, ANON_END, PS_MAP_ANON, "");
+	char name[PS_MEMORY_NAME_MAX];
+
+	map->prot = PROT_READ | PROT_WRITE;
+	ps_memory_file_name(name, sizeof(name), ANON_START, ANON_END);
+	map->content = xstrdup(name);
+	add_listed(name, ANON_END - ANON_START);
+	write_sparse(name, ANON_END - ANON_START);
+}
+
+static void identify(struct ps_file_id *id, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	id->size = (uint64_t)st.st_size;
+	id->mtime_sec = st.st_mtim.tv_sec;
+	id->mtime_nsec = st.st_mtim.tv_nsec;
+	ck_assert_int_eq(ps_elf_build_id(fd, id->build_id, sizeof(id->build_id)), 0);
+	close(fd);
+}
+
+static void add_file_mapping(void)
+{
+	struct ps_mapping *map = add_mapping(FILE_START, FILE_END, PS_MAP_FILE, g_lib);
+
+	map->prot = PROT_READ | PROT_EXEC;
+	identify(&map->file, g_lib);
+}
+
+static struct ps_fd *add_fd(int n, enum ps_fd_type type, const char *kind, const char *path,
+			    int flags)
+{
+	struct ps_fds *fds = &g_m.fds;
+	struct ps_fd *grown = realloc(fds->items, (fds->count + 1) * sizeof(*grown));
+	struct ps_fd *f;
+
+	ck_assert_ptr_nonnull(grown);
+	fds->items = grown;
+	f = &grown[fds->count++];
+	memset(f, 0, sizeof(*f));
+	f->fd = n;
+	f->type = type;
+	f->kind = xstrdup(kind);
+	f->flags = flags;
+	f->supported = 1;
+	set_bytes(&f->path, path);
+	return f;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n;
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/* A model of a plain single-threaded root process that validates. */
+static void setup(void)
+{
+	struct ps_thread *t;
+	struct ps_fd *null;
+	struct utsname u;
+	char memory[PS_PATH_MAX];
+	pid_t pid = free_pid();
+
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	snprintf(g_lib, sizeof(g_lib), "%s/libtest.so", g_dir);
+	snprintf(g_log, sizeof(g_log), "%s/app.log", g_dir);
+	copy_file("/proc/self/exe", g_lib);
+	write_sparse("app.log", 10);
+	snprintf(memory, sizeof(memory), "%s/memory", g_dir);
+	ck_assert_int_eq(mkdir(memory, 0700), 0);
+
+	memset(&g_m, 0, sizeof(g_m));
+	ck_assert_int_eq(uname(&u), 0);
+	g_m.meta.format = 1;
+	strcpy(g_m.meta.arch, "x86_64");
+	snprintf(g_m.meta.kernel, sizeof(g_m.meta.kernel), "%s", u.release);
+	g_m.meta.page_size = 4096;
+	g_m.meta.pid = pid;
+
+	g_m.proc.pid = pid;
+	strcpy(g_m.proc.comm, "validated");
+	set_bytes(&g_m.proc.exe, g_lib);
+	set_bytes(&g_m.proc.cwd, "/");
+	set_bytes(&g_m.proc.root, "/");
+
+	g_m.threads = calloc(1, sizeof(*g_m.threads));
+	ck_assert_ptr_nonnull(g_m.threads);
+	g_m.nthreads = 1;
+	t = &g_m.threads[0];
+	t->tid = pid;
+
+	add_anon_mapping();
+	add_file_mapping();
+	add_kernel_mappings();
+
+	null = add_fd(0, PS_FD_CHR, "char", "/dev/null", O_RDWR);
+	null->rdev_major = 1;
+	null->rdev_minor = 3;
+	add_fd(1, PS_FD_REG, "file", g_log, O_WRONLY | O_APPEND);
+	add_fd(2, PS_FD_DIR, "directory", g_dir, O_RDONLY | O_DIRECTORY);
+	g_err[0] = '\0';
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void teardown(void)
+{
+	ps_model_free(&g_m);
+	nftw(g_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	strcpy(g_dir, "/tmp/check_validate.XXXXXX");
+}
+
+/* ---- asserting ---- */
+
+static int validate_as(uid_t uid, gid_t gid)
+{
+	return ps_validate_image(&g_m, g_dir, uid, gid, g_err, sizeof(g_err));
+}
+
+#define expect_refused(rc, text)                                                       \
+	do {                                                                           \
+		int rc_ = (rc);                                                        \
+		ck_assert_msg(rc_ < 0, "accepted; expected \"%s\"", (text));           \
+		ck_assert_msg(strstr(g_err, (text)) != NULL, "error \"%s\" lacks \"%s\"", \
+			      g_err, (text));                                          \
+	} while (0)
+
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *fmt(const char *f, ...)
+{
+	static char buf[PS_PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, sizeof(buf), f, ap);
+	va_end(ap);
+	return buf;
+}
+
+static struct ps_mapping *find_kind(enum ps_map_kind kind)
+{
+	for (size_t i = 0; i < g_m.maps.count; i++)
+		if (g_m.maps.items[i].kind == kind)
+			return &g_m.maps.items[i];
+	ck_abort_msg("no mapping of kind %d", kind);
+	return NULL;
+}
+
+/* ---- the machine, the threads, the pid ---- */
+
+START_TEST(test_valid_image)
+{
+	int rc = validate_as(0, 0);
+
+	ck_assert_msg(rc == 0, "refused: %s", g_err);
+}
+END_TEST
+
+START_TEST(test_arch_and_pages)
+{
+	strcpy(g_m.meta.arch, "aarch64");
+	expect_refused(validate_as(0, 0), "the image is for aarch64; this machine is x86_64");
+	strcpy(g_m.meta.arch, "x86_64");
+	g_m.meta.page_size = 16384;
+	expect_refused(validate_as(0, 0), "the image has 16384-byte pages");
+}
+END_TEST
+
+START_TEST(test_kernel_release)
+{
+	struct utsname u;
+
+	uname(&u);
+	strcpy(g_m.meta.kernel, "5.10.0-99-amd64");
+	strcpy(g_m.meta.boot_id, "not this boot");
+	expect_refused(validate_as(0, 0), fmt("the image was taken on kernel 5.10.0-99-amd64; "
+					      "this is %s: the vDSO would differ", u.release));
+}
+END_TEST
+
+START_TEST(test_threads)
+{
+	struct ps_thread *two = realloc(g_m.threads, 2 * sizeof(*two));
+
+	ck_assert_ptr_nonnull(two);
+	g_m.threads = two;
+	memset(&two[1], 0, sizeof(two[1]));
+	two[1].tid = g_m.proc.pid + 1;
+	g_m.nthreads = 2;
+	expect_refused(validate_as(0, 0), "the image has 2 threads: restoring multi-threaded "
+		       "processes is not supported yet");
+	g_m.nthreads = 1;
+	g_m.threads[0].tid = g_m.proc.pid + 1;
+	expect_refused(validate_as(0, 0), "first thread is tid");
+}
+END_TEST
+
+START_TEST(test_pid_one)
+{
+	g_m.proc.pid = g_m.meta.pid = g_m.threads[0].tid = 1;
+	expect_refused(validate_as(0, 0), "pid 1 cannot be restored: pid 1 is init");
+}
+END_TEST
+
+START_TEST(test_pid_still_running)
+{
+	pid_t me = getpid();
+
+	g_m.proc.pid = g_m.meta.pid = g_m.threads[0].tid = me;
+	prctl(PR_GET_NAME, g_m.proc.comm);
+	expect_refused(validate_as(0, 0), fmt("pid %d is in use: the original process is still "
+					      "running?", me));
+}
+END_TEST
+
+START_TEST(test_pid_other_process)
+{
+	pid_t me = getpid();
+
+	g_m.proc.pid = g_m.meta.pid = g_m.threads[0].tid = me;
+	expect_refused(validate_as(0, 0), fmt("pid %d is taken by process ", me));
+}
+END_TEST
+
+START_TEST(test_pid_zombie)
+{
+	pid_t child = fork();
+	siginfo_t si;
+
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		prctl(PR_SET_NAME, "deadchild");
+		_exit(0);
+	}
+	/* Wait for its exit without reaping it. */
+	ck_assert_int_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+	g_m.proc.pid = g_m.meta.pid = g_m.threads[0].tid = child;
+	expect_refused(validate_as(0, 0), fmt("pid %d is taken by process deadchild (state Z: a "
+					      "zombie that its parent, pid %d, has not reaped)",
+					      child, getpid()));
+	waitpid(child, NULL, 0);
+}
+END_TEST
+
+START_TEST(test_pid_max)
+{
+	g_m.proc.pid = g_m.meta.pid = g_m.threads[0].tid = PS_PID_MAX;
+	expect_refused(validate_as(0, 0), "pid_max");
+}
+END_TEST
+
+/* ---- state not restored ---- */
+
+START_TEST(test_seccomp)
+{
+	g_m.proc.creds.seccomp = 2;
+	expect_refused(validate_as(0, 0), "seccomp filters cannot be restored");
+}
+END_TEST
+
+START_TEST(test_posix_timers)
+{
+	g_m.proc.timers = calloc(1, sizeof(*g_m.proc.timers));
+	g_m.proc.ntimers = 1;
+	expect_refused(validate_as(0, 0), "POSIX timers are not restored yet (issue 6)");
+}
+END_TEST
+
+START_TEST(test_pending_kill)
+{
+	g_m.signals.shared_pending = calloc(1, sizeof(*g_m.signals.shared_pending));
+	g_m.signals.nshared_pending = 1;
+	g_m.signals.shared_pending[0].signo = SIGKILL;
+	expect_refused(validate_as(0, 0), "a SIGKILL is pending");
+}
+END_TEST
+
+/* ---- credentials and the caller ---- */
+
+START_TEST(test_caller_not_root)
+{
+	expect_refused(validate_as(1000, 1000), "the image runs as uid 0; you are uid 1000");
+}
+END_TEST
+
+START_TEST(test_caller_gid)
+{
+	for (int i = 0; i < 4; i++)
+		g_m.proc.creds.uid[i] = 1000;
+	expect_refused(validate_as(1000, 1000), "the image runs as gid 0; your gid is 1000");
+}
+END_TEST
+
+START_TEST(test_caller_caps)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 1000;
+		g_m.proc.creds.gid[i] = 1000;
+	}
+	g_m.proc.creds.cap_prm = 1ULL << 12;
+	expect_refused(validate_as(1000, 1000), "the image holds capabilities (permitted 0x1000");
+}
+END_TEST
+
+START_TEST(test_caller_groups)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 54321;
+		g_m.proc.creds.gid[i] = 54321;
+	}
+	g_m.proc.creds.groups = malloc(sizeof(gid_t));
+	g_m.proc.creds.groups[0] = 0;
+	g_m.proc.creds.ngroups = 1;
+	expect_refused(validate_as(54321, 54321), "the image has supplementary group 0; uid 54321 "
+		       "is not a member of it");
+}
+END_TEST
+
+/* Files root may open but the caller may not: the stub opens them as root. */
+START_TEST(test_caller_access)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 54321;
+		g_m.proc.creds.gid[i] = 54321;
+	}
+	ck_assert_int_eq(chmod(g_dir, 0755), 0);
+	ck_assert_int_eq(chmod(g_log, 0600), 0);
+	expect_refused(validate_as(54321, 54321), fmt("fd 1: uid 54321 may not open %s for "
+						      "writing (Permission denied)", g_log));
+	ck_assert_int_eq(chmod(g_log, 0666), 0);
+	ck_assert_int_eq(chmod(g_lib, 0700), 0);
+	expect_refused(validate_as(54321, 54321), fmt("the executable %s: uid 54321 may not open "
+						      "it for reading", g_lib));
+	ck_assert_int_eq(chmod(g_lib, 0755), 0);
+	ck_assert_int_eq(validate_as(54321, 54321), 0);
+}
+END_TEST
+
+START_TEST(test_chroot_needs_root)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 1000;
+		g_m.proc.creds.gid[i] = 1000;
+	}
+	set_bytes(&g_m.proc.root, "/srv/jail");
+	expect_refused(validate_as(1000, 1000), "the image is chrooted to /srv/jail");
+}
+END_TEST
+
+START_TEST(test_caps_inconsistent)
+{
+	g_m.proc.creds.cap_eff = 1;
+	expect_refused(validate_as(0, 0), "effective capabilities 0x1 are not all permitted");
+}
+END_TEST
+
+START_TEST(test_caps_beyond_own)
+{
+	g_m.proc.creds.cap_prm = 1ULL << 62;
+	expect_refused(validate_as(0, 0), "that procsnap itself does not hold here (first: "
+		       "capability 62)");
+}
+END_TEST
+
+/* ---- memory ---- */
+
+START_TEST(test_content_missing)
+{
+	char path[PS_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/memory/10000000-10002000", g_dir);
+	ck_assert_int_eq(unlink(path), 0);
+	expect_refused(validate_as(0, 0), "memory/10000000-10002000: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_content_size)
+{
+	write_sparse("memory/10000000-10002000", 4096);
+	expect_refused(validate_as(0, 0), "memory/10000000-10002000 is 4096 bytes, but its mapping "
+		       "10000000-10002000 is 8192 bytes");
+	g_m.meta.files[0].size = 4096;
+	expect_refused(validate_as(0, 0), "image.json says memory/10000000-10002000 is 4096 bytes");
+}
+END_TEST
+
+START_TEST(test_content_unlisted)
+{
+	free(g_m.meta.files[0].name);
+	g_m.meta.files[0].name = xstrdup("process.json");
+	expect_refused(validate_as(0, 0), "image.json does not list memory/10000000-10002000");
+}
+END_TEST
+
+START_TEST(test_file_missing)
+{
+	ck_assert_int_eq(rename(g_lib, g_log), 0);
+	expect_refused(validate_as(0, 0), fmt("%s is missing", g_lib));
+}
+END_TEST
+
+START_TEST(test_file_build_id)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+
+	memset(map->file.build_id, 'a', 40);
+	map->file.build_id[40] = '\0';
+	expect_refused(validate_as(0, 0), fmt("%s changed since the checkpoint (build-id differs)",
+					      g_lib));
+}
+END_TEST
+
+START_TEST(test_file_size)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+	unsigned long long size = map->file.size;
+
+	map->file.size = 123;
+	expect_refused(validate_as(0, 0), fmt("%s changed since the checkpoint (size 123 -> %llu)",
+					      g_lib, size));
+}
+END_TEST
+
+START_TEST(test_file_mtime)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+
+	map->file.mtime_sec = 1714564800;   /* 2024-05-01T12:00:00Z */
+	map->file.mtime_nsec = 5;
+	expect_refused(validate_as(0, 0), fmt("%s changed since the checkpoint (modified "
+					      "2024-05-01T12:00:00.000000005Z -> ", g_lib));
+}
+END_TEST
+
+START_TEST(test_file_deleted)
+{
+	find_kind(PS_MAP_FILE)->deleted = 1;
+	expect_refused(validate_as(0, 0), fmt("mapping 20000000-20001000 of deleted file %s: not "
+					      "supported yet", g_lib));
+}
+END_TEST
+
+START_TEST(test_shared_anon_ok)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+
+	/* What backend/memory.c makes of a MAP_SHARED|MAP_ANONYMOUS region. */
+	map->kind = PS_MAP_SHMEM;
+	map->shared = 1;
+	map->deleted = 1;
+	set_bytes(&map->path, "/dev/zero");
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
+START_TEST(test_kernel_made_mapping)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+
+	map->kind = PS_MAP_OTHER;
+	set_bytes(&map->path, "[uprobes]");
+	expect_refused(validate_as(0, 0), "mapping 20000000-20001000 ([uprobes]): the kernel makes "
+		       "these itself");
+}
+END_TEST
+
+/* ---- the vDSO ---- */
+
+START_TEST(test_vdso_missing_vvar)
+{
+	find_kind(PS_MAP_VVAR)->kind = PS_MAP_ANON;
+	expect_refused(validate_as(0, 0), "mapping, which this kernel maps next to the vDSO");
+}
+END_TEST
+
+START_TEST(test_vdso_size)
+{
+	find_kind(PS_MAP_VDSO)->end += 4096;
+	expect_refused(validate_as(0, 0), "this kernel's");
+	expect_refused(validate_as(0, 0), "the vDSO code differs");
+}
+END_TEST
+
+START_TEST(test_vdso_two)
+{
+	struct ps_mapping *anon = find_kind(PS_MAP_ANON);
+
+	free(anon->content);
+	anon->content = NULL;
+	anon->kind = PS_MAP_VDSO;
+	expect_refused(validate_as(0, 0), "the image has 2 [vdso] mappings; a process has exactly one");
+}
+END_TEST
+
+START_TEST(test_vvar_moved)
+{
+	struct ps_mapping *vvar = find_kind(PS_MAP_VVAR);
+
+	vvar->start -= 4096;
+	vvar->end -= 4096;
+	expect_refused(validate_as(0, 0), "the vDSO cannot be put back with its data pages");
+}
+END_TEST
+
+START_TEST(test_no_vdso_ok)
+{
+	for (size_t i = 0; i < g_m.maps.count; i++) {
+		struct ps_mapping *map = &g_m.maps.items[i];
+
+		if (map->kind == PS_MAP_VDSO || map->kind == PS_MAP_VVAR)
+			map->kind = PS_MAP_ANON;
+	}
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
+/* ---- the executable and descriptors ---- */
+
+START_TEST(test_exe_missing)
+{
+	set_bytes(&g_m.proc.exe, "/nonexistent/prog");
+	expect_refused(validate_as(0, 0), "the executable /nonexistent/prog is missing");
+}
+END_TEST
+
+START_TEST(test_fd_unsupported)
+{
+	struct ps_fd *f = add_fd(4, PS_FD_PIPE, "pipe", "pipe:[1234]", O_RDONLY);
+
+	f->supported = 0;
+	f->unsupported_reason = xstrdup("pipes are not saved yet");
+	expect_refused(validate_as(0, 0), "fd 4 (pipe): pipes are not saved yet");
+}
+END_TEST
+
+START_TEST(test_fd_forged_supported)
+{
+	add_fd(4, PS_FD_SOCKET, "socket", "socket:[99]", O_RDWR);
+	expect_refused(validate_as(0, 0), "fd 4 (socket): not supported yet");
+}
+END_TEST
+
+START_TEST(test_fd_missing)
+{
+	add_fd(3, PS_FD_REG, "file", "/tmp/x.log.does-not-exist", O_RDONLY);
+	expect_refused(validate_as(0, 0), "fd 3: /tmp/x.log.does-not-exist is missing");
+}
+END_TEST
+
+START_TEST(test_fd_type_changed)
+{
+	add_fd(3, PS_FD_REG, "file", g_dir, O_RDONLY);
+	expect_refused(validate_as(0, 0), fmt("fd 3: %s is no longer a regular file", g_dir));
+}
+END_TEST
+
+START_TEST(test_fd_deleted)
+{
+	add_fd(3, PS_FD_REG, "file", g_log, O_RDONLY)->deleted = 1;
+	expect_refused(validate_as(0, 0), fmt("fd 3: %s was deleted while open", g_log));
+}
+END_TEST
+
+START_TEST(test_fd_pty_master)
+{
+	struct ps_fd *f = add_fd(3, PS_FD_CHR, "char", "/dev/ptmx", O_RDWR);
+
+	f->rdev_major = 5;
+	f->rdev_minor = 2;
+	expect_refused(validate_as(0, 0), "fd 3: /dev/ptmx is a pseudo-terminal master");
+}
+END_TEST
+
+START_TEST(test_fd_missing_tty_ok)
+{
+	struct ps_fd *f = add_fd(3, PS_FD_CHR, "char", "/dev/pts/4242", O_RDWR);
+
+	f->rdev_major = 136;
+	f->rdev_minor = 4242;
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
+START_TEST(test_fd_above_limit)
+{
+	add_fd(1 << 30, PS_FD_REG, "file", g_log, O_RDONLY);
+	expect_refused(validate_as(0, 0), "is above the open-file limit");
+}
+END_TEST
+
+static Suite *validate_suite(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *machine = tcase_create("machine");
+	TCase *state = tcase_create("state");
+	TCase *creds = tcase_create("creds");
+	TCase *memory = tcase_create("memory");
+	TCase *vdso = tcase_create("vdso");
+	TCase *fds = tcase_create("fds");
+	TCase *all[] = { machine, state, creds, memory, vdso, fds };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		tcase_add_checked_fixture(all[i], setup, teardown);
+
+	tcase_add_test(machine, test_valid_image);
+	tcase_add_test(machine, test_arch_and_pages);
+	tcase_add_test(machine, test_kernel_release);
+	tcase_add_test(machine, test_threads);
+	tcase_add_test(machine, test_pid_one);
+	tcase_add_test(machine, test_pid_still_running);
+	tcase_add_test(machine, test_pid_other_process);
+	tcase_add_test(machine, test_pid_zombie);
+	tcase_add_test(machine, test_pid_max);
+	suite_add_tcase(s, machine);
+
+	tcase_add_test(state, test_seccomp);
+	tcase_add_test(state, test_posix_timers);
+	tcase_add_test(state, test_pending_kill);
+	suite_add_tcase(s, state);
+
+	tcase_add_test(creds, test_caller_not_root);
+	tcase_add_test(creds, test_caller_gid);
+	tcase_add_test(creds, test_caller_caps);
+	tcase_add_test(creds, test_caller_groups);
+	tcase_add_test(creds, test_caller_access);
+	tcase_add_test(creds, test_chroot_needs_root);
+	tcase_add_test(creds, test_caps_inconsistent);
+	tcase_add_test(creds, test_caps_beyond_own);
+	suite_add_tcase(s, creds);
+
+	tcase_add_test(memory, test_content_missing);
+	tcase_add_test(memory, test_content_size);
+	tcase_add_test(memory, test_content_unlisted);
+	tcase_add_test(memory, test_file_missing);
+	tcase_add_test(memory, test_file_build_id);
+	tcase_add_test(memory, test_file_size);
+	tcase_add_test(memory, test_file_mtime);
+	tcase_add_test(memory, test_file_deleted);
+	tcase_add_test(memory, test_shared_anon_ok);
+	tcase_add_test(memory, test_kernel_made_mapping);
+	suite_add_tcase(s, memory);
+
+	tcase_add_test(vdso, test_vdso_missing_vvar);
+	tcase_add_test(vdso, test_vdso_size);
+	tcase_add_test(vdso, test_vdso_two);
+	tcase_add_test(vdso, test_vvar_moved);
+	tcase_add_test(vdso, test_no_vdso_ok);
+	suite_add_tcase(s, vdso);
+
+	tcase_add_test(fds, test_exe_missing);
+	tcase_add_test(fds, test_fd_unsupported);
+	tcase_add_test(fds, test_fd_forged_supported);
+	tcase_add_test(fds, test_fd_missing);
+	tcase_add_test(fds, test_fd_type_changed);
+	tcase_add_test(fds, test_fd_deleted);
+	tcase_add_test(fds, test_fd_pty_master);
+	tcase_add_test(fds, test_fd_missing_tty_ok);
+	tcase_add_test(fds, test_fd_above_limit);
+	suite_add_tcase(s, fds);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(validate_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
