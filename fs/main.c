@@ -53,6 +53,10 @@ static void configure(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * buffer libfuse allocated, so only lower it */
 	if (conn->max_write > PS_IO_SIZE)
 		conn->max_write = PS_IO_SIZE;
+	/* Requests are read from /dev/fuse with splice, so the data of a
+	 * write into restore/ can be spliced on into the spool file. */
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
 }
 
 static void stop_services(void)

@@ -886,14 +886,9 @@ ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off
 	return n;
 }
 
-ssize_t ps_restore_write(struct ps_restore_handle *h, const char *buf, size_t size, off_t off)
+int ps_restore_data_fd(const struct ps_restore_handle *h)
 {
-	ssize_t n;
-
-	if (h->fd < 0)
-		return -EBADF;
-	n = pwrite(h->fd, buf, size, off);
-	return n < 0 ? -errno : n;
+	return h->fd;
 }
 
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence)

@@ -50,7 +50,9 @@ int ps_restore_opendir(const char *rel, struct ps_restore_handle **out);
 /* Content made up on the fly (status): the kernel must not cache it. */
 int ps_restore_is_virtual(const struct ps_restore_handle *h);
 ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off_t off);
-ssize_t ps_restore_write(struct ps_restore_handle *h, const char *buf, size_t size, off_t off);
+/* The spool file behind a staged file's handle, for splicing writes into
+ * it; -1 for the virtual status file. */
+int ps_restore_data_fd(const struct ps_restore_handle *h);
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence);
 int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t len);
 int ps_restore_fsync(struct ps_restore_handle *h, int datasync);

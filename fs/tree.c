@@ -366,13 +366,24 @@ static int pid_handle(struct fuse_file_info *fi, pid_t pid, const char *rel, int
 
 /* ---- operations ---- */
 
+/* Staged files report 1 MiB blocks too, so cp writes them in 1 MiB
+ * requests rather than 128 KiB ones. */
+static int restore_stat(const char *rel, struct ps_restore_handle *rh, struct stat *st)
+{
+	int rc = ps_restore_getattr(rel, rh, st);
+
+	if (rc == 0)
+		st->st_blksize = PS_BLKSIZE;
+	return rc;
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	struct where w;
 
 	if (h && h->kind == H_RESTORE)
-		return ps_restore_getattr("", h->rh, st);
+		return restore_stat("", h->rh, st);
 	if (h && h->kind == H_PID && h->idx >= 0) {
 		snap_stat(ps_hold_snapshot(h->hold), h->idx, st);
 		return 0;
@@ -388,7 +399,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case N_SELF:
 		return self_stat(st);
 	case N_RESTORE:
-		return ps_restore_getattr(w.rel, NULL, st);
+		return restore_stat(w.rel, NULL, st);
 	case N_PID_DIR:
 		return pid_dir_stat(w.pid, st);
 	case N_PID_ENTRY:
@@ -597,15 +608,25 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	return (int)ps_snapshot_read(ps_hold_snapshot(h->hold), (size_t)h->idx, buf, size, off);
 }
 
-static int op_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+/* With splice reads enabled, the bytes of a write arrive in a pipe: they go
+ * from it into the spool file with splice, never through our memory. */
+static int op_write_buf(const char *path, struct fuse_bufvec *src, off_t off,
+			struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(src));
+	int fd;
 
 	(void)path;
 	if (!h || h->kind != H_RESTORE)
 		return -EBADF;
-	return (int)ps_restore_write(h->rh, buf, size, off);
+	fd = ps_restore_data_fd(h->rh);
+	if (fd < 0)
+		return -EBADF;
+	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	dst.buf[0].fd = fd;
+	dst.buf[0].pos = off;
+	return (int)fuse_buf_copy(&dst, src, FUSE_BUF_SPLICE_NONBLOCK);
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
@@ -804,7 +825,7 @@ void ps_tree_operations(struct fuse_operations *ops)
 	ops->truncate = op_truncate;
 	ops->open = op_open;
 	ops->read = op_read;
-	ops->write = op_write;
+	ops->write_buf = op_write_buf;
 	ops->statfs = op_statfs;
 	ops->flush = op_flush;
 	ops->release = op_release;

@@ -212,7 +212,15 @@ ps_start() {
 	shift
 	out=$PS_TMP/$name.out
 	err=$PS_TMP/$name.err
-	"$@" >"$out" 2>"$err" </dev/null &
+	# Only fds 0-2: whatever the harness inherited (a make jobserver pipe...)
+	# is no part of the target and may be a kind procsnap cannot restore.
+	(
+		for fd in /proc/"$BASHPID"/fd/*; do
+			n=${fd##*/}
+			[ "$n" -le 2 ] || eval "exec $n>&-"
+		done
+		exec "$@"
+	) >"$out" 2>"$err" </dev/null &
 	PS_TARGET=$!
 	PS_PIDS+=("$PS_TARGET")
 	end=$((SECONDS + 11))
@@ -249,11 +257,12 @@ ps_mount() {
 	local mnt=$1 opts=${2:-} log end
 	mkdir -p "$mnt"
 	log=$PS_TMP/procsnap.${#PS_DAEMONS[@]}.log
-	if [ -n "$opts" ]; then
-		"$PROCSNAP" -f -o "$opts" "$mnt" >"$log" 2>&1 </dev/null &
-	else
-		"$PROCSNAP" -f "$mnt" >"$log" 2>&1 </dev/null &
-	fi
+	# A spool of the test's own unless it names one: never the machine's.
+	case ",$opts," in
+	*,spool=*) ;;
+	*) opts="${opts:+$opts,}spool=$PS_TMP/spool.${#PS_DAEMONS[@]}" ;;
+	esac
+	"$PROCSNAP" -f -o "$opts" "$mnt" >"$log" 2>&1 </dev/null &
 	PS_DAEMON=$!
 	PS_DAEMONS+=("$PS_DAEMON")
 	PS_DAEMON_LOGS+=("$log")
