@@ -119,6 +119,10 @@ static int remote_process_state(struct ps_remote *r, uint64_t scratch, struct ps
 	if (e == 0)
 		m->proc.creds.securebits = ret < 0 ? 0 : (uint32_t)ret;
 	if (e == 0)
+		e = remote_call(r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, &ret, err, errlen);
+	if (e == 0)
+		m->proc.creds.dumpable = ret < 0 ? 1 : (int)ret;
+	if (e == 0)
 		e = remote_itimers(r, scratch, &m->proc, err, errlen);
 	if (e == 0)
 		e = remote_posix_timers(r, scratch, &m->proc, err, errlen);

@@ -37,6 +37,7 @@ struct ps_creds {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint32_t securebits;   /* prctl(PR_GET_SECUREBITS), read in the target */
 	int no_new_privs;
+	int dumpable;          /* prctl(PR_GET_DUMPABLE): 0, 1, or 2 (suid_dumpable) */
 	int seccomp;           /* 0 none, 1 strict, 2 filter (restore refuses 1 and 2) */
 };
 

@@ -118,6 +118,7 @@ static json_t *encode_creds(const struct ps_creds *c)
 	rc |= json_object_set_new(o, "cap_ambient", ps_json_hex(c->cap_amb));
 	rc |= json_object_set_new(o, "securebits", ps_json_hex(c->securebits));
 	rc |= json_object_set_new(o, "no_new_privs", json_boolean(c->no_new_privs));
+	rc |= json_object_set_new(o, "dumpable", json_integer(c->dumpable));
 	rc |= json_object_set_new(o, "seccomp", ps_json_enum(c->seccomp, seccomp_names));
 	if (rc) {
 		json_decref(o);
@@ -385,7 +386,7 @@ static int decode_caps(const json_t *c, struct ps_creds *cr, struct ps_jerr *e)
 static int decode_creds(const json_t *j, struct ps_creds *cr, struct ps_jerr *e)
 {
 	const json_t *c;
-	long long seccomp;
+	long long seccomp, dumpable;
 	size_t mark;
 
 	if (ps_jget_object(j, "credentials", &c, e))
@@ -396,9 +397,11 @@ static int decode_creds(const json_t *j, struct ps_creds *cr, struct ps_jerr *e)
 	    decode_groups(c, cr, e) ||
 	    decode_caps(c, cr, e) ||
 	    ps_jget_bool(c, "no_new_privs", &cr->no_new_privs, e) ||
+	    ps_jget_int(c, "dumpable", 0, 2, &dumpable, e) ||
 	    ps_jget_enum(c, "seccomp", seccomp_names, 0, &seccomp, e))
 		return -EINVAL;
 	cr->seccomp = (int)seccomp;
+	cr->dumpable = (int)dumpable;
 	ps_jerr_pop(e, mark);
 	return 0;
 }

@@ -224,6 +224,12 @@ int ps_restore_creds(struct ps_rctx *c)
 		rc = set_securebits(c, cr->securebits);
 	if (!rc)
 		rc = set_caps(c, cr->cap_eff, cr->cap_prm, cr->cap_inh);
+	/* Changing uids resets dumpable to the suid_dumpable sysctl, which
+	 * would keep the owner from tracing (and checkpointing) its process.
+	 * 2 is the sysctl's own value and cannot be set with prctl. */
+	if (!rc && cr->dumpable < 2)
+		rc = call_ok(ps_rcall(c, "prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE,
+				      (uint64_t)cr->dumpable, 0, 0, 0, 0));
 	if (!rc && cr->no_new_privs)
 		rc = call_ok(ps_rcall(c, "prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl,
 				      PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0));

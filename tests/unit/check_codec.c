@@ -68,6 +68,7 @@ static void fill_creds(struct ps_creds *c)
 	c->cap_amb = 0x400;
 	c->securebits = 0x2f;
 	c->no_new_privs = 1;
+	c->dumpable = 1;
 	c->seccomp = 2;
 }
 
@@ -350,6 +351,7 @@ static void assert_creds_eq(const struct ps_creds *a, const struct ps_creds *b)
 	ck_assert_uint_eq(a->cap_amb, b->cap_amb);
 	ck_assert_uint_eq(a->securebits, b->securebits);
 	ck_assert_int_eq(a->no_new_privs, b->no_new_privs);
+	ck_assert_int_eq(a->dumpable, b->dumpable);
 	ck_assert_int_eq(a->seccomp, b->seccomp);
 }
 
