@@ -50,9 +50,11 @@ static void configure(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* every handle carries what its operations need */
 	cfg->nullpath_ok = 1;
 	/* libfuse derives max_pages from max_write; it cannot exceed the
-	 * buffer libfuse allocated, so only lower it */
-	if (conn->max_write > PS_IO_SIZE)
-		conn->max_write = PS_IO_SIZE;
+	 * buffer libfuse allocated, so only lower it. A request (max_write
+	 * plus its header) must also fit a pipe of pipe-max-size (1 MiB by
+	 * default), or libfuse silently gives up splicing requests. */
+	if (conn->max_write > PS_IO_SIZE - 4096)
+		conn->max_write = PS_IO_SIZE - 4096;
 	/* Requests are read from /dev/fuse with splice, so the data of a
 	 * write into restore/ can be spliced on into the spool file. */
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
