@@ -54,7 +54,6 @@ static int restore_identity(struct ps_rctx *c)
 {
 	const struct ps_process *p = &c->m->proc;
 	char what[64];
-	uint64_t addr;
 	int rc;
 
 	rc = call_ok(ps_rcall(c, "umask", SYS_umask, p->umask, 0, 0, 0, 0, 0));
@@ -63,15 +62,7 @@ static int restore_identity(struct ps_rctx *c)
 	/* Flags such as ADDR_NO_RANDOMIZE act at the next execve;
 	 * READ_IMPLIES_EXEC at the next mmap. */
 	snprintf(what, sizeof(what), "personality(%#lx)", p->personality);
-	rc = call_ok(ps_rcall(c, what, SYS_personality, p->personality, 0, 0, 0, 0, 0));
-	if (rc)
-		return rc;
-	/* PR_SET_NAME names the calling thread: the stub's main thread, whose
-	 * name is the process's comm. */
-	addr = ps_rput(c, 0, p->comm, PS_COMM_LEN);
-	if (!addr)
-		return -EIO;
-	return call_ok(ps_rcall(c, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, addr, 0, 0, 0, 0));
+	return call_ok(ps_rcall(c, what, SYS_personality, p->personality, 0, 0, 0, 0, 0));
 }
 
 static int get_rlimit(struct ps_rctx *c, int res, uint64_t addr, struct ps_rlimit *out)

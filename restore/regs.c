@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -71,11 +72,26 @@ static int restore_altstack(struct ps_rctx *c, const struct ps_thread *t)
 	return ret < 0 ? (int)ret : 0;
 }
 
+/* PR_SET_NAME names the calling thread; the main thread's name is the
+ * process's comm. */
+static int restore_comm(struct ps_rctx *c, const struct ps_thread *t)
+{
+	uint64_t at = ps_rput(c, 0, t->comm, PS_COMM_LEN);
+	long ret;
+
+	if (!at)
+		return -EIO;
+	ret = ps_rcall(c, "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, at, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
 int ps_restore_thread_state(struct ps_rctx *c, const struct ps_thread *t)
 {
 	long ret = 0;
-	int e = restore_altstack(c, t);
+	int e = restore_comm(c, t);
 
+	if (e == 0)
+		e = restore_altstack(c, t);
 	if (e < 0)
 		return e;
 	if (t->robust_list)

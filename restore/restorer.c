@@ -1,6 +1,8 @@
 /* The order of a restore: each step may rely on the ones before it (the
  * layout on the trampoline, the exe link on procsnap being unmapped...). */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -15,6 +17,7 @@
 #include "restorer.h"
 #include "signals.h"
 #include "stub.h"
+#include "threads.h"
 #include "tracer.h"
 #include "validate.h"
 
@@ -25,10 +28,26 @@ struct restore_job {
 	size_t errlen;
 };
 
-/* Everything between a seized stub and a process ready to run. */
-static int build(struct ps_rctx *c)
+static int creds_of(struct ps_rctx *c, const struct ps_thread *t)
 {
-	const struct ps_thread *main_thread = &c->m->threads[0];
+	(void)t;
+	return ps_restore_creds(c);
+}
+
+/* fn in every thread: the main one as c->r, the others borrowed in turn. */
+static int each_thread(struct ps_rctx *c, struct ps_rthread *th, size_t n,
+		       int (*fn)(struct ps_rctx *c, const struct ps_thread *t))
+{
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < n; i++)
+		e = ps_threads_run(c, &th[i], fn);
+	return e ? e : fn(c, &c->m->threads[0]);
+}
+
+/* The address space and everything process-wide, from the main thread. */
+static int build_process(struct ps_rctx *c)
+{
 	int e = ps_restore_unregister_rseq(c);
 
 	if (e == 0)
@@ -45,46 +64,82 @@ static int build(struct ps_rctx *c)
 		e = ps_restore_process_attrs(c);
 	if (e == 0)
 		e = ps_restore_sigactions(c);
+	return e;
+}
+
+/*
+ * Threads are created before the credentials change: clone3's set_tid needs
+ * CAP_SYS_ADMIN in the creating thread. Credentials are per thread, so each
+ * sets its own; the trampoline goes only when no thread needs it any more,
+ * and registers come last, the main thread's very last.
+ */
+static int build(struct ps_rctx *c, struct ps_rthread *th, size_t n)
+{
+	int e = build_process(c);
+
 	if (e == 0)
-		e = ps_restore_thread_state(c, main_thread);
+		e = ps_threads_create(c, th, n);
+	if (e == 0)
+		e = each_thread(c, th, n, ps_restore_thread_state);
 	if (e == 0)
 		e = ps_restore_shared_pending(c);
 	if (e == 0)
-		e = ps_restore_thread_pending(c, main_thread);
+		e = each_thread(c, th, n, ps_restore_thread_pending);
 	if (e == 0)
-		e = ps_restore_creds(c);
+		e = each_thread(c, th, n, creds_of);
 	if (e == 0)
 		e = ps_layout_unmap_trampoline(c);
 	if (e == 0)
-		e = ps_restore_final_regs(c, main_thread);
+		e = each_thread(c, th, n, ps_restore_final_regs);
 	return e;
+}
+
+static int detach_all(struct ps_rctx *c, const struct ps_rthread *th, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ptrace(PTRACE_DETACH, th[i].t->tid, 0, 0) < 0)
+			return ps_rfail(c, -errno, "letting thread %d go (PTRACE_DETACH): %s",
+					th[i].t->tid, strerror(errno));
+	if (ptrace(PTRACE_DETACH, c->pid, 0, 0) < 0)
+		return ps_rfail(c, -errno, "letting process %d go (PTRACE_DETACH): %s", c->pid,
+				strerror(errno));
+	return 0;
 }
 
 static int restore_on_tracer(void *arg)
 {
 	struct restore_job *j = arg;
 	struct ps_rctx c = { .m = j->m, .dir = j->dir, .err = j->err, .errlen = j->errlen };
+	size_t n = j->m->nthreads - 1;
+	struct ps_rthread *th = calloc(n ? n : 1, sizeof(*th));
 	struct ps_stub stub;
 	uint64_t insn;
-	int e = ps_stub_create(j->m->meta.pid, &stub, j->err, j->errlen);
+	int e;
 
-	if (e < 0)
-		return e;
-	c.pid = stub.pid;
-	e = ps_find_syscall_insn(c.pid, &insn, j->err, j->errlen);
-	if (e == 0)
-		e = ps_remote_begin(&c.r, c.pid, insn, j->err, j->errlen);
-	if (e == 0)
-		e = build(&c);
-	if (e == 0 && ptrace(PTRACE_DETACH, c.pid, 0, 0) < 0)
-		e = ps_rfail(&c, -errno, "letting process %d go (PTRACE_DETACH): %s", c.pid,
-			     strerror(errno));
-	if (e < 0) {
-		ps_stub_destroy(&stub);
-		return e;
+	if (!th)
+		return ps_rfail(&c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		th[i].t = &j->m->threads[i + 1];
+	e = ps_stub_create(j->m->meta.pid, &stub, j->err, j->errlen);
+	if (e == 0) {
+		c.pid = stub.pid;
+		e = ps_find_syscall_insn(c.pid, &insn, j->err, j->errlen);
+		if (e == 0)
+			e = ps_remote_begin(&c.r, c.pid, insn, j->err, j->errlen);
+		if (e == 0)
+			e = build(&c, th, n);
+		if (e == 0)
+			e = detach_all(&c, th, n);
+		if (e < 0) {
+			kill(stub.pid, SIGKILL);
+			ps_threads_reap(th, n);
+			ps_stub_destroy(&stub);
+		} else {
+			ps_stub_release(&stub);
+		}
 	}
-	ps_stub_release(&stub);
-	return 0;
+	free(th);
+	return e;
 }
 
 int ps_restore_image(const char *dir, uid_t uid, gid_t gid, pid_t *pid_out,

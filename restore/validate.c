@@ -78,9 +78,11 @@ static int check_threads(struct vctx *v)
 
 	if (m->nthreads == 0)
 		return refuse(v, -EINVAL, "the image has no threads");
-	if (m->nthreads > 1)
-		return refuse(v, -ENOTSUP, "the image has %zu threads: restoring multi-threaded "
-			      "processes is not supported yet", m->nthreads);
+	for (size_t i = 1; i < m->nthreads; i++)
+		for (size_t j = 0; j < i; j++)
+			if (m->threads[i].tid == m->threads[j].tid)
+				return refuse(v, -EINVAL, "the image lists thread %d twice",
+					      m->threads[i].tid);
 	if (m->threads[0].tid != m->proc.pid)
 		return refuse(v, -EINVAL, "the image's first thread is tid %d, not the process's "
 			      "pid %d", m->threads[0].tid, m->proc.pid);
@@ -170,6 +172,21 @@ static int refuse_pid_taken(struct vctx *v, pid_t pid)
 		      st.state);
 }
 
+/* Every other thread gets its old tid back with clone3's set_tid too. */
+static int check_thread_ids(struct vctx *v, long max)
+{
+	for (size_t i = 1; i < v->m->nthreads; i++) {
+		pid_t tid = v->m->threads[i].tid;
+
+		if (tid <= 1 || tid >= max)
+			return refuse(v, -EINVAL, "thread %d cannot be restored: its id is not "
+				      "between 2 and pid_max (%ld)", tid, max);
+		if (pid_in_use(tid))
+			return refuse_pid_taken(v, tid);
+	}
+	return 0;
+}
+
 static int check_pid(struct vctx *v)
 {
 	pid_t pid = v->m->proc.pid;
@@ -186,7 +203,7 @@ static int check_pid(struct vctx *v)
 	if (pid_is_group(pid))
 		return refuse(v, -EBUSY, "pid %d is in use as the process group of running "
 			      "processes (their leader has exited)", pid);
-	return 0;
+	return check_thread_ids(v, max);
 }
 
 /* ---- process state restore cannot recreate yet ---- */
