@@ -330,10 +330,13 @@ START_TEST(test_threads)
 	ck_assert_ptr_nonnull(two);
 	g_m.threads = two;
 	memset(&two[1], 0, sizeof(two[1]));
-	two[1].tid = g_m.proc.pid + 1;
 	g_m.nthreads = 2;
-	expect_refused(validate_as(0, 0), "the image has 2 threads: restoring multi-threaded "
-		       "processes is not supported yet");
+	two[1].tid = two[0].tid;
+	expect_refused(validate_as(0, 0), fmt("the image lists thread %d twice", two[0].tid));
+	two[1].tid = getpid();   /* a thread id that is taken: ours */
+	expect_refused(validate_as(0, 0), fmt("pid %d is ", getpid()));
+	two[1].tid = 1;
+	expect_refused(validate_as(0, 0), "thread 1 cannot be restored");
 	g_m.nthreads = 1;
 	g_m.threads[0].tid = g_m.proc.pid + 1;
 	expect_refused(validate_as(0, 0), "first thread is tid");
