@@ -53,7 +53,52 @@ static void add_straggler(pid_t tid)
 	stragglers[nstragglers++] = tid;
 }
 
-void ps_freeze_release_stragglers(void)
+/* Every frozen process, so that the idle chores can see its threads die. */
+static struct ps_frozen **held;
+static size_t nheld;
+
+static void hold(struct ps_frozen *f)
+{
+	struct ps_frozen **n = realloc(held, (nheld + 1) * sizeof(*n));
+
+	if (!n)
+		return;    /* its death is then collected at thaw, as before */
+	held = n;
+	held[nheld++] = f;
+}
+
+static void unhold(struct ps_frozen *f)
+{
+	for (size_t i = 0; i < nheld; i++) {
+		if (held[i] != f)
+			continue;
+		held[i] = held[--nheld];
+		return;
+	}
+}
+
+/*
+ * A frozen process killed meanwhile (kill -9 after cp -r) becomes a zombie
+ * that only its tracer can release: until we wait for it, its parent cannot
+ * reap it and its pid stays taken, which would make an immediate restore of
+ * the same image fail. So dead threads are collected as soon as they die.
+ */
+static void collect_dead(struct ps_frozen *f)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->ntids; i++) {
+		int status;
+		pid_t r = waitpid(f->tids[i], &status, __WALL | WNOHANG);
+
+		if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+			continue;
+		f->tids[kept++] = f->tids[i];
+	}
+	f->ntids = kept;
+}
+
+static void release_stragglers(void)
 {
 	size_t kept = 0;
 
@@ -70,6 +115,13 @@ void ps_freeze_release_stragglers(void)
 			       (status >> 16) ? 0 : (void *)(long)WSTOPSIG(status));
 	}
 	nstragglers = kept;
+}
+
+void ps_freeze_idle(void)
+{
+	release_stragglers();
+	for (size_t i = 0; i < nheld; i++)
+		collect_dead(held[i]);
 }
 
 static long now_ms(void)
@@ -249,11 +301,13 @@ int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
 		return r;
 	}
 	leader_first(f);
+	hold(f);
 	return 0;
 }
 
 void ps_thaw(struct ps_frozen *f)
 {
+	unhold(f);
 	for (size_t i = 0; i < f->ntids; i++) {
 		int status;
 

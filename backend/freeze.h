@@ -26,8 +26,9 @@ void ps_thaw(struct ps_frozen *f);
  * still not stopped after 10 s). */
 int ps_wait_interrupt_stop(pid_t tid);
 
-/* Let go of threads that a timed-out freeze left seized and that have
- * stopped since. The tracer thread calls this whenever it is idle. */
-void ps_freeze_release_stragglers(void);
+/* Chores the tracer thread does whenever it is idle: let go of threads a
+ * timed-out freeze left seized once they stop, and collect threads of
+ * frozen processes that were killed, so their pids are free again. */
+void ps_freeze_idle(void);
 
 #endif

@@ -41,7 +41,7 @@ static struct job *take_job(void)
 		}
 		if (pthread_cond_timedwait(&queued, &lock, &tick) == ETIMEDOUT) {
 			pthread_mutex_unlock(&lock);
-			ps_freeze_release_stragglers();
+			ps_freeze_idle();
 			pthread_mutex_lock(&lock);
 		}
 	}
