@@ -88,16 +88,28 @@ int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
 	}
 }
 
-static int capture_rseq(pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+int ps_read_rseq_config(pid_t tid, uint64_t *ptr, uint32_t *len, uint32_t *sig)
 {
 	struct rseq_configuration conf;
 
 	memset(&conf, 0, sizeof(conf));
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(conf), &conf) < 0)
-		return fail(err, errlen, tid, "PTRACE_GET_RSEQ_CONFIGURATION");
-	t->rseq_ptr = conf.rseq_abi_pointer;
-	t->rseq_len = conf.rseq_abi_size;
-	t->rseq_sig = conf.signature;
+		return -errno;
+	*ptr = conf.rseq_abi_pointer;
+	*len = conf.rseq_abi_size;
+	*sig = conf.signature;
+	return 0;
+}
+
+static int capture_rseq(pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+{
+	int e = ps_read_rseq_config(tid, &t->rseq_ptr, &t->rseq_len, &t->rseq_sig);
+
+	if (e < 0) {
+		snprintf(err, errlen, "thread %d: PTRACE_GET_RSEQ_CONFIGURATION: %s", tid,
+			 strerror(-e));
+		return e;
+	}
 	return 0;
 }
 

@@ -14,4 +14,8 @@ int ps_capture_thread(pid_t pid, pid_t tid, struct ps_thread *t, char *err, size
 int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
 		    char *err, size_t errlen);
 
+/* The thread's rseq registration (PTRACE_GET_RSEQ_CONFIGURATION): area,
+ * length and signature; ptr 0 when none. 0 or -errno. */
+int ps_read_rseq_config(pid_t tid, uint64_t *ptr, uint32_t *len, uint32_t *sig);
+
 #endif

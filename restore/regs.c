@@ -12,11 +12,8 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "backend/regs.h"
 #include "regs.h"
-
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
 
 /* Kernel-internal return codes of an interrupted syscall (linux/errno.h). */
 #define ERESTARTSYS 512
@@ -27,27 +24,19 @@
 #define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */
 #endif
 
-struct rseq_configuration {
-	uint64_t rseq_abi_pointer;
-	uint32_t rseq_abi_size;
-	uint32_t signature;
-	uint32_t flags;
-	uint32_t pad;
-};
-
 int ps_restore_unregister_rseq(struct ps_rctx *c)
 {
-	struct rseq_configuration conf;
+	uint64_t ptr;
+	uint32_t len, sig;
 	long ret;
+	int e = ps_read_rseq_config(c->pid, &ptr, &len, &sig);
 
-	memset(&conf, 0, sizeof(conf));
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, c->pid, sizeof(conf), &conf) < 0)
-		return ps_rfail(c, -errno, "PTRACE_GET_RSEQ_CONFIGURATION: %s", strerror(errno));
-	if (!conf.rseq_abi_pointer)
+	if (e < 0)
+		return ps_rfail(c, e, "PTRACE_GET_RSEQ_CONFIGURATION: %s", strerror(-e));
+	if (!ptr)
 		return 0;
 	ret = ps_rcall(c, "unregistering the new process's inherited rseq area", SYS_rseq,
-		       conf.rseq_abi_pointer, conf.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
-		       conf.signature, 0, 0);
+		       ptr, len, RSEQ_FLAG_UNREGISTER, sig, 0, 0);
 	return ret < 0 ? (int)ret : 0;
 }
 

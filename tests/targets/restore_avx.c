@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define NREGS 15                 /* register 15 is the scratch of the comparisons */
 #define ROUNDS (1 << 16)         /* comparisons of all registers per call */
 #define MXCSR_VALUE 0x7f80u      /* all exceptions masked, round toward zero */
@@ -99,25 +101,6 @@ static uint16_t get_fpucw(void)
 	return v;
 }
 
-static void report(const char *path, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_avx: cannot write %s: %s\n", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 /* Usage: restore_avx RESULTS [sse] (sse: use only xmm even with AVX) */
 int main(int argc, char **argv)
 {
@@ -168,10 +151,10 @@ int main(int argc, char **argv)
 		if (verify_requested) {
 			verify_requested = 0;
 			if (bad_calls)
-				report(argv[1], "FAIL %s: %llu of %llu rounds saw a change, first: %s", isa,
+				report_to(argv[1], "FAIL %s: %llu of %llu rounds saw a change, first: %s", isa,
 				       bad_calls, calls, first_bad);
 			else
-				report(argv[1], "OK %s: %d registers of %d bytes, MXCSR and x87 control word "
+				report_to(argv[1], "OK %s: %d registers of %d bytes, MXCSR and x87 control word "
 				       "intact over %llu rounds of %d checks", isa, NREGS, avx ? 32 : 16,
 				       calls, ROUNDS);
 		}

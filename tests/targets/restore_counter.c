@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 static volatile uint64_t counter;            /* the state a restore must keep */
 static volatile sig_atomic_t verify_requested;
 static char write_error[128];                /* the first failed append, if any */
@@ -19,26 +21,6 @@ static char write_error[128];                /* the first failed append, if any 
 static void on_usr2(int sig)
 {
 	verify_requested = 1;
-}
-
-/* Append one line to the results file (opened now: it is not part of the image). */
-static void report(const char *path, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_counter: cannot write %s: %s\n", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 }
 
 /* LOG must be exactly "n=1\n" .. "n=<counter>\n". */
@@ -49,17 +31,17 @@ static void verify(const char *results, const char *log)
 	FILE *f;
 
 	if (write_error[0]) {
-		report(results, "FAIL %s", write_error);
+		report_to(results, "FAIL %s", write_error);
 		return;
 	}
 	f = fopen(log, "r");
 	if (!f) {
-		report(results, "FAIL cannot open %s: %s", log, strerror(errno));
+		report_to(results, "FAIL cannot open %s: %s", log, strerror(errno));
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "n=%" SCNu64, &got) != 1 || got != want) {
-			report(results, "FAIL log line %" PRIu64 " is '%.*s', expected n=%" PRIu64,
+			report_to(results, "FAIL log line %" PRIu64 " is '%.*s', expected n=%" PRIu64,
 			       want, (int)strcspn(line, "\n"), line, want);
 			fclose(f);
 			return;
@@ -68,10 +50,10 @@ static void verify(const char *results, const char *log)
 	}
 	fclose(f);
 	if (want - 1 != counter)
-		report(results, "FAIL log ends at n=%" PRIu64 " but the counter is %" PRIu64,
+		report_to(results, "FAIL log ends at n=%" PRIu64 " but the counter is %" PRIu64,
 		       want - 1, counter);
 	else
-		report(results, "OK count=%" PRIu64 ": log lines n=1..%" PRIu64 " in order, none missing",
+		report_to(results, "OK count=%" PRIu64 ": log lines n=1..%" PRIu64 " in order, none missing",
 		       counter, counter);
 }
 

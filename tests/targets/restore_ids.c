@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 static volatile sig_atomic_t verify_requested, usr1_count;
 static pid_t ready_pid;
 
@@ -25,29 +27,10 @@ static void on_usr1(int sig)
 	usr1_count++;
 }
 
-static void report(const char *path, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_ids: cannot write %s: %s\n", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 #define FAIL_IF(bad, ...) \
 	do { \
 		if (bad) { \
-			report(results, "FAIL " __VA_ARGS__); \
+			report_to(results, "FAIL " __VA_ARGS__); \
 			return; \
 		} \
 	} while (0)
@@ -75,7 +58,7 @@ static void verify(const char *results)
 	FAIL_IF(rc != 0, "pthread_kill(self, SIGUSR1) returned %s: glibc's cached tid is stale", strerror(rc));
 	FAIL_IF(usr1_count != before + 2, "pthread_kill(self, SIGUSR1) returned 0 but the handler did not run");
 
-	report(results, "OK pid=%d tid=%d pgid=%d sid=%d; raise and pthread_kill reach the handler",
+	report_to(results, "OK pid=%d tid=%d pgid=%d sid=%d; raise and pthread_kill reach the handler",
 	       (int)pid, (int)tid, (int)getpgrp(), (int)getsid(0));
 }
 

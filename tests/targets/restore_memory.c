@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define PAGE 4096
 #define DATA_LEN (3 * PAGE)
 #define BSS_PAGES 16
@@ -66,25 +68,6 @@ static size_t check(const unsigned char *p, size_t len, uint32_t seed)
 		if (p[i] != (seed ? pat(seed, i) : 0))
 			return i + 1;
 	return 0;
-}
-
-static void report(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_memory: cannot write %s: %s\n", results, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 }
 
 static void die(const char *what)
@@ -157,7 +140,7 @@ static void maps_perms(const void *addr, char out[5])
 #define FAIL_IF(bad, ...) \
 	do { \
 		if (bad) { \
-			report(__VA_ARGS__); \
+			report_to(results, __VA_ARGS__); \
 			return; \
 		} \
 	} while (0)
@@ -244,7 +227,7 @@ static void verify(const unsigned char *stack)
 		memcpy(shared, full, sizeof(full));
 	}
 
-	report("OK .data .bss stack, %d small and %d large malloc blocks, sparse anonymous "
+	report_to(results, "OK .data .bss stack, %d small and %d large malloc blocks, sparse anonymous "
 	       "(%d/%d pages), read-only, private file (%d/%d pages modified), shared file",
 	       SMALL_N - SMALL_N / 4, LARGE_N, ANON_PAGES / 2, ANON_PAGES, FILE_PAGES / 2, FILE_PAGES);
 }

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define ALTSTACK_SIZE (64 * 1024)
 
 static volatile sig_atomic_t verify_requested;
@@ -42,29 +44,10 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 	rt_pid = si->si_pid;
 }
 
-static void report(const char *path, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_signals: cannot write %s: %s\n", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 #define FAIL_IF(bad, ...) \
 	do { \
 		if (bad) { \
-			report(results, "FAIL " __VA_ARGS__); \
+			report_to(results, "FAIL " __VA_ARGS__); \
 			return; \
 		} \
 	} while (0)
@@ -121,7 +104,7 @@ static void verify(const char *results)
 	sigpending(&set);
 	FAIL_IF(sigismember(&set, rt), "SIGRTMIN+1 is still pending after its delivery");
 
-	report(results, "OK handlers, flags, masks, alternate stack; SIGUSR1 from pid %d; "
+	report_to(results, "OK handlers, flags, masks, alternate stack; SIGUSR1 from pid %d; "
 	       "SIGRTMIN+1 pending with value %d delivered once", usr1_pid, rt_value);
 }
 

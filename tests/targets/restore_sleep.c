@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define SLEEP_SEC 4
 #define SLACK_NS (20 * 1000 * 1000)   /* clock granularity: 20 ms */
 
@@ -19,25 +21,6 @@ static const char *results;
 static void on_usr1(int sig)
 {
 	got_usr1 = 1;
-}
-
-static void report(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_sleep: cannot write %s: %s\n", results, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 }
 
 static long long now_ns(void)
@@ -68,12 +51,12 @@ static void mode_nanosleep(void)
 	e = errno;
 	elapsed = now_ns() - start;
 	if (rc != 0)
-		report("FAIL nanosleep returned %d (%s) after %.3f s, rem=%ld.%09ld", rc, strerror(e),
+		report_to(results, "FAIL nanosleep returned %d (%s) after %.3f s, rem=%ld.%09ld", rc, strerror(e),
 		       elapsed / 1e9, (long)rem.tv_sec, rem.tv_nsec);
 	else if (elapsed < SLEEP_SEC * 1000000000LL - SLACK_NS)
-		report("FAIL nanosleep returned 0 after only %.3f s of %d s", elapsed / 1e9, SLEEP_SEC);
+		report_to(results, "FAIL nanosleep returned 0 after only %.3f s of %d s", elapsed / 1e9, SLEEP_SEC);
 	else
-		report("OK nanosleep returned 0 after %.3f s (asked %d s)", elapsed / 1e9, SLEEP_SEC);
+		report_to(results, "OK nanosleep returned 0 after %.3f s (asked %d s)", elapsed / 1e9, SLEEP_SEC);
 }
 
 /* pause() returns only when a handler has run: here the SIGUSR1 the test
@@ -91,11 +74,11 @@ static void mode_pause(void)
 	rc = pause();
 	e = errno;
 	if (!got_usr1)
-		report("FAIL pause returned %d (%s) before any SIGUSR1", rc, strerror(e));
+		report_to(results, "FAIL pause returned %d (%s) before any SIGUSR1", rc, strerror(e));
 	else if (rc != -1 || e != EINTR)
-		report("FAIL pause returned %d (%s) after SIGUSR1, expected -1 EINTR", rc, strerror(e));
+		report_to(results, "FAIL pause returned %d (%s) after SIGUSR1, expected -1 EINTR", rc, strerror(e));
 	else
-		report("OK pause returned EINTR after the SIGUSR1 handler ran");
+		report_to(results, "OK pause returned EINTR after the SIGUSR1 handler ran");
 }
 
 /* A blocking read() of a FIFO opened O_RDWR: it must return the line the
@@ -116,12 +99,12 @@ static void mode_fifo(const char *fifo)
 	n = read(fd, buf, sizeof(buf) - 1);
 	e = errno;
 	if (n < 0)
-		report("FAIL read of the fifo returned -1 (%s)", strerror(e));
+		report_to(results, "FAIL read of the fifo returned -1 (%s)", strerror(e));
 	else if (n == 0)
-		report("FAIL read of the fifo returned 0 (end of file)");
+		report_to(results, "FAIL read of the fifo returned 0 (end of file)");
 	else {
 		buf[n] = '\0';
-		report("OK read: %.*s", (int)strcspn(buf, "\n"), buf);
+		report_to(results, "OK read: %.*s", (int)strcspn(buf, "\n"), buf);
 	}
 }
 
