@@ -380,14 +380,25 @@ static int run_hook(const char *dir, char *result, size_t len)
  * reports the outcome. */
 static int maybe_restore(const char *name, unsigned own)
 {
-	char dir[PATH_MAX], err[RESULT_MAX], result[RESULT_MAX] = "";
+	char dir[PATH_MAX], err[RESULT_MAX - 16], result[RESULT_MAX] = "";
 	int rc;
 
 	if (image_path(name, dir, sizeof(dir)) < 0 || !is_image_dir(name))
 		return 0;
 	if (!image_claim(name, own))
 		return 0;
-	if (ps_image_check_complete(dir, err, sizeof(err)) != 0) {
+	rc = ps_image_check_complete(dir, err, sizeof(err));
+	/* -EINVAL: not missing bytes but a broken image (image.json that does
+	 * not parse, a file longer than listed): that is a failed restore, and
+	 * the close() that finished writing it says so. */
+	if (rc == -EINVAL) {
+		one_line(err);
+		snprintf(result, sizeof(result), "failed: %s", err);
+		fuse_log(FUSE_LOG_ERR, "procsnap: restore of %s: %s\n", name, result);
+		image_unclaim(name, result);
+		return rc;
+	}
+	if (rc != 0) {
 		image_unclaim(name, "");
 		return 0;
 	}

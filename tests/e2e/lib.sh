@@ -113,6 +113,15 @@ ps_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# Under ./configure --enable-sanitizers a report in a daemon's log (it
+	# prints leaks when it exits) fails the test.
+	for i in "${!PS_DAEMON_LOGS[@]}"; do
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "${PS_DAEMON_LOGS[$i]}" 2>/dev/null; then
+			printf '%s: FAIL: sanitizer report from procsnap:\n' "$PS_TEST" >&2
+			cat "${PS_DAEMON_LOGS[$i]}" >&2
+			[ "$rc" != 0 ] && [ "$rc" != 77 ] || rc=1
+		fi
+	done
 	if [ -n "$PS_TMP" ]; then
 		for mnt in "${PS_MOUNTS[@]}"; do
 			ps_is_mounted "$mnt" && left=$mnt

@@ -94,15 +94,16 @@ head -c "$size" /dev/zero | tr '\0' '{' >"$PS_TMP/bad-signals/signals.json"
 expect_failure "$PS_TMP/bad-signals" bad-signals "$pid" "signals\.json" "signals.json replaced by garbage"
 grep -Eiq "checksum|crc|json" <<<"$RS_STATUS" || ps_fail "garbage signals.json: status '$RS_STATUS' says neither checksum nor JSON"
 
-# A malformed image.json: nothing to check the files against, so the image is
-# never complete (or fails); either way a JSON message and no process.
+# A malformed image.json: the restore fails as soon as it is written, with a
+# JSON message, and the cp that wrote it fails.
 spoil bad-image
 printf '{"format": 1, "files": [ {"name": "process.json", "size": ' >"$PS_TMP/bad-image/image.json"
 rs_restore "$PS_TMP/bad-image" bad-image
 case $RS_STATUS in
-incomplete:*image.json* | failed:*image.json*) ;;
-*) ps_fail "malformed image.json: status is '$RS_STATUS', want incomplete or failed naming image.json" ;;
+failed:*image.json*) ;;
+*) ps_fail "malformed image.json: status is '$RS_STATUS', want failed naming image.json" ;;
 esac
+[ "$RS_CP_RC" != 0 ] || ps_fail "malformed image.json: cp exited 0"
 rs_assert_nothing_left "$pid"
 rs_assert_staged bad-image "$PS_TMP/bad-image"
 ps_pass "malformed image.json (cp exited $RS_CP_RC): $RS_STATUS"

@@ -6,7 +6,8 @@
  * given to the wrong thread by a restore breaks that sum or a self-check.
  *
  * One step of thread i:   mine++ (a local)  ->  count[i] = mine  ->  total++
- * A checkpoint may catch a thread between the last two: in an image,
+ * with a sleep between the last two. A checkpoint catches about half the
+ * threads between them: in an image,
  * 0 <= sum(count) - total <= N. Once every thread has finished its step
  * (the pause), sum(count) == total exactly, and each thread's local `mine`
  * (in its registers or on its stack) equals its count[i] (in memory). */
@@ -158,13 +159,16 @@ static void step(long i, uint64_t *mine)
 	}
 	(*mine)++;
 	atomic_store_explicit(&slots[i].count, *mine, memory_order_relaxed);
-	for (int k = 0; k < 500; k++)   /* a checkpoint may land right here */
+	/* Half of the time between the two halves of the step: a checkpoint
+	 * catches about half the threads here, asleep or spinning, and the
+	 * restored thread must finish the step exactly once. */
+	for (int k = 0; k < 1000; k++)
 		burn += (unsigned)k;
+	sleep_ns(500 * 1000);
 	atomic_fetch_add(&total, 1);
-	/* Half in user space, half in a syscall: a freeze finds both. */
-	for (int k = 0; k < 500; k++)
+	for (int k = 0; k < 1000; k++)
 		burn += (unsigned)k;
-	sleep_ns(1000 * 1000);
+	sleep_ns(500 * 1000);
 }
 
 static void *worker(void *arg)
