@@ -195,9 +195,9 @@ static const char *line_end(const char *s)
 static int parse_stat_fields(const struct token *f, int nf, struct ps_stat *out)
 {
 	/* f[0] is field 3 (state); field k is f[k - 3]. */
-	static const int u64_fields[] = { 26, 27, 28, 45, 46, 47, 48, 49, 50, 51 };
+	static const int u64_fields[] = { 22, 26, 27, 28, 45, 46, 47, 48, 49, 50, 51 };
 	uint64_t *u64_dest[] = {
-		&out->start_code, &out->end_code, &out->start_stack,
+		&out->start_time, &out->start_code, &out->end_code, &out->start_stack,
 		&out->start_data, &out->end_data, &out->start_brk,
 		&out->arg_start, &out->arg_end, &out->env_start, &out->env_end,
 	};

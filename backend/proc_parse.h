@@ -20,6 +20,8 @@ struct ps_stat {
 	pid_t ppid, pgrp, session;
 	unsigned long flags;                     /* PF_*: PF_KTHREAD = 0x00200000 */
 	long num_threads;
+	uint64_t start_time;                     /* field 22, clock ticks since boot: with
+						    the pid, it names one process for good */
 	uint64_t start_code, end_code, start_stack;            /* fields 26, 27, 28 */
 	uint64_t start_data, end_data, start_brk;              /* fields 45, 46, 47 */
 	uint64_t arg_start, arg_end, env_start, env_end;       /* fields 48..51 */

@@ -25,6 +25,7 @@ struct image_file {
 
 struct ps_snapshot {
 	struct ps_capture cap;
+	uint64_t start_time;          /* of the process, from /proc/<pid>/stat */
 	struct image_file *files;
 	size_t nfiles;
 	struct ps_snapshot *next;     /* in the list of live snapshots */
@@ -239,6 +240,30 @@ static void destroy(struct ps_snapshot *s)
 	free(s);
 }
 
+/* The process's start time, which a later process with the same pid does
+ * not share; 0 if it is gone. */
+static uint64_t start_time_of(pid_t pid)
+{
+	char path[64], *text;
+	struct ps_stat st;
+	size_t len;
+	int e;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (ps_read_file(path, &text, &len) < 0)
+		return 0;
+	e = ps_parse_stat(text, &st);
+	free(text);
+	return e < 0 || st.state == 'Z' || st.state == 'X' ? 0 : st.start_time;
+}
+
+int ps_snapshot_is_current(const struct ps_snapshot *s)
+{
+	uint64_t now = start_time_of(ps_snapshot_pid(s));
+
+	return now != 0 && now == s->start_time;
+}
+
 int ps_snapshot_take(pid_t pid, struct ps_snapshot **out, char *err, size_t errlen)
 {
 	struct ps_snapshot *s = calloc(1, sizeof(*s));
@@ -255,6 +280,7 @@ int ps_snapshot_take(pid_t pid, struct ps_snapshot **out, char *err, size_t errl
 		free(s);
 		return e;
 	}
+	s->start_time = start_time_of(pid);
 	e = build_files(s);
 	if (e < 0) {
 		snprintf(err, errlen, "process %d: encoding its image failed: %s", pid, strerror(-e));

@@ -32,6 +32,10 @@ int ps_snapshot_take(pid_t pid, struct ps_snapshot **out, char *err, size_t errl
 void ps_snapshot_release(struct ps_snapshot *s);
 
 pid_t ps_snapshot_pid(const struct ps_snapshot *s);
+
+/* 0 once the snapshot's process has exited, even if a new process (a
+ * restore of it, say) now has the same pid; 1 while it lives. */
+int ps_snapshot_is_current(const struct ps_snapshot *s);
 /* CLOCK_REALTIME instant of the freeze, for st_mtime of every file. */
 void ps_snapshot_time(const struct ps_snapshot *s, struct timespec *ts);
 

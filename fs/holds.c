@@ -30,6 +30,8 @@ struct ps_hold {
 	struct ps_snapshot *snap;
 	int error;                  /* -errno when HOLD_FAILED */
 	unsigned users;             /* open handles + threads using or waiting */
+	int stale;                  /* its process has died: new gets of the pid
+				       take a new snapshot, of whoever has it now */
 	int64_t expiry_ns;          /* CLOCK_MONOTONIC; meaningful when users == 0 */
 };
 
@@ -59,7 +61,7 @@ static struct ps_hold *find_linked(pid_t pid)
 	struct ps_hold *h;
 
 	for (h = T.list; h; h = h->next)
-		if (h->pid == pid)
+		if (h->pid == pid && !h->stale)
 			return h;
 	return NULL;
 }
@@ -149,6 +151,14 @@ int ps_holds_get(pid_t pid, struct ps_hold **out)
 	 * pid: the backend cannot seize a process it still holds. */
 	while ((h = find_linked(pid)) && h->state == HOLD_RELEASING)
 		pthread_cond_wait(&T.changed, &T.lock);
+	/* A snapshot held past its process's death (kill -9 after cp -r) must
+	 * not be served for the next process with that pid: a restore of it,
+	 * moments later. It stays for its open handles and is released as
+	 * usual. */
+	if (h && h->state == HOLD_READY && !ps_snapshot_is_current(h->snap)) {
+		h->stale = 1;
+		h = NULL;
+	}
 	rc = h ? join_hold(h, out) : take_new(pid, out);
 	pthread_mutex_unlock(&T.lock);
 	return rc;

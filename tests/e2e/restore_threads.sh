@@ -29,7 +29,7 @@ for n in ${RS_THREADS_NS:-2 16 100}; do
 	rs_verify "$pid" "$res"
 	before=$(th_tasks "$pid")
 
-	rs_checkpoint "$pid" "$img"
+	th_checkpoint "$pid" "$img"
 	ps_assert_eq "$before" "$(th_py tasks "$img")" "threads (tid and name) in registers/ of the image"
 	read -r -a saved <<<"$(th_py u64s "$img" "$counts" "$stride" "$n")"
 	saved_total=$(th_py u64s "$img" "$total" 8 1)

@@ -7,6 +7,30 @@ RS_THREADS_PC=$TARGETS/restore_threads_pc
 RS_THREADS_BLOCK=$TARGETS/restore_threads_block
 RS_THREADS_LIFE=$TARGETS/restore_threads_life
 
+# The tests that checkpoint a restored process again (same pid) mount with
+# this hold time: procsnap's default, so the original's snapshot is still
+# held when the restored process (same pid) is checkpointed. It must not be
+# served for it (th_checkpoint checks the process is really frozen).
+TH_HOLD=${TH_HOLD:-2}
+
+# th_setup [PROGRAM...]: rs_setup, with hold=$TH_HOLD.
+th_setup() {
+	ps_setup "$REAPER" "$@"
+	MNT=$PS_TMP/mnt
+	ps_mount "$MNT" "spool=$PS_TMP/spool,hold=$TH_HOLD"
+	[ -d "$MNT/restore" ] || ps_fail "$MNT/restore is missing: this procsnap cannot restore"
+}
+
+# th_checkpoint PID IMG: rs_checkpoint, after making sure that the snapshot
+# is a new one of this very process: frozen by our procsnap while fd 9 holds
+# its image.json open (and so all through the copy on fd 8).
+th_checkpoint() {
+	exec 9<"$MNT/$1/image.json"
+	ps_assert_frozen "$1" "$PS_DAEMON" "while its image.json is open (a snapshot of a dead process with the same pid?)"
+	rs_checkpoint "$1" "$2"
+	exec 9<&-
+}
+
 # th_tasks PID: "<tid> <comm>" of every thread of PID, by tid. A comm may
 # hold spaces: everything after the first space is the name.
 th_tasks() {
@@ -45,6 +69,9 @@ th_assert_tasks() {
 #   tasks IMG                "<tid> <comm>" of each registers/<tid>.json, by tid
 #   syscalls IMG             "<tid> <nr> <ret>" of each thread: the syscall it was
 #                            in at the checkpoint (nr -1 when in none)
+#   rem IMG TID              the time (seconds) left to the nanosleep or relative
+#                            clock_nanosleep TID was in: what the kernel wrote to
+#                            its rem when the checkpoint interrupted it
 th_py() {
 	python3 -c "$TH_PY" "$@"
 }
@@ -111,12 +138,37 @@ def main(cmd, *a):
         for t in threads(a[0]):
             s = t.get("syscall") or {}
             print(t["tid"], s.get("nr", -1) if s.get("in_syscall") else -1, s.get("ret", 0))
+    elif cmd == "rem":
+        t = load(os.path.join(a[0], "registers", a[1] + ".json"))
+        nr = (t.get("syscall") or {}).get("nr")
+        regs = t["regs"]
+        if nr == 35:        # nanosleep(req, rem)
+            at = num(regs["rsi"])
+        elif nr == 230:     # clock_nanosleep(clock, flags, req, rem)
+            at = num(regs["r10"])
+        else:
+            die("thread %s is in syscall %s, not a sleep" % (a[1], nr))
+        if not at:
+            die("thread %s sleeps with no rem" % a[1])
+        sec, nsec = struct.unpack("<qq", image_reader(a[0])(at, 16))
+        print("%.6f" % (sec + nsec / 1e9))
     else:
         die("unknown command")
 
 main(*sys.argv[1:])
 EOF
 )
+
+# th_in_syscall PID TID: the number of the syscall TID is blocked in, from
+# /proc (-1 when it is running or the file says nothing of use).
+th_in_syscall() {
+	local nr
+	read -r nr _ <"/proc/$1/task/$2/syscall" || nr=
+	case $nr in
+	'' | *[!0-9]*) echo -1 ;;
+	*) echo "$nr" ;;
+	esac
+}
 
 # th_sum NUMBERS...: their sum
 th_sum() {

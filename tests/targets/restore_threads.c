@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define MAX_THREADS 128
 
 struct slot {
@@ -49,6 +51,7 @@ static long nthreads;
 static pthread_barrier_t started;
 static volatile sig_atomic_t verify_requested;
 static const char *results;
+#define report(...) report_to(results, __VA_ARGS__)
 static __thread long my_index = -1;     /* in TLS: fs_base must be this thread's */
 
 static void on_usr2(int sig)
@@ -57,24 +60,6 @@ static void on_usr2(int sig)
 	verify_requested = 1;
 }
 
-static void report(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_threads: cannot write %s: %s\n", results, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
 
 static void sleep_ns(long ns)
 {
@@ -319,16 +304,19 @@ static void verify(uint64_t mine)
 	       " == sum of counts, smallest count %" PRIu64, verifies, nthreads, sum, min);
 }
 
-/* Usage: restore_threads RESULTS N: N threads in all (2..128), main included. */
+/* Usage: restore_threads RESULTS N [NAME]: N threads in all (2..128), main
+ * included; NAME, if given, is the main thread's (and so the process's) name. */
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	uint64_t mine = 0;
 
-	if (argc != 3 || (nthreads = strtol(argv[2], NULL, 10)) < 2 || nthreads > MAX_THREADS) {
-		fprintf(stderr, "usage: restore_threads RESULTS N (2..%d)\n", MAX_THREADS);
+	if (argc < 3 || argc > 4 || (nthreads = strtol(argv[2], NULL, 10)) < 2 || nthreads > MAX_THREADS) {
+		fprintf(stderr, "usage: restore_threads RESULTS N (2..%d) [NAME]\n", MAX_THREADS);
 		return 2;
 	}
+	if (argc == 4)
+		prctl(PR_SET_NAME, argv[3], 0, 0, 0);
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
 	results = argv[1];
 	memset(&sa, 0, sizeof(sa));

@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
+
 #define QSIZE 8
 #define NPROD 2
 #define NCONS 2
-#define MAGIC 0x9e3779b97f4a7c15ULL
+#define MAGIC UINT64_C(0x9e3779b97f4a7c15)
 
 struct item {
 	uint64_t seq;
@@ -46,6 +47,7 @@ static char error[256];                 /* the first inconsistency seen */
 
 static volatile sig_atomic_t verify_requested;
 static const char *results;
+#define report(...) report_to(results, __VA_ARGS__)
 static uint64_t last_consumed;          /* at the last verify (main thread only) */
 static unsigned verifies;
 
@@ -55,24 +57,6 @@ static void on_usr2(int sig)
 	verify_requested = 1;
 }
 
-static void report(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fd = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "restore_threads_pc: cannot write %s: %s\n", results, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
 
 static void sleep_us(long us)
 {

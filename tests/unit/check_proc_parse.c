@@ -214,6 +214,7 @@ START_TEST(test_stat_real)
 	ck_assert_int_eq(ps_parse_stat(stat_cat, &st), 0);
 	ck_assert_int_eq(st.pid, 3138);
 	ck_assert_str_eq(st.comm, "cat");
+	ck_assert_uint_eq(st.start_time, 29946);
 	ck_assert_int_eq(st.state, 'R');
 	ck_assert_int_eq(st.ppid, 3136);
 	ck_assert_int_eq(st.pgrp, 3136);
