@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -20,6 +21,8 @@
 #include "regs.h"
 #include "remote_syscall.h"
 #include "signals.h"
+#include "syscall_restart.h"
+#include "proc_parse.h"
 
 #define SCRATCH_SIZE 4096
 
@@ -303,8 +306,40 @@ int ps_capture_take(pid_t pid, struct ps_capture *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A signal the thread will take as soon as it runs: then the EINTR its wait
+ * returned is the right answer and must stay. */
+static int has_deliverable_signal(pid_t pid, pid_t tid)
+{
+	char path[64], *text;
+	struct ps_status st;
+	size_t len;
+	int yes;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (ps_read_file(path, &text, &len) < 0)
+		return 1;
+	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
+	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
+	free(text);
+	return yes;
+}
+
+/* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
+ * would: restart them, so that a snapshot stays invisible to the program. */
+static void restart_interrupted_waits(struct ps_capture *c)
+{
+	for (size_t i = 0; i < c->model.nthreads; i++) {
+		struct user_regs_struct regs = c->model.threads[i].regs;
+		pid_t tid = c->model.threads[i].tid;
+
+		if (ps_restart_interrupted_wait(&regs) && !has_deliverable_signal(c->frozen.pid, tid))
+			ptrace(PTRACE_SETREGS, tid, 0, &regs);
+	}
+}
+
 void ps_capture_release(struct ps_capture *c)
 {
+	restart_interrupted_waits(c);
 	ps_thaw(&c->frozen);
 	if (c->memfd >= 0)
 		close(c->memfd);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "backend/regs.h"
+#include "backend/syscall_restart.h"
 #include "regs.h"
 
 /* Kernel-internal return codes of an interrupted syscall (linux/errno.h). */
@@ -151,6 +152,23 @@ static int set_xsave(struct ps_rctx *c, const struct ps_thread *t)
 	return 0;
 }
 
+static int blocked(const struct ps_thread *t, int signo)
+{
+	return signo >= 1 && signo <= PS_NSIG && (t->sigmask & (1ULL << (signo - 1)));
+}
+
+/* Whether t takes a signal as soon as it runs (then a wait's EINTR stays). */
+static int has_deliverable_signal(const struct ps_model *m, const struct ps_thread *t)
+{
+	for (size_t i = 0; i < t->npending; i++)
+		if (!blocked(t, t->pending[i].signo))
+			return 1;
+	for (size_t i = 0; i < m->signals.nshared_pending; i++)
+		if (!blocked(t, m->signals.shared_pending[i].signo))
+			return 1;
+	return 0;
+}
+
 int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t)
 {
 	int e = set_xsave(c, t);
@@ -158,6 +176,9 @@ int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t)
 	if (e < 0)
 		return e;
 	c->r.saved = t->regs;
+	/* The checkpoint's own interrupt ended such a wait with EINTR. */
+	if (!has_deliverable_signal(c->m, t))
+		ps_restart_interrupted_wait(&c->r.saved);
 	ps_restart_fixup(&c->r.saved);
 	c->r.saved_mask = t->sigmask;
 	return ps_remote_end(&c->r, c->err, c->errlen);
