@@ -158,6 +158,8 @@ static int set_anon_kind(struct ps_fd *f)
 	f->kind = strndup(name, n);
 	if (!f->kind)
 		return -ENOMEM;
+	if (!strcmp(f->kind, "eventpoll"))
+		return 0;   /* its registrations come from fdinfo */
 	snprintf(reason, sizeof(reason), "%s descriptors are not saved yet", f->kind);
 	return mark_unsupported(f, reason);
 }
@@ -287,17 +289,20 @@ static void fill_from_fdinfo(struct ps_fd *f, const struct ps_fdinfo *info)
 	f->mnt_id = info->mnt_id;
 }
 
-static int read_fdinfo(pid_t pid, int fd, struct ps_fdinfo *info)
+/* fdinfo's common lines, and for an epoll fd the descriptors it watches. */
+static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info)
 {
 	char path[64], *text;
 	size_t len;
 	int rc;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, f->fd);
 	rc = ps_read_file(path, &text, &len);
 	if (rc < 0)
 		return rc;
 	rc = ps_parse_fdinfo(text, info);
+	if (rc == 0 && ps_fd_is_epoll(f))
+		rc = ps_parse_epoll_targets(text, &f->epoll, &f->nepoll);
 	free(text);
 	return rc;
 }
@@ -368,7 +373,7 @@ static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
 	if (rc < 0)
 		return rc;
 
-	rc = read_fdinfo(pid, fd, &info);
+	rc = read_fdinfo(pid, f, &info);
 	if (rc == -ENOENT)
 		return 1;
 	if (rc < 0)

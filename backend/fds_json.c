@@ -50,6 +50,27 @@ static int encode_ids(json_t *o, const struct ps_fd *f)
 	return rc;
 }
 
+static json_t *encode_epoll(const struct ps_fd *f)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < f->nepoll; i++) {
+		const struct ps_epoll_target *t = &f->epoll[i];
+		json_t *o = json_object();
+		int rc = 0;
+
+		rc |= json_object_set_new(o, "fd", json_integer(t->fd));
+		rc |= json_object_set_new(o, "events", ps_json_hex(t->events));
+		rc |= json_object_set_new(o, "data", ps_json_hex(t->data));
+		rc |= json_object_set_new(o, "ino", ps_json_count(t->ino));
+		if (rc || json_array_append_new(a, o)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *encode_fd(const struct ps_fd *f)
 {
 	json_t *o = json_object();
@@ -72,6 +93,8 @@ static json_t *encode_fd(const struct ps_fd *f)
 					  ps_json_bytes(f->unsupported_reason,
 							strlen(f->unsupported_reason)));
 	rc |= json_object_set_new(o, "data", f->data ? json_string(f->data) : json_null());
+	if (ps_fd_is_epoll(f))
+		rc |= json_object_set_new(o, "epoll", encode_epoll(f));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -197,6 +220,49 @@ static int decode_data(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	return 0;
 }
 
+static int decode_epoll_target(const json_t *j, struct ps_epoll_target *t, struct ps_jerr *e)
+{
+	long long fd;
+	uint64_t events;
+
+	if (ps_jv_object(j, "epoll[]", e) ||
+	    ps_jget_int(j, "fd", 0, INT_MAX, &fd, e) ||
+	    ps_jget_hex(j, "events", UINT32_MAX, &events, e) ||
+	    ps_jget_hex(j, "data", UINT64_MAX, &t->data, e) ||
+	    ps_jget_count(j, "ino", &t->ino, e))
+		return -EINVAL;
+	t->fd = (int)fd;
+	t->events = (uint32_t)events;
+	return 0;
+}
+
+/* An epoll fd's registrations: only an epoll fd has them. */
+static int decode_epoll(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
+{
+	const json_t *a;
+	size_t n;
+
+	if (!ps_jhas(j, "epoll"))
+		return 0;
+	if (!ps_fd_is_epoll(f))
+		return ps_jerr_fail(e, "field \"epoll\" is only for eventpoll descriptors");
+	if (ps_jget_array(j, "epoll", &a, e))
+		return -EINVAL;
+	n = json_array_size(a);
+	f->epoll = calloc(n ? n : 1, sizeof(*f->epoll));
+	if (!f->epoll)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		size_t mark = ps_jerr_push(e, "epoll entry %zu", i);
+
+		if (decode_epoll_target(json_array_get(a, i), &f->epoll[i], e))
+			return -EINVAL;
+		f->nepoll = i + 1;
+		ps_jerr_pop(e, mark);
+	}
+	return 0;
+}
+
 static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 {
 	if (ps_jv_object(j, "fds[]", e) ||
@@ -205,7 +271,8 @@ static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	    decode_file(j, f, e) ||
 	    decode_support(j, f, e) ||
 	    check_mode_type(f, e) ||
-	    decode_data(j, f, e))
+	    decode_data(j, f, e) ||
+	    decode_epoll(j, f, e))
 		return -EINVAL;
 	return 0;
 }

@@ -97,7 +97,13 @@ static void fd_free(struct ps_fd *fd)
 	ps_bytes_free(&fd->path);
 	free(fd->unsupported_reason);
 	free(fd->data);
+	free(fd->epoll);
 	memset(fd, 0, sizeof(*fd));
+}
+
+int ps_fd_is_epoll(const struct ps_fd *f)
+{
+	return f->type == PS_FD_ANON && f->kind && !strcmp(f->kind, "eventpoll");
 }
 
 void ps_fds_free(struct ps_fds *fds)

@@ -200,6 +200,14 @@ enum ps_fd_type {
 	PS_FD_OTHER,
 };
 
+/* One registration of an epoll instance (fdinfo "tfd:" line). */
+struct ps_epoll_target {
+	int fd;                        /* the watched descriptor's number */
+	uint32_t events;               /* EPOLLIN..., with EPOLLET/ONESHOT/EXCLUSIVE/WAKEUP */
+	uint64_t data;                 /* epoll_data_t as the program set it */
+	uint64_t ino;                  /* of the watched file, to check it is still at fd */
+};
+
 struct ps_fd {
 	int fd;
 	enum ps_fd_type type;
@@ -217,6 +225,8 @@ struct ps_fd {
 	int supported;                 /* 0: listed for the user, restore refuses it */
 	char *unsupported_reason;      /* why, when !supported */
 	char *data;                    /* image path with the fd's bytes ("fds/<n>"), NULL if none */
+	struct ps_epoll_target *epoll; /* kind "eventpoll": what it watches */
+	size_t nepoll;
 };
 
 struct ps_fds {
@@ -269,5 +279,8 @@ void ps_maps_free(struct ps_maps *maps);
 void ps_thread_free(struct ps_thread *t);
 void ps_signals_free(struct ps_signals *s);
 void ps_fds_free(struct ps_fds *fds);
+
+/* An epoll instance (anon inode "[eventpoll]"). */
+int ps_fd_is_epoll(const struct ps_fd *f);
 
 #endif

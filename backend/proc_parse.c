@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -703,6 +704,48 @@ int ps_parse_limits(const char *text, struct ps_rlimit out[PS_NRLIMITS])
 /* ------------------------------------------------------------------ */
 /* /proc/<pid>/fdinfo/<n>                                              */
 /* ------------------------------------------------------------------ */
+
+static int parse_epoll_line(const char *s, struct ps_epoll_target *t)
+{
+	unsigned long long data, ino;
+	unsigned events;
+	int fd;
+
+	if (sscanf(s, "tfd: %d events: %x data: %llx pos:%*u ino:%llx", &fd, &events, &data,
+		   &ino) != 4 || fd < 0)
+		return -EINVAL;
+	t->fd = fd;
+	t->events = events;
+	t->data = data;
+	t->ino = ino;
+	return 0;
+}
+
+int ps_parse_epoll_targets(const char *text, struct ps_epoll_target **out, size_t *n)
+{
+	const char *s = text;
+
+	*out = NULL;
+	*n = 0;
+	for (; *s; s = *line_end(s) ? line_end(s) + 1 : line_end(s)) {
+		struct ps_epoll_target *grown;
+
+		if (strncmp(s, "tfd:", 4) != 0)
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		*out = grown;
+		if (parse_epoll_line(s, &grown[*n]) < 0) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	return 0;
+}
 
 int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out)
 {

@@ -82,6 +82,10 @@ struct ps_fdinfo {
 };
 int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out);
 
+/* The "tfd:" lines of an epoll fd's fdinfo: one per registered descriptor,
+ * "tfd: <fd> events: <hex> data: <hex> pos:<n> ino:<hex> sdev:<hex>". */
+int ps_parse_epoll_targets(const char *text, struct ps_epoll_target **out, size_t *n);
+
 /* /proc/<pid>/auxv (pairs of native unsigned longs, up to AT_NULL included). */
 int ps_parse_auxv(const void *buf, size_t len, struct ps_auxv_entry **out, size_t *n);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 
 #include "fds.h"
@@ -181,6 +182,42 @@ static int seek_to(struct ps_rctx *c, const struct ps_fd *f)
 	return rc < 0 ? (int)rc : 0;
 }
 
+static long create_epoll(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "fd %d: epoll_create1", f->fd);
+	return ps_rcall(c, what, SYS_epoll_create1, f->cloexec ? EPOLL_CLOEXEC : 0, 0, 0, 0, 0, 0);
+}
+
+/* struct epoll_event is packed on x86_64: 4 bytes of events, 8 of data. */
+struct packed_epoll_event {
+	uint32_t events;
+	uint64_t data;
+} __attribute__((packed));
+
+/* Registrations go in once every descriptor exists, watched ones included
+ * (an epoll fd may come before what it watches, or watch another epoll). */
+static int register_epoll_targets(struct ps_rctx *c, const struct ps_fd *f)
+{
+	for (size_t i = 0; i < f->nepoll; i++) {
+		const struct ps_epoll_target *t = &f->epoll[i];
+		struct packed_epoll_event ev = { t->events, t->data };
+		uint64_t at = ps_rput(c, 0, &ev, sizeof(ev));
+		char what[96];
+		long rc;
+
+		if (!at)
+			return -EIO;
+		snprintf(what, sizeof(what), "fd %d: epoll_ctl(EPOLL_CTL_ADD) of fd %d", f->fd, t->fd);
+		rc = ps_rcall(c, what, SYS_epoll_ctl, (uint64_t)f->fd, EPOLL_CTL_ADD,
+			      (uint64_t)t->fd, at, 0, 0);
+		if (rc < 0)
+			return (int)rc;
+	}
+	return 0;
+}
+
 static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 {
 	long nfd;
@@ -189,11 +226,14 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 	if (!f->supported)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): %s", f->fd, f->kind ? f->kind : "?",
 				f->unsupported_reason ? f->unsupported_reason : "not supported");
-	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
-	    f->type != PS_FD_FIFO)
+	if (ps_fd_is_epoll(f))
+		nfd = create_epoll(c, f);
+	else if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
+		 f->type != PS_FD_FIFO)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): not supported yet", f->fd,
 				f->kind ? f->kind : "?");
-	nfd = open_file(c, f);
+	else
+		nfd = open_file(c, f);
 	if (nfd < 0)
 		return (int)nfd;
 	rc = move_to(c, f, nfd);
@@ -212,5 +252,8 @@ int ps_restore_fds(struct ps_rctx *c)
 	/* fds.json is sorted by number (its decoder checks it). */
 	for (size_t i = 0; !rc && i < fds->count; i++)
 		rc = restore_fd(c, &fds->items[i]);
+	for (size_t i = 0; !rc && i < fds->count; i++)
+		if (ps_fd_is_epoll(&fds->items[i]))
+			rc = register_epoll_targets(c, &fds->items[i]);
 	return rc;
 }

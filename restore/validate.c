@@ -878,6 +878,31 @@ static int check_fd_path(struct vctx *v, const struct ps_fd *f)
 	return 0;
 }
 
+static const struct ps_fd *image_fd(const struct ps_fds *fds, int n)
+{
+	for (size_t i = 0; i < fds->count; i++)
+		if (fds->items[i].fd == n)
+			return &fds->items[i];
+	return NULL;
+}
+
+/* Each registration names a descriptor by number, as epoll_ctl did: the
+ * file behind that number must still be the one registered (an fd closed
+ * or replaced after epoll_ctl leaves a registration no number can name). */
+static int check_epoll(struct vctx *v, const struct ps_fd *f)
+{
+	for (size_t i = 0; i < f->nepoll; i++) {
+		const struct ps_epoll_target *t = &f->epoll[i];
+		const struct ps_fd *w = image_fd(&v->m->fds, t->fd);
+
+		if (!w || w->ino != t->ino)
+			return refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is no "
+				      "longer open at fd %d: restoring that is not supported", f->fd,
+				      t->fd);
+	}
+	return 0;
+}
+
 static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 {
 	if (!f->supported)
@@ -886,6 +911,8 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 	if ((rlim_t)f->fd >= nofile)
 		return refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
 			      "(hard %llu)", f->fd, ull(nofile));
+	if (ps_fd_is_epoll(f))
+		return check_epoll(v, f);
 	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
 	    f->type != PS_FD_FIFO)
 		return refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));

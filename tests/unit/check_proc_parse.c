@@ -615,6 +615,30 @@ START_TEST(test_limits_shuffled_and_bad)
 }
 END_TEST
 
+START_TEST(test_epoll_targets)
+{
+	static const char text[] =
+		"pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t20\n"
+		"tfd:        4 events: 80000019 data:                4  pos:0 ino:4d00c sdev:f\n"
+		"tfd:       12 events:       19 data: 1234567890abcdef  pos:0 ino:10 sdev:1c\n";
+	struct ps_epoll_target *t;
+	size_t n;
+
+	ck_assert_int_eq(ps_parse_epoll_targets(text, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(t[0].fd, 4);
+	ck_assert_uint_eq(t[0].events, 0x80000019u);
+	ck_assert_uint_eq(t[0].data, 4);
+	ck_assert_uint_eq(t[0].ino, 0x4d00c);
+	ck_assert_int_eq(t[1].fd, 12);
+	ck_assert_uint_eq(t[1].data, 0x1234567890abcdefULL);
+	free(t);
+	ck_assert_int_eq(ps_parse_epoll_targets("pos:\t0\n", &t, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ps_parse_epoll_targets("tfd: x events: 1\n", &t, &n), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_fdinfo)
 {
 	struct ps_fdinfo fi;
@@ -1389,6 +1413,7 @@ static Suite *proc_parse_suite(void)
 	TCase *live = tcase_create("live");
 
 	tcase_add_test(parse, test_stat_real);
+	tcase_add_test(parse, test_epoll_targets);
 	tcase_add_test(parse, test_stat_tricky_comm);
 	tcase_add_test(parse, test_stat_kthread_and_long_comm);
 	tcase_add_test(parse, test_stat_malformed);
