@@ -559,6 +559,28 @@ out:
 	return rc;
 }
 
+int ps_jget_siginfo_list(const json_t *obj, const char *key, struct ps_siginfo **out,
+			 size_t *n, struct ps_jerr *e)
+{
+	const json_t *a;
+	char field[48];
+	size_t count;
+
+	if (ps_jget_array(obj, key, &a, e))
+		return -EINVAL;
+	count = json_array_size(a);
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (!*out)
+		return ps_jerr_nomem(e);
+	*n = count;
+	for (size_t i = 0; i < count; i++) {
+		snprintf(field, sizeof(field), "%s[%zu]", key, i);
+		if (ps_jv_siginfo(json_array_get(a, i), field, &(*out)[i], e))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* ---- decoding obj[key] ---- */
 
 int ps_jget_object(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e)

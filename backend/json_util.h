@@ -102,6 +102,9 @@ int ps_jv_bytes(const json_t *v, const char *field, size_t maxlen,
 		struct ps_bytes *out, struct ps_jerr *e);
 int ps_jv_siginfo(const json_t *v, const char *field, struct ps_siginfo *out,
 		  struct ps_jerr *e);
+/* An array of siginfo (a pending queue, in order), malloc'd into *out. */
+int ps_jget_siginfo_list(const json_t *obj, const char *key, struct ps_siginfo **out,
+			 size_t *n, struct ps_jerr *e);
 
 int ps_jget_object(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e);
 int ps_jget_array(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e);

@@ -185,23 +185,7 @@ static int decode_syscall(const json_t *j, struct ps_thread *t, struct ps_jerr *
 
 static int decode_pending(const json_t *j, struct ps_thread *t, struct ps_jerr *e)
 {
-	const json_t *a;
-	char field[32];
-	size_t n;
-
-	if (ps_jget_array(j, "pending", &a, e))
-		return -EINVAL;
-	n = json_array_size(a);
-	t->pending = calloc(n ? n : 1, sizeof(*t->pending));
-	if (!t->pending)
-		return ps_jerr_nomem(e);
-	t->npending = n;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(field, sizeof(field), "pending[%zu]", i);
-		if (ps_jv_siginfo(json_array_get(a, i), field, &t->pending[i], e))
-			return -EINVAL;
-	}
-	return 0;
+	return ps_jget_siginfo_list(j, "pending", &t->pending, &t->npending, e);
 }
 
 static int decode_altstack(const json_t *j, struct ps_thread *t, struct ps_jerr *e)

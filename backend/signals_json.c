@@ -181,23 +181,7 @@ static int decode_actions(const json_t *j, struct ps_signals *s, struct ps_jerr 
 
 static int decode_pending(const json_t *j, struct ps_signals *s, struct ps_jerr *e)
 {
-	const json_t *a;
-	char field[32];
-	size_t n;
-
-	if (ps_jget_array(j, "pending", &a, e))
-		return -EINVAL;
-	n = json_array_size(a);
-	s->shared_pending = calloc(n ? n : 1, sizeof(*s->shared_pending));
-	if (!s->shared_pending)
-		return ps_jerr_nomem(e);
-	s->nshared_pending = n;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(field, sizeof(field), "pending[%zu]", i);
-		if (ps_jv_siginfo(json_array_get(a, i), field, &s->shared_pending[i], e))
-			return -EINVAL;
-	}
-	return 0;
+	return ps_jget_siginfo_list(j, "pending", &s->shared_pending, &s->nshared_pending, e);
 }
 
 int ps_decode_signals(const json_t *j, struct ps_signals *out, char *err, size_t errlen)
