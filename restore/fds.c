@@ -56,14 +56,18 @@ static int open_flags(const struct ps_fd *f)
 	return flags;
 }
 
-static int restore_fifo_blocking(struct ps_rctx *c, const struct ps_fd *f)
+/* The status flags a FIFO (opened O_NONBLOCK, see above) or an epoll fd
+ * (epoll_create1 takes no O_NONBLOCK) was not created with. */
+static int restore_status_flags(struct ps_rctx *c, const struct ps_fd *f)
 {
+	int fifo_blocks = f->type == PS_FD_FIFO && !(f->flags & O_NONBLOCK);
+	int epoll_nonblock = ps_fd_is_epoll(f) && (f->flags & O_NONBLOCK);
 	char what[64];
 	long rc;
 
-	if (f->type != PS_FD_FIFO || (f->flags & O_NONBLOCK))
+	if (!fifo_blocks && !epoll_nonblock)
 		return 0;
-	snprintf(what, sizeof(what), "fd %d: fcntl(F_SETFL) of the FIFO", f->fd);
+	snprintf(what, sizeof(what), "fd %d: fcntl(F_SETFL)", f->fd);
 	rc = ps_rcall(c, what, SYS_fcntl, (uint64_t)f->fd, F_SETFL, (uint64_t)(f->flags & KEPT_FLAGS),
 		      0, 0, 0);
 	return rc < 0 ? (int)rc : 0;
@@ -238,7 +242,7 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 		return (int)nfd;
 	rc = move_to(c, f, nfd);
 	if (!rc)
-		rc = restore_fifo_blocking(c, f);
+		rc = restore_status_flags(c, f);
 	return rc ? rc : seek_to(c, f);
 }
 
