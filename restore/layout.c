@@ -2,6 +2,7 @@
  * pages with process_vm_writev from the image's memory files. */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #define TRAMP_SIZE (PAGE + PS_SCRATCH_SIZE)
 #define USER_END 0x7ffffffff000ULL
 #define IOV_BATCH 512
+#define PARALLEL_FILL_MIN (64ULL << 20)   /* below that a second thread costs more than it saves */
 
 /* ---- the stub's current mappings ---- */
 
@@ -223,27 +225,77 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m)
 
 /* ---- filling the saved pages ---- */
 
-static int write_runs(struct ps_rctx *c, const struct ps_mapping *m, const char *src)
+/* Saved pages of m between offsets lo and hi (page-aligned), from src into
+ * the process, IOV_BATCH runs per process_vm_writev. */
+struct fill_range {
+	pid_t pid;
+	const struct ps_mapping *m;
+	const char *src;
+	uint64_t lo, hi;
+	int err;
+};
+
+static void *write_range(void *arg)
 {
+	struct fill_range *r = arg;
 	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
 	size_t i = 0;
 
-	while (i < m->ndata) {
+	while (i < r->m->ndata && !r->err) {
 		size_t n = 0, want = 0;
-		ssize_t done;
 
-		for (; i < m->ndata && n < IOV_BATCH; i++, n++) {
-			uint64_t off = m->data[i].first * PAGE, len = m->data[i].count * PAGE;
+		for (; i < r->m->ndata && n < IOV_BATCH; i++) {
+			uint64_t a = r->m->data[i].first * PAGE, b = a + r->m->data[i].count * PAGE;
 
-			local[n] = (struct iovec){ (void *)(src + off), len };
-			remote[n] = (struct iovec){ (void *)(m->start + off), len };
-			want += len;
+			a = a > r->lo ? a : r->lo;
+			b = b < r->hi ? b : r->hi;
+			if (a >= b)
+				continue;
+			local[n] = (struct iovec){ (void *)(r->src + a), b - a };
+			remote[n] = (struct iovec){ (void *)(r->m->start + a), b - a };
+			want += b - a;
+			n++;
 		}
-		done = process_vm_writev(c->pid, local, n, remote, n, 0);
-		if (done != (ssize_t)want)
-			return -EIO;
+		if (n && process_vm_writev(r->pid, local, n, remote, n, 0) != (ssize_t)want)
+			r->err = errno ? errno : EIO;
 	}
-	return 0;
+	return NULL;
+}
+
+/* The offset that splits m's saved pages into two halves. */
+static uint64_t data_midpoint(const struct ps_mapping *m)
+{
+	uint64_t left = m->data_pages / 2;
+
+	for (size_t i = 0; i < m->ndata; i++) {
+		if (left < m->data[i].count)
+			return (m->data[i].first + left) * PAGE;
+		left -= m->data[i].count;
+	}
+	return m->end - m->start;
+}
+
+/*
+ * Most of the time goes into the new process's page faults (allocating and
+ * zeroing each page), not the copy; faults on different pages of one mm run
+ * in parallel, so a big mapping is filled by two threads, one per half.
+ */
+static int write_runs(struct ps_rctx *c, const struct ps_mapping *m, const char *src)
+{
+	uint64_t len = m->end - m->start, mid = data_midpoint(m);
+	struct fill_range lower = { c->pid, m, src, 0, mid, 0 };
+	struct fill_range upper = { c->pid, m, src, mid, len, 0 };
+	pthread_t helper;
+	int two = m->data_pages * PAGE >= PARALLEL_FILL_MIN &&
+		  pthread_create(&helper, NULL, write_range, &upper) == 0;
+
+	if (!two)
+		lower.hi = len;
+	write_range(&lower);
+	if (two)
+		pthread_join(helper, NULL);
+	errno = lower.err ? lower.err : upper.err;
+	return errno ? -EIO : 0;
 }
 
 /* The memory file is mapped read-only here and copied straight from the
