@@ -25,7 +25,7 @@ struct ps_restore_handle;
 int ps_restore_dir_init(const char *spool, int shared, char *err, size_t errlen);
 void ps_restore_dir_fini(void);
 
-/* NULL until a restorer exists: a complete image then fails with ENOSYS. */
+/* The restorer a complete image is handed to; set before serving. */
 void ps_restore_dir_set_hook(ps_restore_fn fn);
 
 /* Paths are relative to restore/: "" is restore/ itself, then "img",
