@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "json_util.h"
 #include "proc_parse.h"
 
 static const char deleted_suffix[] = " (deleted)";
@@ -258,8 +259,10 @@ static int classify_fd(struct ps_fd *f, const struct stat *st, int dirfd, const 
 	case S_IFBLK:
 		return set_kind_unsupported(f, PS_FD_BLK, "block", "block devices are not saved yet");
 	case S_IFIFO:
-		if (strncmp(f->path.data, "pipe:[", 6) == 0)
-			return set_kind_unsupported(f, PS_FD_PIPE, "pipe", "pipes are not saved yet");
+		if (strncmp(f->path.data, "pipe:[", 6) == 0) {
+			f->type = PS_FD_PIPE;
+			return set_text(&f->kind, "pipe");
+		}
 		return classify_fifo(f, dirfd, name);
 	case S_IFSOCK:
 		return set_kind_unsupported(f, PS_FD_SOCKET, "socket", "sockets are not saved yet");
@@ -399,6 +402,84 @@ static void free_fd_items(struct ps_fd *items, size_t count)
 	free(items);
 }
 
+/*
+ * The unread bytes of a pipe, without taking them: a second open of the
+ * pipe through /proc/<pid>/fd/<n> (O_NONBLOCK: a read end never blocks
+ * opening), then tee(), which duplicates pipe buffers into another pipe
+ * instead of consuming them.
+ */
+static int peek_pipe(int dirfd, struct ps_fd *f)
+{
+	char name[16];
+	int fd, tmp[2] = { -1, -1 }, size, rc = 0;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%d", f->fd);
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return mark_unsupported(f, "cannot open the pipe again to read what it holds");
+	size = fcntl(fd, F_GETPIPE_SZ);
+	if (size <= 0 || pipe2(tmp, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
+		rc = mark_unsupported(f, "cannot make a pipe as large as this one to peek into it");
+		goto out;
+	}
+	f->pipe_size = (uint32_t)size;
+	n = tee(fd, tmp[1], (size_t)size, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno != EAGAIN) {
+		rc = mark_unsupported(f, "tee() of the pipe's contents failed");
+		goto out;
+	}
+	if (n > 0) {
+		f->bytes = malloc((size_t)n);
+		if (!f->bytes || read(tmp[0], f->bytes, (size_t)n) != n) {
+			rc = f->bytes ? mark_unsupported(f, "reading the pipe's contents back failed")
+				      : -ENOMEM;
+			goto out;
+		}
+		f->nbytes = (size_t)n;
+	}
+out:
+	close(fd);
+	if (tmp[0] >= 0) {
+		close(tmp[0]);
+		close(tmp[1]);
+	}
+	return rc;
+}
+
+/* Each pipe's contents once, with its lowest fd (restore refills it there),
+ * and each pipe's size with every fd of it. */
+static int capture_pipes(int dirfd, struct ps_fd *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ps_fd *f = &items[i];
+		size_t j;
+		int rc;
+
+		if (f->type != PS_FD_PIPE || !f->supported)
+			continue;
+		for (j = 0; j < i && !(items[j].type == PS_FD_PIPE && items[j].ino == f->ino); j++)
+			;
+		if (j < i) {
+			f->pipe_size = items[j].pipe_size;
+			continue;
+		}
+		rc = peek_pipe(dirfd, f);
+		if (rc < 0)
+			return rc;
+		if (f->nbytes) {
+			char name[32];
+
+			ps_fd_data_name(name, sizeof(name), f->fd);
+			f->data = strdup(name);
+			if (!f->data)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 {
 	char path[64];
@@ -436,7 +517,9 @@ int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 		else
 			free_fd(&items[n]);
 	}
-	rc = 0;
+	rc = capture_pipes(dirfd, items, n);
+	if (rc < 0)
+		goto nomem;
 	if (n == 0) {
 		free(items);
 		items = NULL;

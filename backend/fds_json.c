@@ -95,6 +95,8 @@ static json_t *encode_fd(const struct ps_fd *f)
 	rc |= json_object_set_new(o, "data", f->data ? json_string(f->data) : json_null());
 	if (ps_fd_is_epoll(f))
 		rc |= json_object_set_new(o, "epoll", encode_epoll(f));
+	if (f->type == PS_FD_PIPE && f->pipe_size)
+		rc |= json_object_set_new(o, "pipe_size", json_integer(f->pipe_size));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -263,6 +265,22 @@ static int decode_epoll(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	return 0;
 }
 
+/* A pipe's capacity (F_GETPIPE_SZ): a page up to the largest the kernel
+ * allows by default (pipe-max-size, 1 MiB) times a margin. */
+static int decode_pipe_size(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
+{
+	long long size;
+
+	if (!ps_jhas(j, "pipe_size"))
+		return 0;
+	if (f->type != PS_FD_PIPE)
+		return ps_jerr_fail(e, "field \"pipe_size\" is only for pipes");
+	if (ps_jget_int(j, "pipe_size", 4096, 1 << 30, &size, e))
+		return -EINVAL;
+	f->pipe_size = (uint32_t)size;
+	return 0;
+}
+
 static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 {
 	if (ps_jv_object(j, "fds[]", e) ||
@@ -272,7 +290,8 @@ static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	    decode_support(j, f, e) ||
 	    check_mode_type(f, e) ||
 	    decode_data(j, f, e) ||
-	    decode_epoll(j, f, e))
+	    decode_epoll(j, f, e) ||
+	    decode_pipe_size(j, f, e))
 		return -EINVAL;
 	return 0;
 }

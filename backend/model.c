@@ -98,6 +98,7 @@ static void fd_free(struct ps_fd *fd)
 	free(fd->unsupported_reason);
 	free(fd->data);
 	free(fd->epoll);
+	free(fd->bytes);
 	memset(fd, 0, sizeof(*fd));
 }
 

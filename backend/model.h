@@ -227,6 +227,11 @@ struct ps_fd {
 	char *data;                    /* image path with the fd's bytes ("fds/<n>"), NULL if none */
 	struct ps_epoll_target *epoll; /* kind "eventpoll": what it watches */
 	size_t nepoll;
+	uint32_t pipe_size;            /* pipes: F_GETPIPE_SZ */
+	/* Bytes that go into the data file (a pipe's unread contents, on the
+	 * pipe's lowest fd), held only while a snapshot serves them. */
+	char *bytes;
+	size_t nbytes;
 };
 
 struct ps_fds {

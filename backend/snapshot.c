@@ -106,6 +106,34 @@ static int add_memory_files(struct ps_snapshot *s)
 	return 0;
 }
 
+/* fds/<n>: bytes a descriptor holds (a pipe's unread contents). */
+static int add_fd_files(struct ps_snapshot *s)
+{
+	const struct ps_fds *fds = &s->cap.model.fds;
+	int dir = 0;
+
+	for (size_t i = 0; i < fds->count; i++) {
+		const struct ps_fd *fd = &fds->items[i];
+		struct image_file *f;
+
+		if (!fd->data || !fd->nbytes)
+			continue;
+		if (!dir && add_dir(s, "fds") < 0)
+			return -ENOMEM;
+		dir = 1;
+		f = add_file(s, fd->data);
+		if (!f)
+			return -ENOMEM;
+		f->data = malloc(fd->nbytes);
+		if (!f->data)
+			return -ENOMEM;
+		memcpy(f->data, fd->bytes, fd->nbytes);
+		f->pub.size = fd->nbytes;
+		f->pub.blocks = (fd->nbytes + 511) / 512;
+	}
+	return 0;
+}
+
 static int add_thread_files(struct ps_snapshot *s)
 {
 	const struct ps_model *m = &s->cap.model;
@@ -184,6 +212,8 @@ static int build_files(struct ps_snapshot *s)
 		e = add_json(s, "memory/maps.json", ps_encode_maps(&m->maps));
 	if (e == 0)
 		e = add_memory_files(s);
+	if (e == 0)
+		e = add_fd_files(s);
 	if (e == 0)
 		e = add_thread_files(s);
 	if (e == 0)

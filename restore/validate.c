@@ -903,6 +903,32 @@ static int check_epoll(struct vctx *v, const struct ps_fd *f)
 	return 0;
 }
 
+static int has_pipe_end(const struct ps_fds *fds, uint64_t ino, int accmode)
+{
+	for (size_t i = 0; i < fds->count; i++)
+		if (fds->items[i].type == PS_FD_PIPE && fds->items[i].ino == ino &&
+		    (fds->items[i].flags & O_ACCMODE) == accmode)
+			return 1;
+	return 0;
+}
+
+/* Both ends must be in the process: the other end of a pipe held by another
+ * process cannot be joined from here. */
+static int check_pipe(struct vctx *v, const struct ps_fd *f)
+{
+	int mine = f->flags & O_ACCMODE;
+	int other = mine == O_RDONLY ? O_WRONLY : O_RDONLY;
+
+	if (mine != O_RDONLY && mine != O_WRONLY)
+		return refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
+			      f->fd);
+	if (!has_pipe_end(&v->m->fds, f->ino, other))
+		return refuse(v, -ENOTSUP, "fd %d is the %s end of a pipe whose other end is in "
+			      "another process: restoring half a pipe is not supported yet", f->fd,
+			      mine == O_RDONLY ? "read" : "write");
+	return 0;
+}
+
 static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 {
 	if (!f->supported)
@@ -913,6 +939,8 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 			      "(hard %llu)", f->fd, ull(nofile));
 	if (ps_fd_is_epoll(f))
 		return check_epoll(v, f);
+	if (f->type == PS_FD_PIPE)
+		return check_pipe(v, f);
 	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
 	    f->type != PS_FD_FIFO)
 		return refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));

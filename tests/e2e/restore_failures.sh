@@ -49,8 +49,8 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 rs_wait_gone "$pid" "after kill -9"
 
-# ---- an fd of a kind restore does not support: a pipe, neither stdin nor stdout ----
-ps_start pipe "$RS_PIPE" "$PS_TMP/pipe.results"
+# ---- an fd restore does not support: a pipe of which the process has one end ----
+ps_start pipe "$RS_PIPE" "$PS_TMP/pipe.results" half
 pid=$PS_TARGET
 rfd=$(ps_field rfd)
 wfd=$(ps_field wfd)

@@ -981,6 +981,7 @@ START_TEST(test_live_fds)
 	ro = open(tmpl, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(ro, 0);
 	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(write(pipefd[1], "abc", 3), 3);
 	efd = eventfd(3, 0);
 	ck_assert_int_ge(efd, 0);
 	dirfd = open("/tmp", O_RDONLY | O_DIRECTORY);
@@ -1031,11 +1032,23 @@ START_TEST(test_live_fds)
 		ck_assert_ptr_nonnull(f);
 		ck_assert_int_eq(f->type, PS_FD_PIPE);
 		ck_assert_str_eq(f->kind, "pipe");
-		ck_assert_int_eq(f->supported, 0);
-		ck_assert_ptr_nonnull(strstr(f->unsupported_reason, "pipe"));
+		ck_assert_int_eq(f->supported, 1);
+		ck_assert_uint_ge(f->pipe_size, 4096);
 		ck_assert(strncmp(f->path.data, "pipe:[", 6) == 0);
 	}
 	ck_assert_int_eq(find_fd(&fds, pipefd[1])->flags & O_ACCMODE, O_WRONLY);
+	/* the unread bytes, once, with the pipe's lowest fd; and still unread */
+	f = find_fd(&fds, pipefd[0] < pipefd[1] ? pipefd[0] : pipefd[1]);
+	ck_assert_uint_eq(f->nbytes, 3);
+	ck_assert_mem_eq(f->bytes, "abc", 3);
+	ck_assert_ptr_nonnull(f->data);
+	ck_assert_uint_eq(find_fd(&fds, pipefd[0] < pipefd[1] ? pipefd[1] : pipefd[0])->nbytes, 0);
+	{
+		char back[4] = "";
+
+		ck_assert_int_eq(read(pipefd[0], back, 3), 3);
+		ck_assert_mem_eq(back, "abc", 3);
+	}
 
 	f = find_fd(&fds, efd);
 	ck_assert_ptr_nonnull(f);
