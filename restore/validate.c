@@ -913,7 +913,8 @@ static int has_pipe_end(const struct ps_fds *fds, uint64_t ino, int accmode)
 }
 
 /* Both ends must be in the process: the other end of a pipe held by another
- * process cannot be joined from here. */
+ * process cannot be joined from here, and whether it was merely closed
+ * (then EOF would be right) cannot be told from outside. */
 static int check_pipe(struct vctx *v, const struct ps_fd *f)
 {
 	int mine = f->flags & O_ACCMODE;
@@ -923,8 +924,9 @@ static int check_pipe(struct vctx *v, const struct ps_fd *f)
 		return refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
 			      f->fd);
 	if (!has_pipe_end(&v->m->fds, f->ino, other))
-		return refuse(v, -ENOTSUP, "fd %d is the %s end of a pipe whose other end is in "
-			      "another process: restoring half a pipe is not supported yet", f->fd,
+		return refuse(v, -ENOTSUP, "fd %d is the %s end of a pipe whose other end is not "
+			      "in this process (closed, or held by another): restoring half a pipe "
+			      "is not supported yet", f->fd,
 			      mine == O_RDONLY ? "read" : "write");
 	return 0;
 }
