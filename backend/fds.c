@@ -385,20 +385,12 @@ static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
 	return 0;
 }
 
-static void free_fd(struct ps_fd *f)
-{
-	free(f->kind);
-	free(f->path.data);
-	free(f->unsupported_reason);
-	free(f->data);
-}
-
 static void free_fd_items(struct ps_fd *items, size_t count)
 {
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		free_fd(&items[i]);
+		ps_fd_free(&items[i]);
 	free(items);
 }
 
@@ -509,13 +501,13 @@ int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 	for (i = 0; i < count; i++) {
 		rc = capture_one_fd(pid, dirfd, nums[i], &items[n]);
 		if (rc < 0) {
-			free_fd(&items[n]);
+			ps_fd_free(&items[n]);
 			goto nomem;
 		}
 		if (rc == 0)
 			n++;
 		else
-			free_fd(&items[n]);
+			ps_fd_free(&items[n]);
 	}
 	rc = capture_pipes(dirfd, items, n);
 	if (rc < 0)

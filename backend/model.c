@@ -91,7 +91,7 @@ void ps_signals_free(struct ps_signals *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void fd_free(struct ps_fd *fd)
+void ps_fd_free(struct ps_fd *fd)
 {
 	free(fd->kind);
 	ps_bytes_free(&fd->path);
@@ -110,7 +110,7 @@ int ps_fd_is_epoll(const struct ps_fd *f)
 void ps_fds_free(struct ps_fds *fds)
 {
 	for (size_t i = 0; i < fds->count; i++)
-		fd_free(&fds->items[i]);
+		ps_fd_free(&fds->items[i]);
 	free(fds->items);
 	fds->items = NULL;
 	fds->count = 0;

@@ -284,6 +284,7 @@ void ps_maps_free(struct ps_maps *maps);
 void ps_thread_free(struct ps_thread *t);
 void ps_signals_free(struct ps_signals *s);
 void ps_fds_free(struct ps_fds *fds);
+void ps_fd_free(struct ps_fd *fd);
 
 /* An epoll instance (anon inode "[eventpoll]"). */
 int ps_fd_is_epoll(const struct ps_fd *f);

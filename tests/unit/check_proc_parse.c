@@ -940,19 +940,6 @@ END_TEST
 /* Live: fds                                                           */
 /* ------------------------------------------------------------------ */
 
-static void free_fds(struct ps_fds *fds)
-{
-	size_t i;
-
-	for (i = 0; i < fds->count; i++) {
-		free(fds->items[i].kind);
-		free(fds->items[i].path.data);
-		free(fds->items[i].unsupported_reason);
-		free(fds->items[i].data);
-	}
-	free(fds->items);
-}
-
 static const struct ps_fd *find_fd(const struct ps_fds *fds, int fd)
 {
 	size_t i;
@@ -1088,7 +1075,7 @@ START_TEST(test_live_fds)
 	ck_assert_str_eq(f->path.data, "/memfd:ps test");
 	ck_assert_int_eq(f->supported, 0);
 
-	free_fds(&fds);
+	ps_fds_free(&fds);
 	close(tmp);
 	close(app);
 	close(ro);
@@ -1121,7 +1108,7 @@ START_TEST(test_live_fds_literal_deleted_name)
 	ck_assert_int_eq(f->deleted, 0);
 	ck_assert_int_eq(f->supported, 1);
 	ck_assert_str_eq(f->path.data, path);
-	free_fds(&fds);
+	ps_fds_free(&fds);
 	close(fd);
 	unlink(path);
 	rmdir(dir);
