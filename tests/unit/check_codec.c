@@ -282,13 +282,14 @@ static void fill_fds(struct ps_fds *fds)
 	struct ps_fd *f;
 
 	memset(fds, 0, sizeof(*fds));
-	fds->items = calloc(5, sizeof(*fds->items));
+	fds->items = calloc(6, sizeof(*fds->items));
 	f = add_fd(fds, 0, PS_FD_CHR, "tty", "/dev/pts/0", S_IFCHR | 0620);
 	f->flags = 02 | 0100000;
 	f->rdev_major = 136;
 	f = add_fd(fds, 1, PS_FD_PIPE, "pipe", "pipe:[12345]", S_IFIFO | 0600);
 	f->flags = 01;
 	f->data = strdup("fds/1");
+	f->pipe_size = 65536;
 	f = add_fd(fds, 3, PS_FD_REG, "file", "/tmp/f\xff", S_IFREG | 0644);
 	f->flags = 02 | 02000 | 04000;
 	f->cloexec = 1;
@@ -300,6 +301,12 @@ static void fill_fds(struct ps_fds *fds)
 	f->unsupported_reason = strdup("unix sockets are not supported yet");
 	f = add_fd(fds, 9, PS_FD_ANON, "eventfd", "anon_inode:[eventfd]", 0600);
 	f->flags = 02 | 0x40000000;   /* a bit no name covers */
+	f = add_fd(fds, 10, PS_FD_ANON, "eventpoll", "anon_inode:[eventpoll]", 0600);
+	f->flags = 02;
+	f->epoll = calloc(2, sizeof(*f->epoll));
+	f->epoll[0] = (struct ps_epoll_target){ 1, 0x80000019u, HIGH_BIT | 7, 12345 };
+	f->epoll[1] = (struct ps_epoll_target){ 3, 0x1, 0, HIGH_BIT | 5 };
+	f->nepoll = 2;
 }
 
 /* ---- comparisons ---- */
@@ -507,6 +514,14 @@ static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
 		ck_assert_int_eq(x->supported, y->supported);
 		ck_assert_pstr_eq(x->unsupported_reason, y->unsupported_reason);
 		ck_assert_pstr_eq(x->data, y->data);
+		ck_assert_uint_eq(x->pipe_size, y->pipe_size);
+		ck_assert_uint_eq(x->nepoll, y->nepoll);
+		for (size_t k = 0; k < x->nepoll; k++) {
+			ck_assert_int_eq(x->epoll[k].fd, y->epoll[k].fd);
+			ck_assert_uint_eq(x->epoll[k].events, y->epoll[k].events);
+			ck_assert_uint_eq(x->epoll[k].data, y->epoll[k].data);
+			ck_assert_uint_eq(x->epoll[k].ino, y->epoll[k].ino);
+		}
 	}
 }
 
@@ -1093,6 +1108,18 @@ START_TEST(test_reject_fds)
 	j = valid(P_FDS);
 	set(item(j, "fds", 1), "data", json_string("fds/../../etc/shadow"));
 	expect_reject(P_FDS, j, "entry 1: field \"data\"", "must be \"fds/1\"");
+	j = valid(P_FDS);
+	set(item(j, "fds", 1), "pipe_size", json_integer(1));
+	expect_reject(P_FDS, j, "entry 1: field \"pipe_size\" is 1", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 2), "pipe_size", json_integer(65536));
+	expect_reject(P_FDS, j, "entry 2: field \"pipe_size\" is only for pipes", NULL);
+	j = valid(P_FDS);
+	set(item(j, "fds", 4), "epoll", json_array());
+	expect_reject(P_FDS, j, "entry 4: field \"epoll\" is only for eventpoll", NULL);
+	j = valid(P_FDS);
+	set(json_array_get(json_object_get(item(j, "fds", 5), "epoll"), 0), "fd", json_integer(-3));
+	expect_reject(P_FDS, j, "entry 5: epoll entry 0: field \"fd\"", NULL);
 	j = valid(P_FDS);
 	/* O_CLOEXEC (0x80000) belongs in "cloexec"; names and raw agree here */
 	set(item(j, "fds", 0), "flags_raw", ps_json_hex(02 | 0100000 | 02000000));
