@@ -303,6 +303,12 @@ ps_unmount() { # MOUNTPOINT: also for a mount whose daemon died
 #   check-image IMG PID     image.json: format 1, pid; its file list matches the tree
 #                           (every file there, sizes, crc32s where given)
 #   rip-exec IMG TID        rip of TID lies in an executable mapping; print both
+#   u64s SRC ADDR STRIDE N  the N uint64s at ADDR, ADDR+STRIDE, ...; SRC is an image
+#                           or pid:PID for the live process
+#   tasks IMG               "<tid> <comm>" of each registers/<tid>.json, by tid
+#   syscalls IMG            "<tid> <nr> <ret>": the syscall each thread was in (-1: none)
+#   rem IMG TID             seconds left to TID's relative sleep at the checkpoint
+#                           (what the kernel wrote to its rem)
 # IMG is an image directory: $MNT/<pid> or a copy of it. Addresses are
 # "0x..." hex; the image's numbers may be JSON numbers or hex strings.
 ps_py() {
@@ -402,6 +408,30 @@ def check_image(img, pid):
                 die("%s is in the image but not listed in image.json" % name)
     print("%d files listed, all present and intact" % len(listed))
 
+def threads(img):
+    d = os.path.join(img, "registers")
+    return sorted((load(os.path.join(d, n)) for n in os.listdir(d)), key=lambda t: int(t["tid"]))
+
+def live_mem(pid, addr, length):
+    with open("/proc/%s/mem" % pid, "rb") as f:
+        f.seek(addr)
+        return f.read(length)
+
+def sleep_left(img, tid):
+    t = load(os.path.join(img, "registers", tid + ".json"))
+    nr = (t.get("syscall") or {}).get("nr")
+    regs = t["regs"]
+    if nr == 35:        # nanosleep(req, rem)
+        at = num(regs["rsi"])
+    elif nr == 230:     # clock_nanosleep(clock, flags, req, rem)
+        at = num(regs["r10"])
+    else:
+        die("thread %s is in syscall %s, not a sleep" % (tid, nr))
+    if not at:
+        die("thread %s sleeps with no rem" % tid)
+    sec, nsec = struct.unpack("<qq", mem(img, at, 16))
+    return sec + nsec / 1e9
+
 def main(cmd, *a):
     if cmd == "get":
         v = load(a[0])
@@ -424,9 +454,21 @@ def main(cmd, *a):
     elif cmd == "u64":
         print(struct.unpack("<Q", mem(a[0], num(a[1]), 8))[0])
     elif cmd == "live-u64":
-        with open("/proc/%s/mem" % a[0], "rb") as f:
-            f.seek(num(a[1]))
-            print(struct.unpack("<Q", f.read(8))[0])
+        print(struct.unpack("<Q", live_mem(a[0], num(a[1]), 8))[0])
+    elif cmd == "u64s":
+        addr, stride, n = num(a[1]), int(a[2]), int(a[3])
+        read = (lambda at: live_mem(a[0][4:], at, 8)) if a[0].startswith("pid:") \
+            else (lambda at: mem(a[0], at, 8))
+        print(" ".join(str(struct.unpack("<Q", read(addr + i * stride))[0]) for i in range(n)))
+    elif cmd == "tasks":
+        for t in threads(a[0]):
+            print(t["tid"], t["comm"])
+    elif cmd == "syscalls":
+        for t in threads(a[0]):
+            s = t.get("syscall") or {}
+            print(t["tid"], s.get("nr", -1) if s.get("in_syscall") else -1, s.get("ret", 0))
+    elif cmd == "rem":
+        print("%.6f" % sleep_left(a[0], a[1]))
     elif cmd == "check-image":
         check_image(a[0], a[1])
     elif cmd == "rip-exec":

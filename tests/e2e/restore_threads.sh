@@ -30,9 +30,9 @@ for n in ${RS_THREADS_NS:-2 16 100}; do
 	before=$(th_tasks "$pid")
 
 	th_checkpoint "$pid" "$img"
-	ps_assert_eq "$before" "$(th_py tasks "$img")" "threads (tid and name) in registers/ of the image"
-	read -r -a saved <<<"$(th_py u64s "$img" "$counts" "$stride" "$n")"
-	saved_total=$(th_py u64s "$img" "$total" 8 1)
+	ps_assert_eq "$before" "$(ps_py tasks "$img")" "threads (tid and name) in registers/ of the image"
+	read -r -a saved <<<"$(ps_py u64s "$img" "$counts" "$stride" "$n")"
+	saved_total=$(ps_py u64s "$img" "$total" 8 1)
 	sum=$(th_sum "${saved[@]}")
 	# Each thread stores its count, then adds to the total: the checkpoint
 	# may catch up to one step per thread between the two.
@@ -49,7 +49,7 @@ for n in ${RS_THREADS_NS:-2 16 100}; do
 	th_assert_tasks "$pid" "$before" "after the restore"
 	ps_pass "all $n threads back with their tids and names"
 	rs_verify "$pid" "$res"
-	read -r -a now <<<"$(th_py u64s "pid:$pid" "$counts" "$stride" "$n")"
+	read -r -a now <<<"$(ps_py u64s "pid:$pid" "$counts" "$stride" "$n")"
 	for i in "${!saved[@]}"; do
 		[ "${now[$i]}" -gt "${saved[$i]}" ] ||
 			ps_fail "thread $i: count ${now[$i]} after the restore, ${saved[$i]} in the image"

@@ -53,10 +53,10 @@ sleep "$(awk -v s="$start" -v n="$EPOCHREALTIME" 'BEGIN { d = s + 1 - n; print (
 th_checkpoint "$pid" "$img"
 no_result_yet "before the restore"
 for r in "${!want[@]}"; do
-	nr=$(th_py syscalls "$img" | awk -v t="${tid[$r]}" '$1 == t { print $2 }')
+	nr=$(ps_py syscalls "$img" | awk -v t="${tid[$r]}" '$1 == t { print $2 }')
 	[ "$nr" = "${want[$r]}" ] || ps_fail "image: the $r thread (tid ${tid[$r]}) was in syscall $nr, not ${want[$r]}"
 done
-rem=$(th_py rem "$img" "${tid[sleep]}")
+rem=$(ps_py rem "$img" "${tid[sleep]}")
 ps_pass "image: every thread in its syscall; the sleep had $rem s left"
 
 t_a=$EPOCHREALTIME

@@ -31,7 +31,7 @@ exiter=$(ps_field exiter)
 th_wait_tasks "$pid" 6
 tasks=$(th_tasks "$pid")
 th_checkpoint "$pid" "$PS_TMP/img"
-ps_assert_eq "$tasks" "$(th_py tasks "$PS_TMP/img")" "threads (tid and name) in registers/ of the image"
+ps_assert_eq "$tasks" "$(ps_py tasks "$PS_TMP/img")" "threads (tid and name) in registers/ of the image"
 rs_restore_ok "$PS_TMP/img" "life-$pid" "$pid"
 th_assert_tasks "$pid" "$tasks" "after the restore"
 ps_pass "the main thread, $(ps_field workers | tr ',' '\n' | wc -l) workers and the exiting thread are back with their tids"

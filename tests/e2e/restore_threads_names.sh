@@ -28,7 +28,7 @@ ps_log "threads: $(printf '%s\n' "$tasks" | tr '\n' ';')"
 for round in 1 2; do
 	img=$PS_TMP/img$round
 	th_checkpoint "$pid" "$img"
-	ps_assert_eq "$tasks" "$(th_py tasks "$img")" "round $round: threads (tid and name) in registers/ of the image"
+	ps_assert_eq "$tasks" "$(ps_py tasks "$img")" "round $round: threads (tid and name) in registers/ of the image"
 	rs_restore_ok "$img" "names$round-$pid" "$pid"
 	th_assert_tasks "$pid" "$tasks" "round $round, after the restore"
 	ps_assert_eq "$name" "$(cat "/proc/$pid/comm")" "round $round: the process's name after the restore"

@@ -28,18 +28,18 @@ tasks=$(th_tasks "$pid")
 for round in $(seq 1 "${RS_PC_ROUNDS:-3}"); do
 	img=$PS_TMP/img$round
 	th_checkpoint "$pid" "$img"
-	c=$(th_py u64s "$img" "$consumed" 8 1)
-	p=$(th_py u64s "$img" "$produced" 8 1)
+	c=$(ps_py u64s "$img" "$consumed" 8 1)
+	p=$(ps_py u64s "$img" "$produced" 8 1)
 	[ "$c" -gt 0 ] || ps_fail "image: nothing consumed"
 	[ "$p" -ge "$c" ] || ps_fail "image: produced $p < consumed $c"
 	# Where the threads were: 202 is futex (a condition variable or the
 	# mutex), 230 clock_nanosleep, 130 rt_sigsuspend (the main thread).
-	ps_log "round $round: image at item $c consumed, $p produced; threads in syscalls (tid nr ret): $(th_py syscalls "$img" | tr '\n' ';')"
+	ps_log "round $round: image at item $c consumed, $p produced; threads in syscalls (tid nr ret): $(ps_py syscalls "$img" | tr '\n' ';')"
 	rs_restore_ok "$img" "pc$round-$pid" "$pid"
 	th_assert_tasks "$pid" "$tasks" "round $round, after the restore"
 	sleep 0.2
 	rs_verify "$pid" "$res"
-	now=$(th_py u64s "pid:$pid" "$consumed" 8 1)
+	now=$(ps_py u64s "pid:$pid" "$consumed" 8 1)
 	[ "$now" -gt "$c" ] || ps_fail "round $round: consumed $now after the restore, $c in the image"
 	ps_pass "round $round: consumers went on from item $c to $now"
 done

@@ -38,9 +38,9 @@ for round in $(seq 1 "$rounds"); do
 	taken=$(ps_py get "$img/image.json" taken)
 	[ "$taken" != "$prev_taken" ] || ps_fail "round $round: the image was taken at $taken, as the last one"
 	prev_taken=$taken
-	[ "$(th_py tasks "$img")" = "$tasks" ] || ps_fail "round $round: the image's threads differ: $(th_py tasks "$img" | tr '\n' ';')"
-	read -r -a saved <<<"$(th_py u64s "$img" "$counts" "$stride" "$n")"
-	saved_total=$(th_py u64s "$img" "$total" 8 1)
+	[ "$(ps_py tasks "$img")" = "$tasks" ] || ps_fail "round $round: the image's threads differ: $(ps_py tasks "$img" | tr '\n' ';')"
+	read -r -a saved <<<"$(ps_py u64s "$img" "$counts" "$stride" "$n")"
+	saved_total=$(ps_py u64s "$img" "$total" 8 1)
 	for i in "${!saved[@]}"; do
 		[ "${saved[$i]}" -gt "${prev[$i]:-0}" ] ||
 			ps_fail "round $round: thread $i count ${saved[$i]} in the image, ${prev[$i]:-0} in the last one"

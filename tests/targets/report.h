@@ -7,4 +7,14 @@
  * it is never among the descriptors a checkpoint saves. */
 void report_to(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* In a target's verify function: when bad, report "FAIL <message>" to
+ * path and return from the function. */
+#define FAIL_IF(path, bad, ...)                                 \
+	do {                                                    \
+		if (bad) {                                      \
+			report_to(path, "FAIL " __VA_ARGS__);   \
+			return;                                 \
+		}                                               \
+	} while (0)
+
 #endif

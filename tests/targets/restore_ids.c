@@ -27,14 +27,6 @@ static void on_usr1(int sig)
 	usr1_count++;
 }
 
-#define FAIL_IF(bad, ...) \
-	do { \
-		if (bad) { \
-			report_to(results, "FAIL " __VA_ARGS__); \
-			return; \
-		} \
-	} while (0)
-
 static void verify(const char *results)
 {
 	pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid);
@@ -42,21 +34,21 @@ static void verify(const char *results)
 	int before, rc;
 	ssize_t n;
 
-	FAIL_IF(pid != ready_pid, "getpid() is %d, was %d at READY", (int)pid, (int)ready_pid);
-	FAIL_IF(tid != pid, "gettid() is %d, getpid() %d: the main thread's tid must be the pid",
+	FAIL_IF(results, pid != ready_pid, "getpid() is %d, was %d at READY", (int)pid, (int)ready_pid);
+	FAIL_IF(results, tid != pid, "gettid() is %d, getpid() %d: the main thread's tid must be the pid",
 		(int)tid, (int)pid);
 	n = readlink("/proc/self", self, sizeof(self) - 1);
-	FAIL_IF(n <= 0 || atoi(self) != pid, "/proc/self is '%s', not %d", n > 0 ? self : "?", (int)pid);
+	FAIL_IF(results, n <= 0 || atoi(self) != pid, "/proc/self is '%s', not %d", n > 0 ? self : "?", (int)pid);
 
 	/* glibc's raise() and pthread_kill() send to the tid cached in struct
 	 * pthread: a wrong tid fails (ESRCH) or signals another thread. */
 	before = usr1_count;
 	rc = raise(SIGUSR1);
-	FAIL_IF(rc != 0, "raise(SIGUSR1) returned %d (%s): glibc's cached tid is stale", rc, strerror(errno));
-	FAIL_IF(usr1_count != before + 1, "raise(SIGUSR1) returned 0 but the handler did not run");
+	FAIL_IF(results, rc != 0, "raise(SIGUSR1) returned %d (%s): glibc's cached tid is stale", rc, strerror(errno));
+	FAIL_IF(results, usr1_count != before + 1, "raise(SIGUSR1) returned 0 but the handler did not run");
 	rc = pthread_kill(pthread_self(), SIGUSR1);
-	FAIL_IF(rc != 0, "pthread_kill(self, SIGUSR1) returned %s: glibc's cached tid is stale", strerror(rc));
-	FAIL_IF(usr1_count != before + 2, "pthread_kill(self, SIGUSR1) returned 0 but the handler did not run");
+	FAIL_IF(results, rc != 0, "pthread_kill(self, SIGUSR1) returned %s: glibc's cached tid is stale", strerror(rc));
+	FAIL_IF(results, usr1_count != before + 2, "pthread_kill(self, SIGUSR1) returned 0 but the handler did not run");
 
 	report_to(results, "OK pid=%d tid=%d pgid=%d sid=%d; raise and pthread_kill reach the handler",
 	       (int)pid, (int)tid, (int)getpgrp(), (int)getsid(0));

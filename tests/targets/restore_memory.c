@@ -137,45 +137,37 @@ static void maps_perms(const void *addr, char out[5])
 		fclose(f);
 }
 
-#define FAIL_IF(bad, ...) \
-	do { \
-		if (bad) { \
-			report_to(results, __VA_ARGS__); \
-			return; \
-		} \
-	} while (0)
-
 static void verify(const unsigned char *stack)
 {
 	char perms[5];
 	size_t bad;
 	int fd;
 
-	FAIL_IF((bad = check(data_buf, DATA_LEN, 0xda7a)), "FAIL .data at offset %zu", bad - 1);
+	FAIL_IF(results, (bad = check(data_buf, DATA_LEN, 0xda7a)), ".data at offset %zu", bad - 1);
 	for (int p = 0; p < BSS_PAGES; p++)
-		FAIL_IF((bad = check(bss_buf + p * PAGE, PAGE, p == BSS_UNTOUCHED ? 0 : 0xb550 + p)),
-			"FAIL .bss page %d at offset %zu%s", p, bad - 1,
+		FAIL_IF(results, (bad = check(bss_buf + p * PAGE, PAGE, p == BSS_UNTOUCHED ? 0 : 0xb550 + p)),
+			".bss page %d at offset %zu%s", p, bad - 1,
 			p == BSS_UNTOUCHED ? " (a never-written page is not zero)" : "");
-	FAIL_IF((bad = check(stack, STACK_LEN, 0x57ac)), "FAIL stack buffer at offset %zu", bad - 1);
+	FAIL_IF(results, (bad = check(stack, STACK_LEN, 0x57ac)), "stack buffer at offset %zu", bad - 1);
 	for (int i = 0; i < SMALL_N; i++)
 		if (small[i])
-			FAIL_IF((bad = check(small[i], small_len[i], 0x5000 + i)),
-				"FAIL small malloc block %d (%zu bytes at %p) at offset %zu",
+			FAIL_IF(results, (bad = check(small[i], small_len[i], 0x5000 + i)),
+				"small malloc block %d (%zu bytes at %p) at offset %zu",
 				i, small_len[i], (void *)small[i], bad - 1);
 	for (int i = 0; i < LARGE_N; i++)
-		FAIL_IF((bad = check(large[i], large_len[i], 0x1a000 + i)),
-			"FAIL large malloc block %d (%zu bytes at %p) at offset %zu",
+		FAIL_IF(results, (bad = check(large[i], large_len[i], 0x1a000 + i)),
+			"large malloc block %d (%zu bytes at %p) at offset %zu",
 			i, large_len[i], (void *)large[i], bad - 1);
 	for (int p = 0; p < ANON_PAGES; p++)
-		FAIL_IF((bad = check(anon + p * PAGE, PAGE, p % 2 ? 0 : 0xa000 + p)),
-			"FAIL anonymous mapping page %d (%s) at offset %zu", p,
+		FAIL_IF(results, (bad = check(anon + p * PAGE, PAGE, p % 2 ? 0 : 0xa000 + p)),
+			"anonymous mapping page %d (%s) at offset %zu", p,
 			p % 2 ? "never touched: must be zero" : "written", bad - 1);
-	FAIL_IF((bad = check(ro, RO_PAGES * PAGE, 0x4040)), "FAIL read-only mapping at offset %zu", bad - 1);
+	FAIL_IF(results, (bad = check(ro, RO_PAGES * PAGE, 0x4040)), "read-only mapping at offset %zu", bad - 1);
 	maps_perms(ro, perms);
-	FAIL_IF(strcmp(perms, "r--p"), "FAIL read-only mapping %p has permissions %s, not r--p",
+	FAIL_IF(results, strcmp(perms, "r--p"), "read-only mapping %p has permissions %s, not r--p",
 		(void *)ro, perms);
 	maps_perms(anon, perms);
-	FAIL_IF(strcmp(perms, "rw-p"), "FAIL anonymous mapping %p has permissions %s, not rw-p",
+	FAIL_IF(results, strcmp(perms, "rw-p"), "anonymous mapping %p has permissions %s, not rw-p",
 		(void *)anon, perms);
 
 	/* Private file mapping: odd pages modified in memory, even pages as in
@@ -186,16 +178,16 @@ static void verify(const unsigned char *stack)
 		fill(full, sizeof(full), 0xf11e);
 		for (int p = 0; p < FILE_PAGES; p++) {
 			if (p % 2)
-				FAIL_IF((bad = check(priv + p * PAGE, PAGE, 0x9a00 + p)),
-					"FAIL private file mapping page %d (modified) at offset %zu", p, bad - 1);
+				FAIL_IF(results, (bad = check(priv + p * PAGE, PAGE, 0x9a00 + p)),
+					"private file mapping page %d (modified) at offset %zu", p, bad - 1);
 			else
-				FAIL_IF(memcmp(priv + p * PAGE, full + p * PAGE, PAGE),
-					"FAIL private file mapping page %d (unmodified) differs from %s",
+				FAIL_IF(results, memcmp(priv + p * PAGE, full + p * PAGE, PAGE),
+					"private file mapping page %d (unmodified) differs from %s",
 					p, priv_path);
 		}
 		bad = check_file(priv_path, 0, sizeof(full), full);
-		FAIL_IF(bad == BAD_READ, "FAIL cannot read %s: %s", priv_path, strerror(errno));
-		FAIL_IF(bad, "FAIL %s changed at offset %zu: private writes leaked to the file",
+		FAIL_IF(results, bad == BAD_READ, "cannot read %s: %s", priv_path, strerror(errno));
+		FAIL_IF(results, bad, "%s changed at offset %zu: private writes leaked to the file",
 			priv_path, bad - 1);
 	}
 
@@ -205,23 +197,23 @@ static void verify(const unsigned char *stack)
 		unsigned char full[SHARED_PAGES * PAGE];
 
 		fill(full, sizeof(full), 0x5a5a);
-		FAIL_IF((bad = check(shared, sizeof(full), 0x5a5a)),
-			"FAIL shared file mapping at offset %zu", bad - 1);
+		FAIL_IF(results, (bad = check(shared, sizeof(full), 0x5a5a)),
+			"shared file mapping at offset %zu", bad - 1);
 		bad = check_file(shared_path, 0, sizeof(full), full);
-		FAIL_IF(bad == BAD_READ, "FAIL cannot read %s: %s", shared_path, strerror(errno));
-		FAIL_IF(bad, "FAIL %s differs from the pattern written through the shared mapping "
+		FAIL_IF(results, bad == BAD_READ, "cannot read %s: %s", shared_path, strerror(errno));
+		FAIL_IF(results, bad, "%s differs from the pattern written through the shared mapping "
 			"at offset %zu", shared_path, bad - 1);
 		memcpy(shared, "written-after-restore", 21);
 		memcpy(full, "written-after-restore", 21);
-		FAIL_IF(check_file(shared_path, 0, 21, full),
-			"FAIL a write through the shared mapping is not seen in %s: the mapping is not shared",
+		FAIL_IF(results, check_file(shared_path, 0, 21, full),
+			"a write through the shared mapping is not seen in %s: the mapping is not shared",
 			shared_path);
 		fd = open(shared_path, O_WRONLY | O_CLOEXEC);
-		FAIL_IF(fd < 0 || pwrite(fd, "from-the-file", 13, PAGE) != 13,
-			"FAIL cannot write %s: %s", shared_path, strerror(errno));
+		FAIL_IF(results, fd < 0 || pwrite(fd, "from-the-file", 13, PAGE) != 13,
+			"cannot write %s: %s", shared_path, strerror(errno));
 		close(fd);
-		FAIL_IF(memcmp(shared + PAGE, "from-the-file", 13),
-			"FAIL a write to %s is not seen through the shared mapping", shared_path);
+		FAIL_IF(results, memcmp(shared + PAGE, "from-the-file", 13),
+			"a write to %s is not seen through the shared mapping", shared_path);
 		/* Put the pattern back, for another verification. */
 		fill(full, sizeof(full), 0x5a5a);
 		memcpy(shared, full, sizeof(full));

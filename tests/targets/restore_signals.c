@@ -44,14 +44,6 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 	rt_pid = si->si_pid;
 }
 
-#define FAIL_IF(bad, ...) \
-	do { \
-		if (bad) { \
-			report_to(results, "FAIL " __VA_ARGS__); \
-			return; \
-		} \
-	} while (0)
-
 /* Once only: it consumes the pending signal. */
 static void verify(const char *results)
 {
@@ -61,48 +53,48 @@ static void verify(const char *results)
 	sigset_t set;
 	stack_t ss;
 
-	FAIL_IF(done++, "verification runs once only: the first one consumed the pending signal");
+	FAIL_IF(results, done++, "verification runs once only: the first one consumed the pending signal");
 
 	/* The state as saved: dispositions, mask, pending queue, alt stack. */
-	FAIL_IF(sigaction(SIGUSR1, NULL, &sa) != 0, "sigaction(SIGUSR1): %s", strerror(errno));
-	FAIL_IF(!(sa.sa_flags & SA_SIGINFO) || sa.sa_sigaction != on_usr1,
+	FAIL_IF(results, sigaction(SIGUSR1, NULL, &sa) != 0, "sigaction(SIGUSR1): %s", strerror(errno));
+	FAIL_IF(results, !(sa.sa_flags & SA_SIGINFO) || sa.sa_sigaction != on_usr1,
 		"SIGUSR1: handler %p flags 0x%x, want on_usr1 %p with SA_SIGINFO",
 		(void *)sa.sa_sigaction, (unsigned)sa.sa_flags, (void *)on_usr1);
-	FAIL_IF(!(sa.sa_flags & SA_RESTART) || !(sa.sa_flags & SA_ONSTACK),
+	FAIL_IF(results, !(sa.sa_flags & SA_RESTART) || !(sa.sa_flags & SA_ONSTACK),
 		"SIGUSR1: flags 0x%x lack SA_RESTART or SA_ONSTACK", (unsigned)sa.sa_flags);
-	FAIL_IF(!sigismember(&sa.sa_mask, SIGTERM) || sigismember(&sa.sa_mask, SIGINT),
+	FAIL_IF(results, !sigismember(&sa.sa_mask, SIGTERM) || sigismember(&sa.sa_mask, SIGINT),
 		"SIGUSR1: sa_mask does not hold exactly SIGTERM of {SIGTERM, SIGINT}");
-	FAIL_IF(sigaction(SIGHUP, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN, "SIGHUP is no longer ignored");
-	FAIL_IF(sigaction(SIGQUIT, NULL, &sa) != 0 || sa.sa_handler != SIG_DFL, "SIGQUIT is not SIG_DFL");
-	FAIL_IF(sigaltstack(NULL, &ss) != 0 || ss.ss_sp != altstack || ss.ss_size != ALTSTACK_SIZE ||
+	FAIL_IF(results, sigaction(SIGHUP, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN, "SIGHUP is no longer ignored");
+	FAIL_IF(results, sigaction(SIGQUIT, NULL, &sa) != 0 || sa.sa_handler != SIG_DFL, "SIGQUIT is not SIG_DFL");
+	FAIL_IF(results, sigaltstack(NULL, &ss) != 0 || ss.ss_sp != altstack || ss.ss_size != ALTSTACK_SIZE ||
 		(ss.ss_flags & SS_DISABLE), "sigaltstack is %p size %zu flags 0x%x, want %p size %d",
 		ss.ss_sp, ss.ss_size, (unsigned)ss.ss_flags, (void *)altstack, ALTSTACK_SIZE);
 	sigprocmask(SIG_BLOCK, NULL, &set);
-	FAIL_IF(!sigismember(&set, rt) || sigismember(&set, SIGUSR1) || !sigismember(&set, SIGWINCH),
+	FAIL_IF(results, !sigismember(&set, rt) || sigismember(&set, SIGUSR1) || !sigismember(&set, SIGWINCH),
 		"signal mask: SIGRTMIN+1 %d SIGWINCH %d SIGUSR1 %d (want blocked, blocked, not)",
 		sigismember(&set, rt), sigismember(&set, SIGWINCH), sigismember(&set, SIGUSR1));
 	sigpending(&set);
-	FAIL_IF(!sigismember(&set, rt), "SIGRTMIN+1 is no longer pending");
-	FAIL_IF(rt_count, "the handler of SIGRTMIN+1 ran %d times while it was blocked", rt_count);
+	FAIL_IF(results, !sigismember(&set, rt), "SIGRTMIN+1 is no longer pending");
+	FAIL_IF(results, rt_count, "the handler of SIGRTMIN+1 ran %d times while it was blocked", rt_count);
 
 	/* A handler still works, on the alternate stack, with the right sender. */
-	FAIL_IF(raise(SIGUSR1) != 0, "raise(SIGUSR1): %s", strerror(errno));
-	FAIL_IF(usr1_count != 1, "raise(SIGUSR1) ran the handler %d times", usr1_count);
-	FAIL_IF(usr1_pid != getpid() || usr1_code != SI_TKILL,
+	FAIL_IF(results, raise(SIGUSR1) != 0, "raise(SIGUSR1): %s", strerror(errno));
+	FAIL_IF(results, usr1_count != 1, "raise(SIGUSR1) ran the handler %d times", usr1_count);
+	FAIL_IF(results, usr1_pid != getpid() || usr1_code != SI_TKILL,
 		"SIGUSR1 si_pid %d si_code %d, want %d and SI_TKILL (%d)",
 		usr1_pid, usr1_code, (int)getpid(), SI_TKILL);
-	FAIL_IF(!usr1_on_altstack, "the SIGUSR1 handler did not run on the alternate stack");
+	FAIL_IF(results, !usr1_on_altstack, "the SIGUSR1 handler did not run on the alternate stack");
 
 	/* The pending signal is delivered once, with its value, when unblocked. */
 	sigemptyset(&set);
 	sigaddset(&set, rt);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	FAIL_IF(rt_count != 1, "unblocking SIGRTMIN+1 ran its handler %d times, want once", rt_count);
-	FAIL_IF(rt_value != 42 || rt_code != SI_QUEUE || rt_pid != ready_pid,
+	FAIL_IF(results, rt_count != 1, "unblocking SIGRTMIN+1 ran its handler %d times, want once", rt_count);
+	FAIL_IF(results, rt_value != 42 || rt_code != SI_QUEUE || rt_pid != ready_pid,
 		"SIGRTMIN+1 value %d si_code %d si_pid %d, want 42, SI_QUEUE (%d), %d",
 		rt_value, rt_code, rt_pid, SI_QUEUE, (int)ready_pid);
 	sigpending(&set);
-	FAIL_IF(sigismember(&set, rt), "SIGRTMIN+1 is still pending after its delivery");
+	FAIL_IF(results, sigismember(&set, rt), "SIGRTMIN+1 is still pending after its delivery");
 
 	report_to(results, "OK handlers, flags, masks, alternate stack; SIGUSR1 from pid %d; "
 	       "SIGRTMIN+1 pending with value %d delivered once", usr1_pid, rt_value);
