@@ -871,11 +871,6 @@ int ps_restore_opendir(const char *rel, struct ps_restore_handle **out)
 	return 0;
 }
 
-int ps_restore_is_virtual(const struct ps_restore_handle *h)
-{
-	return h->fd < 0;
-}
-
 ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off_t off)
 {
 	ssize_t n;

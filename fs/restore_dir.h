@@ -47,8 +47,6 @@ int ps_restore_statfs(struct statvfs *st);
 int ps_restore_open(const char *rel, int flags, struct ps_restore_handle **out);
 int ps_restore_create(const char *rel, mode_t mode, int flags, struct ps_restore_handle **out);
 int ps_restore_opendir(const char *rel, struct ps_restore_handle **out);
-/* Content made up on the fly (status): the kernel must not cache it. */
-int ps_restore_is_virtual(const struct ps_restore_handle *h);
 ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off_t off);
 /* The spool file behind a staged file's handle, for splicing writes into
  * it; -1 for the virtual status file. */

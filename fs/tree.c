@@ -329,12 +329,21 @@ void ps_tree_close_all(void)
 		handle_free(T.handles);
 }
 
+/*
+ * Files in restore/ are opened with direct_io. Without it the kernel copies
+ * each written page into the FUSE inode's page cache first and only hands
+ * those pages to the spool: a second GiB of memory for a GiB image, freshly
+ * allocated, which nearly doubled the time of cp -r into restore/ (1.3-1.5 s
+ * against 0.75 s for 1 GiB). status needs it anyway: it is made up on every
+ * read. The price: restore/ files cannot be mmapped, which no copy tool does.
+ */
 static int restore_handle(struct fuse_file_info *fi, struct ps_restore_handle *rh)
 {
 	if (handle_new(fi, H_RESTORE, NULL, -1, rh) < 0) {
 		ps_restore_release(rh);
 		return -ENOMEM;
 	}
+	fi->direct_io = 1;
 	return 0;
 }
 
@@ -434,7 +443,6 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		rc = ps_restore_open(w.rel, fi->flags, &rh);
 		if (rc < 0)
 			return rc;
-		fi->direct_io = ps_restore_is_virtual(rh);
 		return restore_handle(fi, rh);
 	case N_PID_ENTRY:
 		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
