@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fds.h"
+#include "fds_anon.h"
 #include "json_util.h"
 #include "proc_parse.h"
 
@@ -159,8 +162,8 @@ static int set_anon_kind(struct ps_fd *f)
 	f->kind = strndup(name, n);
 	if (!f->kind)
 		return -ENOMEM;
-	if (!strcmp(f->kind, "eventpoll"))
-		return 0;   /* its registrations come from fdinfo */
+	if (ps_anon_kind_known(f->kind))
+		return 0;   /* its state comes from fdinfo */
 	snprintf(reason, sizeof(reason), "%s descriptors are not saved yet", f->kind);
 	return mark_unsupported(f, reason);
 }
@@ -173,18 +176,13 @@ static int classify_regular(struct ps_fd *f, const struct stat *st)
 	    has_suffix(&f->path, deleted_suffix, DELETED_LEN)) {
 		strip_deleted_suffix(f);
 		f->type = PS_FD_ANON;
-		if (set_text(&f->kind, "memfd") < 0)
-			return -ENOMEM;
-		return mark_unsupported(f, "memfd files are not saved yet");
+		return set_text(&f->kind, "memfd");
 	}
 	f->type = PS_FD_REG;
 	if (set_text(&f->kind, "file") < 0)
 		return -ENOMEM;
-	if (link_says_deleted(f, st)) {
-		strip_deleted_suffix(f);
-		return mark_unsupported(f, "the file was deleted while open; "
-					"saving its content is not supported yet");
-	}
+	if (link_says_deleted(f, st))
+		strip_deleted_suffix(f);   /* its content is saved: see capture_contents */
 	return 0;
 }
 
@@ -306,6 +304,8 @@ static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info)
 	rc = ps_parse_fdinfo(text, info);
 	if (rc == 0 && ps_fd_is_epoll(f))
 		rc = ps_parse_epoll_targets(text, &f->epoll, &f->nepoll);
+	else if (rc == 0 && f->type == PS_FD_ANON && f->supported)
+		rc = ps_capture_anon_state(pid, f, text);
 	free(text);
 	return rc;
 }
@@ -472,6 +472,81 @@ static int capture_pipes(int dirfd, struct ps_fd *items, size_t n)
 	return 0;
 }
 
+/* ---- open files shared by several fds ---- */
+
+/*
+ * kcmp(KCMP_FILE) tells whether two fds of a process lead to the same open
+ * file (dup, fork), which shares the offset and status flags; a second open
+ * of the same path does not. Only fds on the same inode can share a file,
+ * so only those are compared. Pipes are left to capture_pipes (their ends
+ * are made once and placed at every fd).
+ */
+static void capture_dups(pid_t pid, struct ps_fd *items, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct ps_fd *f = &items[i];
+
+		if (f->type == PS_FD_PIPE)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct ps_fd *g = &items[j];
+
+			if (g->is_dup || g->ino != f->ino || g->dev_major != f->dev_major ||
+			    g->dev_minor != f->dev_minor)
+				continue;
+			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, g->fd, f->fd) == 0) {
+				f->is_dup = 1;
+				f->dup_of = g->fd;
+				break;
+			}
+		}
+	}
+}
+
+/* ---- deleted files and memfds: their content ---- */
+
+/* Size, owner and seals of a file whose bytes go into fds/<n>; the bytes
+ * themselves are read when the image is (snapshot.c). */
+static int capture_content(int dirfd, struct ps_fd *f)
+{
+	char name[32], reason[160];
+	struct stat st;
+	int fd, seals;
+
+	snprintf(name, sizeof(name), "%d", f->fd);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(reason, sizeof(reason), "cannot open the file again to save its content: %s",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return mark_unsupported(f, reason);
+	}
+	f->size = (uint64_t)st.st_size;
+	f->uid = st.st_uid;
+	f->gid = st.st_gid;
+	seals = fcntl(fd, F_GET_SEALS);
+	f->seals = seals > 0 ? (uint32_t)seals : 0;
+	close(fd);
+	ps_fd_data_name(name, sizeof(name), f->fd);
+	f->data = strdup(name);
+	return f->data ? 0 : -ENOMEM;
+}
+
+static int capture_contents(int dirfd, struct ps_fd *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+
+		if (!items[i].supported || items[i].is_dup || !ps_fd_has_content(&items[i]))
+			continue;
+		rc = capture_content(dirfd, &items[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 {
 	char path[64];
@@ -509,7 +584,10 @@ int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 		else
 			ps_fd_free(&items[n]);
 	}
+	capture_dups(pid, items, n);
 	rc = capture_pipes(dirfd, items, n);
+	if (rc == 0)
+		rc = capture_contents(dirfd, items, n);
 	if (rc < 0)
 		goto nomem;
 	if (n == 0) {

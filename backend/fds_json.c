@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "codec.h"
+#include "fds_state_json.h"
 #include "json_util.h"
 
 #define MAX_KIND 255
@@ -97,6 +98,7 @@ static json_t *encode_fd(const struct ps_fd *f)
 		rc |= json_object_set_new(o, "epoll", encode_epoll(f));
 	if (f->type == PS_FD_PIPE && f->pipe_size)
 		rc |= json_object_set_new(o, "pipe_size", json_integer(f->pipe_size));
+	rc |= ps_encode_fd_state(o, f);
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -291,7 +293,8 @@ static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	    check_mode_type(f, e) ||
 	    decode_data(j, f, e) ||
 	    decode_epoll(j, f, e) ||
-	    decode_pipe_size(j, f, e))
+	    decode_pipe_size(j, f, e) ||
+	    ps_decode_fd_state(j, f, e))
 		return -EINVAL;
 	return 0;
 }

@@ -99,12 +99,26 @@ void ps_fd_free(struct ps_fd *fd)
 	free(fd->data);
 	free(fd->epoll);
 	free(fd->bytes);
+	for (size_t i = 0; i < fd->nwatches; i++)
+		ps_bytes_free(&fd->watches[i].path);
+	free(fd->watches);
 	memset(fd, 0, sizeof(*fd));
+}
+
+int ps_fd_kind_is(const struct ps_fd *f, const char *name)
+{
+	return f->kind && !strcmp(f->kind, name);
+}
+
+int ps_fd_has_content(const struct ps_fd *f)
+{
+	return (f->type == PS_FD_REG && f->deleted) ||
+	       (f->type == PS_FD_ANON && ps_fd_kind_is(f, "memfd"));
 }
 
 int ps_fd_is_epoll(const struct ps_fd *f)
 {
-	return f->type == PS_FD_ANON && f->kind && !strcmp(f->kind, "eventpoll");
+	return f->type == PS_FD_ANON && ps_fd_kind_is(f, "eventpoll");
 }
 
 void ps_fds_free(struct ps_fds *fds)

@@ -208,6 +208,31 @@ struct ps_epoll_target {
 	uint64_t ino;                  /* of the watched file, to check it is still at fd */
 };
 
+/* eventfd: the counter and how reads take from it. */
+struct ps_eventfd {
+	uint64_t count;
+	int semaphore;                 /* EFD_SEMAPHORE */
+};
+
+/* timerfd, from fdinfo. value is the time left at the checkpoint; for an
+ * absolute timer expires is the absolute time on its clock it fires at. */
+struct ps_timerfd {
+	int clock;                     /* CLOCK_REALTIME, CLOCK_MONOTONIC, ... */
+	int settime_flags;             /* TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET */
+	uint64_t value_ns, interval_ns;
+	uint64_t expires_ns;           /* absolute timers only */
+	uint64_t ticks;                /* expirations not read yet */
+};
+
+/* One inotify watch: the watched inode's path and the watch's mask. */
+struct ps_inotify_watch {
+	int wd;
+	uint32_t mask;
+	uint64_t ino;
+	uint32_t dev_major, dev_minor;
+	struct ps_bytes path;
+};
+
 struct ps_fd {
 	int fd;
 	enum ps_fd_type type;
@@ -228,6 +253,16 @@ struct ps_fd {
 	struct ps_epoll_target *epoll; /* kind "eventpoll": what it watches */
 	size_t nepoll;
 	uint32_t pipe_size;            /* pipes: F_GETPIPE_SZ */
+	int is_dup;                    /* shares the open file of fd dup_of (kcmp) */
+	int dup_of;                    /* the lowest such fd, below this one */
+	uint64_t size;                 /* deleted files and memfds: bytes in data */
+	uint32_t uid, gid;             /* deleted files and memfds: the owner */
+	uint32_t seals;                /* memfds: F_GET_SEALS */
+	struct ps_eventfd eventfd;     /* kind "eventfd" */
+	struct ps_timerfd timerfd;     /* kind "timerfd" */
+	uint64_t sigmask;              /* kind "signalfd": bit n-1 for signal n */
+	struct ps_inotify_watch *watches;  /* kind "inotify" */
+	size_t nwatches;
 	/* Bytes that go into the data file (a pipe's unread contents, on the
 	 * pipe's lowest fd), held only while a snapshot serves them. */
 	char *bytes;
@@ -288,5 +323,9 @@ void ps_fd_free(struct ps_fd *fd);
 
 /* An epoll instance (anon inode "[eventpoll]"). */
 int ps_fd_is_epoll(const struct ps_fd *f);
+/* f->kind is name (for anonymous inodes: "eventfd", "timerfd", ...). */
+int ps_fd_kind_is(const struct ps_fd *f, const char *name);
+/* A deleted file or a memfd: its bytes are saved in fds/<n>. */
+int ps_fd_has_content(const struct ps_fd *f);
 
 #endif

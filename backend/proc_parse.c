@@ -747,6 +747,127 @@ int ps_parse_epoll_targets(const char *text, struct ps_epoll_target **out, size_
 	return 0;
 }
 
+/* The value after "key" at the start of a line of text, or NULL. */
+static const char *fdinfo_value(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *s = text; *s; s = *line_end(s) ? line_end(s) + 1 : line_end(s))
+		if (strncmp(s, key, klen) == 0)
+			return s + klen;
+	return NULL;
+}
+
+int ps_parse_eventfd(const char *text, struct ps_eventfd *out)
+{
+	const char *count = fdinfo_value(text, "eventfd-count:");
+	const char *sem = fdinfo_value(text, "eventfd-semaphore:");
+	uint64_t v;
+
+	memset(out, 0, sizeof(*out));
+	/* eventfd-semaphore appeared in Linux 6.6; without it the mode is unknown */
+	if (!count || !sem || parse_one_token(count, line_end(count), 16, &out->count) < 0 ||
+	    parse_one_token(sem, line_end(sem), 10, &v) < 0 || v > 1)
+		return -EINVAL;
+	out->semaphore = (int)v;
+	return 0;
+}
+
+static int parse_timespec_pair(const char *v, uint64_t *ns)
+{
+	unsigned long long sec, nsec;
+
+	if (!v || sscanf(v, " (%llu, %llu)", &sec, &nsec) != 2 || nsec >= 1000000000ULL ||
+	    sec > UINT64_MAX / 1000000000ULL - 1)
+		return -EINVAL;
+	*ns = sec * 1000000000ULL + nsec;
+	return 0;
+}
+
+int ps_parse_timerfd(const char *text, struct ps_timerfd *out)
+{
+	const char *clock = fdinfo_value(text, "clockid:");
+	const char *ticks = fdinfo_value(text, "ticks:");
+	const char *flags = fdinfo_value(text, "settime flags:");
+	uint64_t f;
+
+	memset(out, 0, sizeof(*out));
+	if (!clock || !ticks || !flags ||
+	    parse_one_int(clock, line_end(clock), &out->clock) < 0 ||
+	    parse_one_token(ticks, line_end(ticks), 10, &out->ticks) < 0 ||
+	    parse_one_token(flags, line_end(flags), 8, &f) < 0 || f > INT_MAX ||
+	    parse_timespec_pair(fdinfo_value(text, "it_value:"), &out->value_ns) < 0 ||
+	    parse_timespec_pair(fdinfo_value(text, "it_interval:"), &out->interval_ns) < 0)
+		return -EINVAL;
+	out->settime_flags = (int)f;
+	return 0;
+}
+
+int ps_parse_signalfd(const char *text, uint64_t *mask)
+{
+	const char *v = fdinfo_value(text, "sigmask:");
+
+	if (!v || parse_one_token(v, line_end(v), 16, mask) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_handle_hex(const char *s, const char *end, struct ps_inotify_line *w)
+{
+	for (unsigned i = 0; i < w->handle_bytes; i++) {
+		unsigned byte;
+
+		if (end - s < 2 || sscanf(s, "%2x", &byte) != 1)
+			return -EINVAL;
+		w->handle[i] = (unsigned char)byte;
+		s += 2;
+	}
+	return 0;
+}
+
+static int parse_inotify_line(const char *s, struct ps_inotify_line *w)
+{
+	unsigned wd, sdev, mask, bytes;
+	unsigned long long ino;
+	int type, off = 0;
+
+	if (sscanf(s, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%*x fhandle-bytes:%x "
+		   "fhandle-type:%x f_handle:%n", &wd, &ino, &sdev, &mask, &bytes, &type, &off) != 6 ||
+	    off == 0 || wd == 0 || wd > INT_MAX || bytes > PS_FHANDLE_MAX)
+		return -EINVAL;
+	w->wd = (int)wd;
+	w->ino = ino;
+	w->sdev = sdev;
+	w->mask = mask;
+	w->handle_bytes = bytes;
+	w->handle_type = type;
+	return parse_handle_hex(s + off, line_end(s), w);
+}
+
+int ps_parse_inotify(const char *text, struct ps_inotify_line **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (const char *s = text; *s; s = *line_end(s) ? line_end(s) + 1 : line_end(s)) {
+		struct ps_inotify_line *grown;
+
+		if (strncmp(s, "inotify wd:", 11) != 0)
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		*out = grown;
+		if (parse_inotify_line(s, &grown[*n]) < 0) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
 int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out)
 {
 	enum { SEEN_POS = 1, SEEN_FLAGS = 2, SEEN_MNT = 4 };

@@ -86,6 +86,29 @@ int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out);
  * "tfd: <fd> events: <hex> data: <hex> pos:<n> ino:<hex> sdev:<hex>". */
 int ps_parse_epoll_targets(const char *text, struct ps_epoll_target **out, size_t *n);
 
+/* The kind-specific lines of fdinfo. eventfd: "eventfd-count: <hex>",
+ * "eventfd-semaphore: <0|1>". timerfd: "clockid:", "ticks:", "settime
+ * flags: <octal>", "it_value: (<s>, <ns>)", "it_interval: (<s>, <ns>)".
+ * signalfd: "sigmask:\t<hex>". */
+int ps_parse_eventfd(const char *text, struct ps_eventfd *out);
+int ps_parse_timerfd(const char *text, struct ps_timerfd *out);
+int ps_parse_signalfd(const char *text, uint64_t *mask);
+
+/* One "inotify wd:<hex> ino:<hex> sdev:<hex> mask:<hex> ignored_mask:<hex>
+ * fhandle-bytes:<hex> fhandle-type:<hex> f_handle:<hex bytes>" line: the
+ * watched inode as a file handle of the filesystem with kernel dev sdev. */
+#define PS_FHANDLE_MAX 128
+struct ps_inotify_line {
+	int wd;
+	uint64_t ino;
+	uint32_t sdev;                 /* the kernel's encoding: major << 20 | minor */
+	uint32_t mask;
+	unsigned handle_bytes;
+	int handle_type;
+	unsigned char handle[PS_FHANDLE_MAX];
+};
+int ps_parse_inotify(const char *text, struct ps_inotify_line **out, size_t *n);
+
 /* /proc/<pid>/auxv (pairs of native unsigned longs, up to AT_NULL included). */
 int ps_parse_auxv(const void *buf, size_t len, struct ps_auxv_entry **out, size_t *n);
 

@@ -1,10 +1,12 @@
 /* A held snapshot as image files: the JSON files encoded once at capture
  * time, memory files read from the frozen process on demand. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@ struct image_file {
 	struct ps_snapshot_file pub;
 	char *data;          /* encoded JSON; NULL for directories and memory */
 	long map;            /* index in model.maps for a memory file, else -1 */
+	int content_fd;      /* a deleted file or memfd of the process, else -1 */
 };
 
 struct ps_snapshot {
@@ -45,6 +48,7 @@ static struct image_file *add_file(struct ps_snapshot *s, const char *name)
 	f = &grown[s->nfiles];
 	memset(f, 0, sizeof(*f));
 	f->map = -1;
+	f->content_fd = -1;
 	f->pub.name = strdup(name);
 	if (!f->pub.name)
 		return NULL;
@@ -106,7 +110,36 @@ static int add_memory_files(struct ps_snapshot *s)
 	return 0;
 }
 
-/* fds/<n>: bytes a descriptor holds (a pipe's unread contents). */
+/* fds/<n> of a pipe: its unread bytes, peeked at capture. */
+static int add_pipe_bytes(struct image_file *f, const struct ps_fd *fd)
+{
+	f->data = malloc(fd->nbytes);
+	if (!f->data)
+		return -ENOMEM;
+	memcpy(f->data, fd->bytes, fd->nbytes);
+	f->pub.size = fd->nbytes;
+	f->pub.blocks = (fd->nbytes + 511) / 512;
+	return 0;
+}
+
+/* fds/<n> of a deleted file or memfd: read from the file itself through
+ * the process's fd link (the process is frozen: nobody of it writes), with
+ * its holes, as a memory file is. */
+static int add_file_content(struct ps_snapshot *s, struct image_file *f, const struct ps_fd *fd)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)s->cap.frozen.pid, fd->fd);
+	f->content_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->content_fd < 0 || fstat(f->content_fd, &st) < 0)
+		return -errno;
+	f->pub.size = fd->size;
+	f->pub.blocks = (uint64_t)st.st_blocks;
+	return 0;
+}
+
+/* fds/<n>: bytes a descriptor holds. */
 static int add_fd_files(struct ps_snapshot *s)
 {
 	const struct ps_fds *fds = &s->cap.model.fds;
@@ -115,8 +148,9 @@ static int add_fd_files(struct ps_snapshot *s)
 	for (size_t i = 0; i < fds->count; i++) {
 		const struct ps_fd *fd = &fds->items[i];
 		struct image_file *f;
+		int e;
 
-		if (!fd->data || !fd->nbytes)
+		if (!fd->data || (!fd->nbytes && !ps_fd_has_content(fd)))
 			continue;
 		if (!dir && add_dir(s, "fds") < 0)
 			return -ENOMEM;
@@ -124,12 +158,9 @@ static int add_fd_files(struct ps_snapshot *s)
 		f = add_file(s, fd->data);
 		if (!f)
 			return -ENOMEM;
-		f->data = malloc(fd->nbytes);
-		if (!f->data)
-			return -ENOMEM;
-		memcpy(f->data, fd->bytes, fd->nbytes);
-		f->pub.size = fd->nbytes;
-		f->pub.blocks = (fd->nbytes + 511) / 512;
+		e = ps_fd_has_content(fd) ? add_file_content(s, f, fd) : add_pipe_bytes(f, fd);
+		if (e < 0)
+			return e;
 	}
 	return 0;
 }
@@ -246,6 +277,8 @@ static void free_files(struct ps_snapshot *s)
 	for (size_t i = 0; i < s->nfiles; i++) {
 		free((char *)s->files[i].pub.name);
 		free(s->files[i].data);
+		if (s->files[i].content_fd >= 0)
+			close(s->files[i].content_fd);
 	}
 	free(s->files);
 }
@@ -360,6 +393,27 @@ int ps_snapshot_lookup(const struct ps_snapshot *s, const char *relpath)
 	return -ENOENT;
 }
 
+/* The file may have shrunk since (another process holding a memfd): what
+ * is gone reads as zeros, so the file keeps the size image.json states. */
+static ssize_t read_content(const struct image_file *f, char *buf, size_t size, off_t off)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = pread(f->content_fd, buf + done, size - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	memset(buf + done, 0, size - done);
+	return (ssize_t)size;
+}
+
 ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size, off_t off)
 {
 	const struct image_file *f;
@@ -376,8 +430,22 @@ ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size
 		return 0;
 	if (size > f->pub.size - off)
 		size = f->pub.size - off;
+	if (f->content_fd >= 0)
+		return read_content(f, buf, size, off);
 	memcpy(buf, f->data + off, size);
 	return size;
+}
+
+/* The file's own holes; past its current end (it shrank) is one hole. */
+static off_t seek_content(const struct image_file *f, off_t off, int whence)
+{
+	off_t r = lseek(f->content_fd, off, whence);
+
+	if (r < 0 && errno == ENXIO)
+		return whence == SEEK_HOLE ? off : -ENXIO;
+	if (r < 0)
+		return -errno;
+	return r > (off_t)f->pub.size ? (off_t)f->pub.size : r;
 }
 
 off_t ps_snapshot_seek(const struct ps_snapshot *s, size_t i, off_t off, int whence)
@@ -391,6 +459,8 @@ off_t ps_snapshot_seek(const struct ps_snapshot *s, size_t i, off_t off, int whe
 		return ps_memory_seek(&s->cap.model.maps.items[f->map], off, whence);
 	if (off < 0 || (uint64_t)off >= f->pub.size)
 		return -ENXIO;
+	if (f->content_fd >= 0)
+		return seek_content(f, off, whence);
 	return whence == SEEK_DATA ? off : (off_t)f->pub.size;
 }
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "fds_anon.h"
+#include "fds_content.h"
 
 /* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
  * kernel clears them after open anyway, and a forged O_TRUNC must not empty
@@ -173,14 +175,14 @@ static int move_to(struct ps_rctx *c, const struct ps_fd *f, long nfd)
 	return rc < 0 ? (int)rc : 0;
 }
 
-/* Only regular files: a directory's offset is a cookie of its filesystem,
- * a device's means nothing to lseek, an O_PATH fd has none. */
+/* Only regular files and memfds: a directory's offset is a cookie of its
+ * filesystem, a device's means nothing to lseek, an O_PATH fd has none. */
 static int seek_to(struct ps_rctx *c, const struct ps_fd *f)
 {
 	char what[96];
 	long rc;
 
-	if (f->type != PS_FD_REG || (f->flags & O_PATH) || f->pos == 0)
+	if ((f->type != PS_FD_REG && !ps_fd_has_content(f)) || (f->flags & O_PATH) || f->pos == 0)
 		return 0;
 	snprintf(what, sizeof(what), "fd %d: lseek to %llu", f->fd, (unsigned long long)f->pos);
 	rc = ps_rcall(c, what, SYS_lseek, (uint64_t)f->fd, f->pos, SEEK_SET, 0, 0, 0);
@@ -331,11 +333,25 @@ static int restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
 	return rc;
 }
 
+/* A second fd of an open file restored before it (dup, inherited). */
+static int restore_dup(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char what[64];
+	long rc;
+
+	snprintf(what, sizeof(what), "fd %d: dup3 of fd %d", f->fd, f->dup_of);
+	rc = ps_rcall(c, what, SYS_dup3, (uint64_t)f->dup_of, (uint64_t)f->fd,
+		      f->cloexec ? O_CLOEXEC : 0, 0, 0, 0);
+	return rc < 0 ? (int)rc : 0;
+}
+
 static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 {
 	long nfd;
 	int rc;
 
+	if (f->is_dup)
+		return restore_dup(c, f);
 	if (!f->supported)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): %s", f->fd, f->kind ? f->kind : "?",
 				f->unsupported_reason ? f->unsupported_reason : "not supported");
@@ -343,6 +359,10 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 		return restore_pipe(c, f);
 	if (ps_fd_is_epoll(f))
 		nfd = create_epoll(c, f);
+	else if (ps_anon_restorable(f))
+		nfd = ps_restore_anon_fd(c, f);
+	else if (ps_fd_has_content(f))
+		nfd = ps_restore_content_fd(c, f, f->flags & KEPT_FLAGS);
 	else if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
 		 f->type != PS_FD_FIFO)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): not supported yet", f->fd,

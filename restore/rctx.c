@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "rctx.h"
 
@@ -16,6 +18,40 @@ int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
 	vsnprintf(c->err, c->errlen, fmt, ap);
 	va_end(ap);
 	return e;
+}
+
+/*
+ * pidfd_getfd (Linux 5.6) dups another process's open file into ours, as
+ * SCM_RIGHTS would, after a ptrace-attach permission check that procsnap,
+ * the stub's tracer and root, passes.
+ */
+int ps_rgrab(struct ps_rctx *c, long fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0), local;
+
+	if (pidfd < 0)
+		return ps_rfail(c, -errno, "pidfd_open of the new process %d: %s", c->pid,
+				strerror(errno));
+	local = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (local < 0)
+		local = ps_rfail(c, -errno, "pidfd_getfd of fd %ld of the new process: %s", fd,
+				 strerror(errno));
+	close(pidfd);
+	return local;
+}
+
+void ps_rnote(struct ps_rctx *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->note);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(c->note))
+		used += (size_t)snprintf(c->note + used, sizeof(c->note) - used, "; ");
+	if (used >= sizeof(c->note) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->note + used, sizeof(c->note) - used, fmt, ap);
+	va_end(ap);
 }
 
 long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,

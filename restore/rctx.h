@@ -23,6 +23,9 @@ struct ps_rctx {
 	uint64_t scratch;           /* = tramp + 4096 */
 	char *err;
 	size_t errlen;
+	/* What the user should know of a restore that succeeded ("fd 0: ...
+	 * is gone, /dev/null is open there instead"); status shows it. */
+	char note[512];
 };
 
 /* Run syscall nr in the stub. Returns the syscall's result (>= 0), or a
@@ -37,6 +40,14 @@ uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len);
 
 /* Read len bytes from the stub's address addr. 0 or -errno with err filled. */
 int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len);
+
+/* A descriptor of procsnap's own for the stub's fd, from pidfd_getfd, so
+ * that a file's content or a socket's queue is filled with plain I/O. The
+ * caller closes it. Returns it, or -errno with err filled. */
+int ps_rgrab(struct ps_rctx *c, long fd);
+
+/* Append a sentence to the note ("; " between sentences). */
+void ps_rnote(struct ps_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fill err (printf-style) and return e, for one-line error exits. */
 int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)

@@ -23,6 +23,7 @@
 #include "json_util.h"
 #include "proc_parse.h"
 #include "validate.h"
+#include "fds_anon.h"
 
 struct vctx {
 	const struct ps_model *m;
@@ -864,9 +865,6 @@ static int check_fd_path(struct vctx *v, const struct ps_fd *f)
 	int want = f->type == PS_FD_DIR ? S_IFDIR : f->type == PS_FD_FIFO ? S_IFIFO : S_IFREG;
 	struct stat st;
 
-	if (f->deleted)
-		return refuse(v, -ENOTSUP, "fd %d: %s was deleted while open: not supported yet",
-			      f->fd, f->path.data);
 	if (stat(f->path.data, &st) < 0) {
 		if (errno == ENOENT)
 			return refuse(v, -ENOENT, "fd %d: %s is missing", f->fd, f->path.data);
@@ -931,16 +929,65 @@ static int check_pipe(struct vctx *v, const struct ps_fd *f)
 	return 0;
 }
 
+/* A dup of an fd before it, which is itself restored (not another dup). */
+static int check_dup(struct vctx *v, const struct ps_fd *f)
+{
+	const struct ps_fd *o = image_fd(&v->m->fds, f->dup_of);
+
+	if (!o || o->is_dup || o->type != f->type)
+		return refuse(v, -EINVAL, "fd %d: it shares the open file of fd %d, which is not "
+			      "in fds.json as such", f->fd, f->dup_of);
+	return 0;
+}
+
+/* The clocks timerfd_create takes. */
+static int check_timerfd(struct vctx *v, const struct ps_fd *f)
+{
+	switch (f->timerfd.clock) {
+	case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
+	case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+		return 0;
+	default:
+		return refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds cannot use",
+			      f->fd, f->timerfd.clock);
+	}
+}
+
+/* memfd_create takes names of up to 249 bytes ("memfd:" makes 255). */
+static int check_content_fd(struct vctx *v, const struct ps_fd *f)
+{
+	static const char prefix[] = "/memfd:";
+
+	if (!f->data)
+		return refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")", f->fd,
+			      fd_kind(f));
+	if (f->path.data[0] != '/')
+		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
+			      f->path.data);
+	if (ps_fd_kind_is(f, "memfd") && (strncmp(f->path.data, prefix, sizeof(prefix) - 1) ||
+					 f->path.len - (sizeof(prefix) - 1) > 249))
+		return refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd, f->path.data);
+	return 0;
+}
+
 static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 {
-	if (!f->supported)
-		return refuse(v, -ENOTSUP, "fd %d (%s): %s", f->fd, fd_kind(f),
-			      f->unsupported_reason ? f->unsupported_reason : "not supported");
 	if ((rlim_t)f->fd >= nofile)
 		return refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
 			      "(hard %llu)", f->fd, ull(nofile));
+	if (f->is_dup)
+		return check_dup(v, f);
+	if (!f->supported)
+		return refuse(v, -ENOTSUP, "fd %d (%s): %s", f->fd, fd_kind(f),
+			      f->unsupported_reason ? f->unsupported_reason : "not supported");
 	if (ps_fd_is_epoll(f))
 		return check_epoll(v, f);
+	if (ps_fd_has_content(f))
+		return check_content_fd(v, f);
+	if (ps_fd_kind_is(f, "timerfd"))
+		return check_timerfd(v, f);
+	if (ps_anon_restorable(f))
+		return 0;
 	if (f->type == PS_FD_PIPE)
 		return check_pipe(v, f);
 	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&

@@ -1041,8 +1041,9 @@ START_TEST(test_live_fds)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_ANON);
 	ck_assert_str_eq(f->kind, "eventfd");
-	ck_assert_int_eq(f->supported, 0);
-	ck_assert_ptr_nonnull(strstr(f->unsupported_reason, "eventfd"));
+	ck_assert_int_eq(f->supported, 1);
+	ck_assert_uint_eq(f->eventfd.count, 3);
+	ck_assert_int_eq(f->eventfd.semaphore, 0);
 
 	f = find_fd(&fds, dirfd);
 	ck_assert_ptr_nonnull(f);
@@ -1065,15 +1066,18 @@ START_TEST(test_live_fds)
 	ck_assert_int_eq(f->type, PS_FD_REG);
 	ck_assert_int_eq(f->deleted, 1);
 	ck_assert_str_eq(f->path.data, deleted_tmpl);
-	ck_assert_int_eq(f->supported, 0);
-	ck_assert_ptr_nonnull(strstr(f->unsupported_reason, "deleted"));
+	ck_assert_int_eq(f->supported, 1);
+	ck_assert_uint_eq(f->size, 0);
+	ck_assert_uint_eq(f->uid, getuid());
+	ck_assert_ptr_nonnull(f->data);   /* its content goes into fds/<n> */
 
 	f = find_fd(&fds, memfd);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_ANON);
 	ck_assert_str_eq(f->kind, "memfd");
 	ck_assert_str_eq(f->path.data, "/memfd:ps test");
-	ck_assert_int_eq(f->supported, 0);
+	ck_assert_int_eq(f->supported, 1);
+	ck_assert_uint_eq(f->seals, F_SEAL_SEAL);   /* made without MFD_ALLOW_SEALING */
 
 	ps_fds_free(&fds);
 	close(tmp);
