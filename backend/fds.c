@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -208,37 +207,8 @@ static int set_kind_unsupported(struct ps_fd *f, enum ps_fd_type type, const cha
 	return mark_unsupported(f, reason);
 }
 
-/*
- * A named FIFO is reopened by its path on restore; what it holds is not
- * saved yet, so it is supported only while empty. Opening it through the
- * magic link with O_NONBLOCK never blocks (a read end always opens), and
- * FIONREAD tells how many bytes wait in it without consuming them.
- */
-static int classify_fifo(struct ps_fd *f, int dirfd, const char *name)
-{
-	char reason[160];
-	int fd, queued = 0;
-
-	f->type = PS_FD_FIFO;
-	if (set_text(&f->kind, "fifo") < 0)
-		return -ENOMEM;
-	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || ioctl(fd, FIONREAD, &queued) < 0) {
-		snprintf(reason, sizeof(reason), "cannot tell what the FIFO holds: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return mark_unsupported(f, reason);
-	}
-	close(fd);
-	if (queued == 0)
-		return 0;
-	snprintf(reason, sizeof(reason), "the FIFO holds %d unread bytes: saving them is not "
-		 "supported yet", queued);
-	return mark_unsupported(f, reason);
-}
-
 /* Sets type, kind, deleted and (for kinds not saved yet) the reason. */
-static int classify_fd(struct ps_fd *f, const struct stat *st, int dirfd, const char *name)
+static int classify_fd(struct ps_fd *f, const struct stat *st)
 {
 	char reason[128];
 
@@ -261,7 +231,8 @@ static int classify_fd(struct ps_fd *f, const struct stat *st, int dirfd, const 
 			f->type = PS_FD_PIPE;
 			return set_text(&f->kind, "pipe");
 		}
-		return classify_fifo(f, dirfd, name);
+		f->type = PS_FD_FIFO;   /* reopened by its path; bytes as a pipe's */
+		return set_text(&f->kind, "fifo");
 	case S_IFSOCK:
 		return set_kind_unsupported(f, PS_FD_SOCKET, "socket", "sockets are not saved yet");
 	default:
@@ -372,7 +343,7 @@ static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
 		return mark_broken(f, pid, "stat of", "fd", -errno);
 	}
 	fill_from_stat(f, &st);
-	rc = classify_fd(f, &st, dirfd, name);
+	rc = classify_fd(f, &st);
 	if (rc < 0)
 		return rc;
 
@@ -440,8 +411,13 @@ out:
 	return rc;
 }
 
-/* Each pipe's contents once, with its lowest fd (restore refills it there),
- * and each pipe's size with every fd of it. */
+static int is_pipe_like(const struct ps_fd *f)
+{
+	return f->type == PS_FD_PIPE || f->type == PS_FD_FIFO;
+}
+
+/* Each pipe's or FIFO's contents once, with its lowest fd (restore refills
+ * it there), and its size with every fd of it. */
 static int capture_pipes(int dirfd, struct ps_fd *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -449,9 +425,9 @@ static int capture_pipes(int dirfd, struct ps_fd *items, size_t n)
 		size_t j;
 		int rc;
 
-		if (f->type != PS_FD_PIPE || !f->supported)
+		if (!is_pipe_like(f) || !f->supported || f->is_dup)
 			continue;
-		for (j = 0; j < i && !(items[j].type == PS_FD_PIPE && items[j].ino == f->ino); j++)
+		for (j = 0; j < i && !(is_pipe_like(&items[j]) && items[j].ino == f->ino); j++)
 			;
 		if (j < i) {
 			f->pipe_size = items[j].pipe_size;

@@ -96,7 +96,7 @@ static json_t *encode_fd(const struct ps_fd *f)
 	rc |= json_object_set_new(o, "data", f->data ? json_string(f->data) : json_null());
 	if (ps_fd_is_epoll(f))
 		rc |= json_object_set_new(o, "epoll", encode_epoll(f));
-	if (f->type == PS_FD_PIPE && f->pipe_size)
+	if ((f->type == PS_FD_PIPE || f->type == PS_FD_FIFO) && f->pipe_size)
 		rc |= json_object_set_new(o, "pipe_size", json_integer(f->pipe_size));
 	rc |= ps_encode_fd_state(o, f);
 	if (rc) {
@@ -275,8 +275,8 @@ static int decode_pipe_size(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 
 	if (!ps_jhas(j, "pipe_size"))
 		return 0;
-	if (f->type != PS_FD_PIPE)
-		return ps_jerr_fail(e, "field \"pipe_size\" is only for pipes");
+	if (f->type != PS_FD_PIPE && f->type != PS_FD_FIFO)
+		return ps_jerr_fail(e, "field \"pipe_size\" is only for pipes and FIFOs");
 	if (ps_jget_int(j, "pipe_size", 4096, 1 << 30, &size, e))
 		return -EINVAL;
 	f->pipe_size = (uint32_t)size;

@@ -361,7 +361,8 @@ static int run_hook(const char *dir, char *result, size_t len)
 
 	rc = R.hook(dir, &pid, err, sizeof(err));
 	if (rc == 0 && pid > 0) {
-		snprintf(result, len, "restored %d", (int)pid);
+		one_line(err);
+		snprintf(result, len, "restored %d%s%s", (int)pid, err[0] ? "; " : "", err);
 		return 0;
 	}
 	if (rc >= 0)

@@ -10,7 +10,8 @@
 #include <time.h>
 
 /* Brings the process of the complete image in image_dir back to life.
- * Returns 0 with *pid_out set, or -errno with a sentence in err. */
+ * Returns 0 with *pid_out set and err a note for status ("" if none), or
+ * -errno with a sentence in err. */
 typedef int (*ps_restore_fn)(const char *image_dir, pid_t *pid_out, char *err, size_t errlen);
 
 /* readdir callback: one entry's name and the type bits of its st_mode.

@@ -12,6 +12,7 @@
 #include "fds.h"
 #include "fds_anon.h"
 #include "fds_content.h"
+#include "pipes.h"
 
 /* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
  * kernel clears them after open anyway, and a forged O_TRUNC must not empty
@@ -146,11 +147,14 @@ static long open_file(struct ps_rctx *c, const struct ps_fd *f)
 	nfd = open_in_stub(c, what, f->path.data, flags | extra);
 	/* A terminal that is gone (a closed pty: ENOENT; /dev/tty without a
 	 * controlling terminal: ENXIO; a hung-up one: EIO) becomes /dev/null,
-	 * as a daemon's would. There is no channel for a warning. */
+	 * as a daemon's would, and status says so. */
 	if (is_terminal(f) && (nfd == -ENOENT || nfd == -ENXIO || nfd == -EIO)) {
 		snprintf(what, sizeof(what), "fd %d: cannot open /dev/null in place of %s", f->fd,
 			 f->path.data);
 		nfd = open_in_stub(c, what, "/dev/null", (flags & O_ACCMODE) | extra);
+		if (nfd >= 0)
+			ps_rnote(c, "fd %d: %s is gone, /dev/null is open there instead", f->fd,
+				 f->path.data);
 	}
 	return nfd;
 }
@@ -225,114 +229,6 @@ static int register_epoll_targets(struct ps_rctx *c, const struct ps_fd *f)
 	return 0;
 }
 
-/* ---- pipes ---- */
-
-static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
-		     uint64_t a2)
-{
-	return ps_rcall(c, what, nr, a0, a1, a2, 0, 0, 0);
-}
-
-/* The pipe's ends, moved above every saved fd so placing them can never
- * overwrite one of them. */
-static int make_pipe(struct ps_rctx *c, const struct ps_fd *f, int high, long ends[2])
-{
-	int pair[2];
-	uint64_t at = c->scratch;
-	long rc = rcall_fd(c, "pipe2", SYS_pipe2, at, O_CLOEXEC, 0);
-
-	if (rc < 0 || (rc = ps_rget(c, at, pair, sizeof(pair))) < 0)
-		return (int)rc;
-	for (int i = 0; i < 2; i++) {
-		ends[i] = rcall_fd(c, "moving a new pipe end", SYS_fcntl, (uint64_t)pair[i],
-				   F_DUPFD_CLOEXEC, (uint64_t)high);
-		rcall_fd(c, "close", SYS_close, (uint64_t)pair[i], 0, 0);
-		if (ends[i] < 0)
-			return (int)ends[i];
-	}
-	if (f->pipe_size) {
-		rc = rcall_fd(c, "fcntl(F_SETPIPE_SZ)", SYS_fcntl, (uint64_t)ends[1], F_SETPIPE_SZ,
-			      f->pipe_size);
-		if (rc < 0)
-			return (int)rc;
-	}
-	return 0;
-}
-
-/* Put the saved unread bytes back, through the scratch area. */
-static int refill_pipe(struct ps_rctx *c, const struct ps_fd *f, long wend)
-{
-	char path[PS_PATH_MAX], buf[PS_SCRATCH_SIZE];
-	ssize_t n;
-	int fd;
-
-	if (!f->data)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return ps_rfail(c, -errno, "fd %d: cannot read %s: %s", f->fd, f->data,
-				strerror(errno));
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		uint64_t at = ps_rput(c, 0, buf, (size_t)n);
-		long rc = at ? rcall_fd(c, "refilling a pipe", SYS_write, (uint64_t)wend, at,
-					(uint64_t)n) : -EIO;
-
-		if (rc != n) {
-			close(fd);
-			return rc < 0 ? (int)rc : ps_rfail(c, -EIO, "fd %d: the pipe took only %ld of "
-							   "%zd bytes", f->fd, rc, n);
-		}
-	}
-	close(fd);
-	return n < 0 ? ps_rfail(c, -errno, "reading %s: %s", f->data, strerror(errno)) : 0;
-}
-
-/* Every fd of the pipe gets its end, with its own close-on-exec flag and
- * the end's O_NONBLOCK (a status flag of the shared open file). */
-static int place_pipe_ends(struct ps_rctx *c, const struct ps_fds *fds, uint64_t ino,
-			   const long ends[2])
-{
-	for (size_t i = 0; i < fds->count; i++) {
-		const struct ps_fd *f = &fds->items[i];
-		long end, rc;
-
-		if (f->type != PS_FD_PIPE || f->ino != ino)
-			continue;
-		end = (f->flags & O_ACCMODE) == O_RDONLY ? ends[0] : ends[1];
-		rc = rcall_fd(c, "dup3 of a pipe end", SYS_dup3, (uint64_t)end, (uint64_t)f->fd,
-			      f->cloexec ? O_CLOEXEC : 0);
-		if (rc >= 0 && (f->flags & O_NONBLOCK))
-			rc = rcall_fd(c, "fcntl(F_SETFL) of a pipe end", SYS_fcntl, (uint64_t)f->fd,
-				      F_SETFL, O_NONBLOCK);
-		if (rc < 0)
-			return (int)rc;
-	}
-	return 0;
-}
-
-/* A pipe is made once, at its lowest fd, and all its fds placed then. */
-static int restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
-{
-	const struct ps_fds *fds = &c->m->fds;
-	int high = fds->items[fds->count - 1].fd + 1;
-	long ends[2] = { -1, -1 };
-	int rc;
-
-	for (const struct ps_fd *g = fds->items; g < f; g++)
-		if (g->type == PS_FD_PIPE && g->ino == f->ino)
-			return 0;
-	rc = make_pipe(c, f, high, ends);
-	if (!rc)
-		rc = refill_pipe(c, f, ends[1]);
-	if (!rc)
-		rc = place_pipe_ends(c, fds, f->ino, ends);
-	for (int i = 0; i < 2; i++)
-		if (ends[i] >= 0)
-			rcall_fd(c, "close", SYS_close, (uint64_t)ends[i], 0, 0);
-	return rc;
-}
-
 /* A second fd of an open file restored before it (dup, inherited). */
 static int restore_dup(struct ps_rctx *c, const struct ps_fd *f)
 {
@@ -356,7 +252,7 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 		return ps_rfail(c, -ENOTSUP, "fd %d (%s): %s", f->fd, f->kind ? f->kind : "?",
 				f->unsupported_reason ? f->unsupported_reason : "not supported");
 	if (f->type == PS_FD_PIPE)
-		return restore_pipe(c, f);
+		return ps_restore_pipe(c, f);
 	if (ps_fd_is_epoll(f))
 		nfd = create_epoll(c, f);
 	else if (ps_anon_restorable(f))
@@ -374,6 +270,8 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 	rc = move_to(c, f, nfd);
 	if (!rc)
 		rc = restore_status_flags(c, f);
+	if (!rc && f->type == PS_FD_FIFO)
+		rc = ps_refill_fifo(c, f);
 	return rc ? rc : seek_to(c, f);
 }
 

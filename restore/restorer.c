@@ -136,6 +136,7 @@ static int restore_on_tracer(void *arg)
 			ps_stub_destroy(&stub);
 		} else {
 			ps_stub_release(&stub);
+			snprintf(j->err, j->errlen, "%s", c.note);
 		}
 	}
 	free(th);

@@ -7,8 +7,9 @@
 #include <sys/types.h>
 
 /* Restore the complete image in dir on behalf of a caller with uid/gid
- * (DESIGN §5). 0 with *pid_out running, or -errno with one sentence in
- * err; on failure no process is left and dir is untouched. */
+ * (DESIGN §5). 0 with *pid_out running and in err what the user should
+ * know of it ("" if nothing), or -errno with one sentence in err; on
+ * failure no process is left and dir is untouched. */
 int ps_restore_image(const char *dir, uid_t uid, gid_t gid, pid_t *pid_out,
 		     char *err, size_t errlen);
 

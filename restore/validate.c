@@ -901,31 +901,15 @@ static int check_epoll(struct vctx *v, const struct ps_fd *f)
 	return 0;
 }
 
-static int has_pipe_end(const struct ps_fds *fds, uint64_t ino, int accmode)
-{
-	for (size_t i = 0; i < fds->count; i++)
-		if (fds->items[i].type == PS_FD_PIPE && fds->items[i].ino == ino &&
-		    (fds->items[i].flags & O_ACCMODE) == accmode)
-			return 1;
-	return 0;
-}
-
-/* Both ends must be in the process: the other end of a pipe held by another
- * process cannot be joined from here, and whether it was merely closed
- * (then EOF would be right) cannot be told from outside. */
+/* A pipe end is read-only or write-only; the other end may be in the
+ * process, in another one (restore joins it again) or closed. */
 static int check_pipe(struct vctx *v, const struct ps_fd *f)
 {
 	int mine = f->flags & O_ACCMODE;
-	int other = mine == O_RDONLY ? O_WRONLY : O_RDONLY;
 
 	if (mine != O_RDONLY && mine != O_WRONLY)
 		return refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
 			      f->fd);
-	if (!has_pipe_end(&v->m->fds, f->ino, other))
-		return refuse(v, -ENOTSUP, "fd %d is the %s end of a pipe whose other end is not "
-			      "in this process (closed, or held by another): restoring half a pipe "
-			      "is not supported yet", f->fd,
-			      mine == O_RDONLY ? "read" : "write");
 	return 0;
 }
 

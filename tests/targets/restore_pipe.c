@@ -1,6 +1,6 @@
 /* restore_pipe: holds both ends of a pipe (neither is stdin nor stdout) with 6 bytes
- * in its buffer; on SIGUSR2 checks the bytes are still there. With "half", it
- * closes the write end: a pipe of which the process has only one end. */
+ * in its buffer; on SIGUSR2 checks the bytes are still there. With "ptmx", it
+ * also holds a pseudo-terminal master, which procsnap cannot restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,15 +36,15 @@ static void verify(const char *results, int rfd)
 		close(fd);
 }
 
-/* Usage: restore_pipe RESULTS [half] */
+/* Usage: restore_pipe RESULTS [ptmx] */
 int main(int argc, char **argv)
 {
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct sigaction sa;
-	int p[2];
+	int p[2], ptmx = -1;
 
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: restore_pipe RESULTS [half]\n");
+		fprintf(stderr, "usage: restore_pipe RESULTS [ptmx]\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
@@ -52,14 +52,14 @@ int main(int argc, char **argv)
 		perror("restore_pipe: pipe");
 		return 1;
 	}
-	if (argc == 3 && strcmp(argv[2], "half") == 0)
-		close(p[1]);
+	if (argc == 3 && strcmp(argv[2], "ptmx") == 0)
+		ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr2;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
 
-	printf("READY pid=%d rfd=%d wfd=%d\n", (int)getpid(), p[0], p[1]);
+	printf("READY pid=%d rfd=%d wfd=%d ptmx=%d\n", (int)getpid(), p[0], p[1], ptmx);
 	fflush(stdout);
 	for (;;) {
 		if (verify_requested) {

@@ -1,0 +1,324 @@
+/* Pipes and FIFOs in the stub, holding their unread bytes again; a pipe whose
+ * other end a live process still holds is joined again instead of made anew. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pipes.h"
+
+static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
+		     uint64_t a2)
+{
+	return ps_rcall(c, what, nr, a0, a1, a2, 0, 0, 0);
+}
+
+/* ---- the saved bytes ---- */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The bytes of f's data file into wfd, a non-blocking write end of procsnap's
+ * own: a pipe too small for them fails (EAGAIN) instead of hanging. */
+static int refill(struct ps_rctx *c, const struct ps_fd *f, int wfd)
+{
+	char path[PS_PATH_MAX], buf[65536];
+	ssize_t n;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ps_rfail(c, -errno, "fd %d: cannot read %s: %s", f->fd, f->data,
+				strerror(errno));
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		rc = write_all(wfd, buf, (size_t)n);
+	if (rc == 0 && n < 0)
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		return ps_rfail(c, rc, "fd %d: putting its %s unread bytes back: %s", f->fd,
+				f->type == PS_FD_FIFO ? "FIFO's" : "pipe's", strerror(-rc));
+	return 0;
+}
+
+/* ---- a pipe made anew ---- */
+
+/* The pipe's ends, moved above every saved fd so placing them can never
+ * overwrite one of them. Made non-blocking: each fd gets its own mode when
+ * placed. */
+static int make_pipe(struct ps_rctx *c, const struct ps_fd *f, int high, long ends[2])
+{
+	int pair[2];
+	uint64_t at = c->scratch;
+	long rc = rcall_fd(c, "pipe2", SYS_pipe2, at, O_CLOEXEC | O_NONBLOCK, 0);
+
+	if (rc < 0 || (rc = ps_rget(c, at, pair, sizeof(pair))) < 0)
+		return (int)rc;
+	for (int i = 0; i < 2; i++) {
+		ends[i] = rcall_fd(c, "moving a new pipe end", SYS_fcntl, (uint64_t)pair[i],
+				   F_DUPFD_CLOEXEC, (uint64_t)high);
+		rcall_fd(c, "close", SYS_close, (uint64_t)pair[i], 0, 0);
+		if (ends[i] < 0)
+			return (int)ends[i];
+	}
+	if (f->pipe_size) {
+		rc = rcall_fd(c, "fcntl(F_SETPIPE_SZ)", SYS_fcntl, (uint64_t)ends[1], F_SETPIPE_SZ,
+			      f->pipe_size);
+		if (rc < 0)
+			return (int)rc;
+	}
+	return 0;
+}
+
+static int refill_new_pipe(struct ps_rctx *c, const struct ps_fd *f, long wend)
+{
+	int local, rc;
+
+	if (!f->data)
+		return 0;
+	local = ps_rgrab(c, wend);
+	if (local < 0)
+		return local;
+	rc = refill(c, f, local);
+	close(local);
+	return rc;
+}
+
+/* fd f->fd becomes end (a dup of it, unless it is already there), with its close-on-exec flag and its
+ * O_NONBLOCK (a status flag, shared by every fd of that end). */
+static int place(struct ps_rctx *c, const struct ps_fd *f, long end)
+{
+	long rc = end == f->fd
+		? rcall_fd(c, "fcntl(F_SETFD) of a pipe end", SYS_fcntl, (uint64_t)end, F_SETFD,
+			   f->cloexec ? FD_CLOEXEC : 0)
+		: rcall_fd(c, "dup3 of a pipe end", SYS_dup3, (uint64_t)end, (uint64_t)f->fd,
+			   f->cloexec ? O_CLOEXEC : 0);
+
+	if (rc >= 0)
+		rc = rcall_fd(c, "fcntl(F_SETFL) of a pipe end", SYS_fcntl, (uint64_t)f->fd,
+			      F_SETFL, (uint64_t)(f->flags & O_NONBLOCK));
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* Every fd of the pipe gets its end. */
+static int place_pipe_ends(struct ps_rctx *c, const struct ps_fds *fds, uint64_t ino,
+			   const long ends[2])
+{
+	for (size_t i = 0; i < fds->count; i++) {
+		const struct ps_fd *f = &fds->items[i];
+		int rc;
+
+		if (f->type != PS_FD_PIPE || f->ino != ino)
+			continue;
+		rc = place(c, f, (f->flags & O_ACCMODE) == O_RDONLY ? ends[0] : ends[1]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A pipe with none of its ends outside the process any more: both ends are
+ * made, the process's ones placed, the other closed (a lone reader then
+ * reads the saved bytes, then end of file; a lone writer gets EPIPE). */
+static int make_and_place(struct ps_rctx *c, const struct ps_fd *f)
+{
+	const struct ps_fds *fds = &c->m->fds;
+	int high = fds->items[fds->count - 1].fd + 1;
+	long ends[2] = { -1, -1 };
+	int rc = make_pipe(c, f, high, ends);
+
+	if (!rc)
+		rc = refill_new_pipe(c, f, ends[1]);
+	if (!rc)
+		rc = place_pipe_ends(c, fds, f->ino, ends);
+	for (int i = 0; i < 2; i++)
+		if (ends[i] >= 0)
+			rcall_fd(c, "close", SYS_close, (uint64_t)ends[i], 0, 0);
+	return rc;
+}
+
+/* ---- a pipe still held by a live process ---- */
+
+struct holder {
+	pid_t pid;
+	int fd;
+};
+
+static int holds_pipe(int pid_dir, const char *fd_name, const char *want)
+{
+	char link[64];
+	ssize_t n = readlinkat(pid_dir, fd_name, link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+/* The first fd of process pid that is pipe ino, or -1. */
+static int pipe_fd_of(const char *pid, const char *want)
+{
+	char path[300];
+	struct dirent *de;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (fd < 0 && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && holds_pipe(dirfd(d), de->d_name, want))
+			fd = atoi(de->d_name);
+	closedir(d);
+	return fd;
+}
+
+/* A process (not the stub) that still has pipe ino open: the other end of a
+ * shell pipeline, say. Unread bytes are then still in the pipe. */
+static int find_holder(struct ps_rctx *c, uint64_t ino, struct holder *h)
+{
+	char want[48];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	snprintf(want, sizeof(want), "pipe:[%llu]", (unsigned long long)ino);
+	h->fd = -1;
+	while (h->fd < 0 && (de = readdir(d)) != NULL) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+
+		if (pid <= 0 || pid == c->pid)
+			continue;
+		h->fd = pipe_fd_of(de->d_name, want);
+		h->pid = pid;
+	}
+	closedir(d);
+	return h->fd >= 0;
+}
+
+/*
+ * Opening /proc/<pid>/fd/<n> of a pipe opens that same pipe, like a FIFO, as
+ * a new end of the access mode asked for. O_NONBLOCK so that a write end
+ * with no reader left fails with ENXIO instead of waiting for one.
+ */
+static long open_end_of(struct ps_rctx *c, const struct ps_fd *f, const struct holder *h)
+{
+	char link[64], what[128];
+	uint64_t at;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)h->pid, h->fd);
+	at = ps_rput(c, 0, link, strlen(link) + 1);
+	if (!at)
+		return -EIO;
+	snprintf(what, sizeof(what), "fd %d: joining the pipe process %d still holds", f->fd,
+		 (int)h->pid);
+	return rcall_fd(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
+			(uint64_t)((f->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC));
+}
+
+/* Every fd of the pipe becomes an end of the live pipe. Returns 1 when the
+ * pipe cannot be joined (no reader left for a writer): make it anew. */
+static int join_pipe(struct ps_rctx *c, const struct ps_fd *first, const struct holder *h)
+{
+	const struct ps_fds *fds = &c->m->fds;
+
+	for (size_t i = 0; i < fds->count; i++) {
+		const struct ps_fd *f = &fds->items[i];
+		long end;
+		int rc;
+
+		if (f->type != PS_FD_PIPE || f->ino != first->ino)
+			continue;
+		end = open_end_of(c, f, h);
+		if (end == -ENXIO && f == first)
+			return 1;
+		if (end < 0)
+			return (int)end;
+		rc = place(c, f, end);
+		if (end != f->fd)
+			rcall_fd(c, "close", SYS_close, (uint64_t)end, 0, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int has_both_ends(const struct ps_fds *fds, uint64_t ino)
+{
+	int seen = 0;
+
+	for (size_t i = 0; i < fds->count; i++)
+		if (fds->items[i].type == PS_FD_PIPE && fds->items[i].ino == ino)
+			seen |= (fds->items[i].flags & O_ACCMODE) == O_RDONLY ? 1 : 2;
+	return seen == 3;
+}
+
+/* A pipe is made (or joined) once, at its lowest fd, and all its fds placed
+ * then. */
+int ps_restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
+{
+	const struct ps_fds *fds = &c->m->fds;
+	struct holder h;
+	int rc;
+
+	for (const struct ps_fd *g = fds->items; g < f; g++)
+		if (g->type == PS_FD_PIPE && g->ino == f->ino)
+			return 0;
+	if (!has_both_ends(fds, f->ino) && find_holder(c, f->ino, &h)) {
+		rc = join_pipe(c, f, &h);
+		if (rc <= 0)
+			return rc;
+	}
+	return make_and_place(c, f);
+}
+
+/* ---- FIFOs ---- */
+
+/*
+ * A FIFO's buffer lives while anyone has it open: if another process kept it
+ * open, the bytes are still there; if not, they went with the process and
+ * are written back. procsnap opens it through the stub's fd O_RDWR, which
+ * never blocks on a FIFO, and while the stub has it open the buffer stays.
+ */
+int ps_refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char link[64];
+	int fd, queued = 0, rc = 0;
+
+	if (!f->data)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)c->pid, f->fd);
+	fd = open(link, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return ps_rfail(c, -errno, "fd %d: opening the FIFO %s to put its bytes back: %s",
+				f->fd, f->path.data, strerror(errno));
+	if (ioctl(fd, FIONREAD, &queued) == 0 && queued == 0) {
+		if (f->pipe_size && fcntl(fd, F_SETPIPE_SZ, f->pipe_size) < 0)
+			rc = ps_rfail(c, -errno, "fd %d: F_SETPIPE_SZ %u on the FIFO %s: %s", f->fd,
+				      f->pipe_size, f->path.data, strerror(errno));
+		if (rc == 0)
+			rc = refill(c, f, fd);
+	}
+	close(fd);
+	return rc;
+}
