@@ -14,6 +14,7 @@
 
 #include "fds.h"
 #include "fds_anon.h"
+#include "sockets.h"
 #include "json_util.h"
 #include "proc_parse.h"
 
@@ -234,7 +235,8 @@ static int classify_fd(struct ps_fd *f, const struct stat *st)
 		f->type = PS_FD_FIFO;   /* reopened by its path; bytes as a pipe's */
 		return set_text(&f->kind, "fifo");
 	case S_IFSOCK:
-		return set_kind_unsupported(f, PS_FD_SOCKET, "socket", "sockets are not saved yet");
+		f->type = PS_FD_SOCKET;
+		return set_text(&f->kind, "socket");
 	default:
 		snprintf(reason, sizeof(reason),
 			 "descriptors of this kind (file mode 0%o) are not recognised",
@@ -523,6 +525,22 @@ static int capture_contents(int dirfd, struct ps_fd *items, size_t n)
 	return 0;
 }
 
+/* A socket's unread messages go into fds/<n>. */
+static int name_socket_data(struct ps_fd *items, size_t n)
+{
+	char name[32];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].sock || !items[i].nbytes)
+			continue;
+		ps_fd_data_name(name, sizeof(name), items[i].fd);
+		items[i].data = strdup(name);
+		if (!items[i].data)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 {
 	char path[64];
@@ -564,6 +582,10 @@ int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 	rc = capture_pipes(dirfd, items, n);
 	if (rc == 0)
 		rc = capture_contents(dirfd, items, n);
+	if (rc == 0)
+		rc = ps_capture_sockets(pid, items, n);
+	if (rc == 0)
+		rc = name_socket_data(items, n);
 	if (rc < 0)
 		goto nomem;
 	if (n == 0) {

@@ -7,6 +7,7 @@
 #include <sys/timerfd.h>
 
 #include "fds_state_json.h"
+#include "socket_json.h"
 
 #define MAX_WATCHES 65536
 #define NS_PER_SEC 1000000000ULL
@@ -97,6 +98,8 @@ int ps_encode_fd_state(json_t *o, const struct ps_fd *f)
 		rc |= json_object_set_new(o, "sigmask", ps_json_hex(f->sigmask));
 	else if (ps_fd_kind_is(f, "inotify"))
 		rc |= json_object_set_new(o, "watches", encode_watches(f));
+	else if (f->sock)
+		rc |= json_object_set_new(o, "socket", ps_encode_socket(f->sock));
 	return rc ? -ENOMEM : 0;
 }
 
@@ -240,5 +243,7 @@ int ps_decode_fd_state(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 		return ps_jget_hex(j, "sigmask", UINT64_MAX, &f->sigmask, e) ? -EINVAL : 0;
 	if (ps_fd_kind_is(f, "inotify"))
 		return decode_watches(j, f, e);
+	if (f->type == PS_FD_SOCKET)
+		return ps_decode_socket(j, f, e);
 	return 0;
 }

@@ -102,6 +102,9 @@ void ps_fd_free(struct ps_fd *fd)
 	for (size_t i = 0; i < fd->nwatches; i++)
 		ps_bytes_free(&fd->watches[i].path);
 	free(fd->watches);
+	if (fd->sock)
+		free(fd->sock->msgs);
+	free(fd->sock);
 	memset(fd, 0, sizeof(*fd));
 }
 

@@ -233,6 +233,45 @@ struct ps_inotify_watch {
 	struct ps_bytes path;
 };
 
+/* A socket address exactly as getsockname/getpeername gave it. */
+#define PS_SOCKADDR_MAX 128
+struct ps_sockaddr {
+	uint32_t len;                  /* 0: none */
+	unsigned char sa[PS_SOCKADDR_MAX];
+};
+
+enum ps_sock_state {
+	PS_SOCK_UNBOUND,
+	PS_SOCK_BOUND,
+	PS_SOCK_LISTENING,
+	PS_SOCK_CONNECTED,             /* to peer_fd in the process, or to a named peer */
+	PS_SOCK_DISCONNECTED,          /* stream/seqpacket whose peer is gone: EOF after the queue */
+};
+
+/* Socket options procsnap saves: the common boolean ones and buffer sizes. */
+struct ps_sockopts {
+	int reuseaddr, reuseport, keepalive, broadcast, passcred, oobinline;
+	int nodelay;                   /* TCP_NODELAY */
+	int v6only;                    /* IPV6_V6ONLY */
+	int rcvbuf, sndbuf;            /* as getsockopt reports them: twice what was set */
+};
+
+struct ps_socket {
+	int family;                    /* AF_UNIX, AF_INET, AF_INET6 */
+	int type;                      /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	int protocol;
+	enum ps_sock_state state;
+	struct ps_sockaddr local, peer;
+	int peer_fd;                   /* the other end's fd in this process, or -1 */
+	uint64_t peer_ino;             /* capture only: the peer's inode, 0 if none */
+	uint32_t backlog;              /* listening sockets */
+	int shutdown;                  /* unix: 1 reads, 2 writes shut down */
+	struct ps_sockopts opts;
+	uint32_t *msgs;                /* unread messages' lengths in order (stream: one);
+	                                * their bytes are the fd's data file */
+	size_t nmsgs;
+};
+
 struct ps_fd {
 	int fd;
 	enum ps_fd_type type;
@@ -263,6 +302,7 @@ struct ps_fd {
 	uint64_t sigmask;              /* kind "signalfd": bit n-1 for signal n */
 	struct ps_inotify_watch *watches;  /* kind "inotify" */
 	size_t nwatches;
+	struct ps_socket *sock;        /* type PS_FD_SOCKET, when saved */
 	/* Bytes that go into the data file (a pipe's unread contents, on the
 	 * pipe's lowest fd), held only while a snapshot serves them. */
 	char *bytes;

@@ -13,6 +13,7 @@
 #include "fds_anon.h"
 #include "fds_content.h"
 #include "pipes.h"
+#include "sockets.h"
 
 /* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
  * kernel clears them after open anyway, and a forged O_TRUNC must not empty
@@ -253,6 +254,12 @@ static int restore_fd(struct ps_rctx *c, const struct ps_fd *f)
 				f->unsupported_reason ? f->unsupported_reason : "not supported");
 	if (f->type == PS_FD_PIPE)
 		return ps_restore_pipe(c, f);
+	if (f->sock) {
+		rc = ps_restore_socket(c, f, &nfd);
+		if (rc < 0 || nfd < 0)
+			return rc;
+		return move_to(c, f, nfd);
+	}
 	if (ps_fd_is_epoll(f))
 		nfd = create_epoll(c, f);
 	else if (ps_anon_restorable(f))

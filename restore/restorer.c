@@ -16,6 +16,7 @@
 #include "regs.h"
 #include "restorer.h"
 #include "signals.h"
+#include "sockets.h"
 #include "stub.h"
 #include "threads.h"
 #include "tracer.h"
@@ -87,6 +88,8 @@ static int build(struct ps_rctx *c, struct ps_rthread *th, size_t n)
 		e = each_thread(c, th, n, ps_restore_thread_pending);
 	if (e == 0)
 		e = each_thread(c, th, n, creds_of);
+	if (e == 0)
+		e = ps_listen_unix_sockets(c);
 	if (e == 0)
 		e = ps_layout_unmap_trampoline(c);
 	if (e == 0)

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -954,6 +958,99 @@ static int check_content_fd(struct vctx *v, const struct ps_fd *f)
 	return 0;
 }
 
+/* ---- sockets ---- */
+
+static int unix_has_name(const struct ps_sockaddr *a)
+{
+	return a->len > offsetof(struct sockaddr_un, sun_path);
+}
+
+static int addr_fits(const struct ps_socket *s, const struct ps_sockaddr *a)
+{
+	sa_family_t fam;
+
+	if (a->len == 0)
+		return 1;
+	memcpy(&fam, a->sa, sizeof(fam));
+	return a->len >= sizeof(fam) && fam == s->family;
+}
+
+/* The other end names this fd back, and is the same kind of socket. */
+static int check_socket_peer(struct vctx *v, const struct ps_fd *f)
+{
+	const struct ps_fd *p = image_fd(&v->m->fds, f->sock->peer_fd);
+
+	if (!p || p->is_dup || !p->sock || p->sock->peer_fd != f->fd ||
+	    p->sock->type != f->sock->type || p->sock->family != AF_UNIX)
+		return refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
+			      "connected back to it", f->fd, f->sock->peer_fd);
+	return 0;
+}
+
+static int check_socket_state(struct vctx *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = f->sock;
+	int unix_ = s->family == AF_UNIX;
+
+	switch (s->state) {
+	case PS_SOCK_LISTENING:
+		if (s->type == SOCK_DGRAM || !(unix_ ? unix_has_name(&s->local) : s->local.len != 0))
+			return refuse(v, -EINVAL, "fd %d: a listening socket without an address",
+				      f->fd);
+		return 0;
+	case PS_SOCK_CONNECTED:
+		if (s->peer_fd >= 0)
+			return unix_ ? check_socket_peer(v, f)
+				     : refuse(v, -EINVAL, "fd %d: only unix sockets pair", f->fd);
+		if (!s->peer.len || (unix_ && (s->type != SOCK_DGRAM || !unix_has_name(&s->peer))) ||
+		    (!unix_ && s->type != SOCK_DGRAM))
+			return refuse(v, -EINVAL, "fd %d: a connected socket whose peer cannot be "
+				      "connected to again", f->fd);
+		return 0;
+	case PS_SOCK_DISCONNECTED:
+		return unix_ && s->type != SOCK_DGRAM ? 0
+			: refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose their peer",
+				 f->fd);
+	default:
+		return 0;
+	}
+}
+
+/* Unread messages go back through the peer, or to the socket's own name. */
+static int check_socket_messages(struct vctx *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = f->sock;
+
+	if (!s->nmsgs)
+		return 0;
+	if (s->family != AF_UNIX || s->state == PS_SOCK_LISTENING ||
+	    (s->state != PS_SOCK_DISCONNECTED && s->peer_fd < 0 &&
+	     !(s->type == SOCK_DGRAM && unix_has_name(&s->local))))
+		return refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be sent "
+			      "back to", f->fd);
+	if (s->type == SOCK_STREAM && s->nmsgs != 1)
+		return refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run", f->fd);
+	return 0;
+}
+
+static int check_socket(struct vctx *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = f->sock;
+	int ok_type = s && (s->family == AF_UNIX
+		? s->type == SOCK_STREAM || s->type == SOCK_DGRAM || s->type == SOCK_SEQPACKET
+		: (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) ||
+		  (s->type == SOCK_DGRAM && s->protocol == IPPROTO_UDP));
+
+	if (!ok_type)
+		return refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol procsnap "
+			      "does not restore", f->fd);
+	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
+		return refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
+	if (check_socket_state(v, f))
+		return -EINVAL;
+	return check_socket_messages(v, f);
+}
+
 static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 {
 	if ((rlim_t)f->fd >= nofile)
@@ -972,6 +1069,8 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 		return check_timerfd(v, f);
 	if (ps_anon_restorable(f))
 		return 0;
+	if (f->type == PS_FD_SOCKET)
+		return check_socket(v, f);
 	if (f->type == PS_FD_PIPE)
 		return check_pipe(v, f);
 	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
