@@ -1,7 +1,12 @@
-/* Ownership of the process model: setting byte strings and freeing every
- * malloc'd member of struct ps_model and of each of its parts. */
+/* Ownership of the process model: setting byte strings, freeing every
+ * malloc'd member of struct ps_model, and small questions about its parts. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include "model.h"
 #include "json_util.h"
 
@@ -145,4 +150,26 @@ void ps_model_free(struct ps_model *m)
 	m->nthreads = 0;
 	ps_signals_free(&m->signals);
 	ps_fds_free(&m->fds);
+}
+
+/* "/run/app.sock", "@name" (abstract), "127.0.0.1:80", for sentences. */
+void ps_sockaddr_describe(int family, const struct ps_sockaddr *a, char *buf, size_t len)
+{
+	const struct sockaddr_un *un = (const void *)a->sa;
+	const struct sockaddr_in *in = (const void *)a->sa;
+	const struct sockaddr_in6 *in6 = (const void *)a->sa;
+	size_t n = a->len > offsetof(struct sockaddr_un, sun_path)
+			   ? a->len - offsetof(struct sockaddr_un, sun_path) : 0;
+	char ip[64] = "";
+
+	if (family == AF_UNIX && n && un->sun_path[0] == '\0')
+		snprintf(buf, len, "@%.*s", (int)(n - 1), un->sun_path + 1);
+	else if (family == AF_UNIX)
+		snprintf(buf, len, "%.*s", (int)strnlen(un->sun_path, n), un->sun_path);
+	else if (family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
+		snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
+	else if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	else
+		snprintf(buf, len, "?");
 }

@@ -365,6 +365,8 @@ void ps_fd_free(struct ps_fd *fd);
 int ps_fd_is_epoll(const struct ps_fd *f);
 /* f->kind is name (for anonymous inodes: "eventfd", "timerfd", ...). */
 int ps_fd_kind_is(const struct ps_fd *f, const char *name);
+/* "/run/app.sock", "@name" (abstract), "127.0.0.1:80", "[::1]:80". */
+void ps_sockaddr_describe(int family, const struct ps_sockaddr *a, char *buf, size_t len);
 /* A deleted file or a memfd: its bytes are saved in fds/<n>. */
 int ps_fd_has_content(const struct ps_fd *f);
 

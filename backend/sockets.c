@@ -222,7 +222,7 @@ static int capture_tcp(int fd, struct ps_fd *f)
 	struct ps_socket *s = f->sock;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	char reason[160];
+	char reason[256], here[80], there[80];
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return unsupported(f, "TCP_INFO of the socket cannot be read");
@@ -236,8 +236,11 @@ static int capture_tcp(int fd, struct ps_fd *f)
 		s->state = inet_port(&s->local) ? PS_SOCK_BOUND : PS_SOCK_UNBOUND;
 		return 0;
 	}
-	snprintf(reason, sizeof(reason), "%s TCP connection: restoring it needs TCP repair, "
-		 "which procsnap does not do yet", tcp_state_name(ti.tcpi_state));
+	ps_sockaddr_describe(s->family, &s->local, here, sizeof(here));
+	ps_sockaddr_describe(s->family, &s->peer, there, sizeof(there));
+	snprintf(reason, sizeof(reason), "%s TCP connection %s -> %s: restoring it needs TCP "
+		 "repair, which procsnap does not do yet", tcp_state_name(ti.tcpi_state), here,
+		 there);
 	return unsupported(f, reason);
 }
 

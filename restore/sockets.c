@@ -22,29 +22,6 @@ static const char *family_name(int family)
 	return family == AF_UNIX ? "unix" : family == AF_INET ? "TCP/UDP (IPv4)" : "TCP/UDP (IPv6)";
 }
 
-/* "/run/app.sock", "@name" (abstract), "127.0.0.1:80", for sentences. */
-static void describe_addr(const struct ps_socket *s, const struct ps_sockaddr *a, char *buf,
-			  size_t len)
-{
-	const struct sockaddr_un *un = (const void *)a->sa;
-	const struct sockaddr_in *in = (const void *)a->sa;
-	const struct sockaddr_in6 *in6 = (const void *)a->sa;
-	size_t n = a->len > offsetof(struct sockaddr_un, sun_path)
-			   ? a->len - offsetof(struct sockaddr_un, sun_path) : 0;
-	char ip[64] = "";
-
-	if (s->family == AF_UNIX && n && un->sun_path[0] == '\0')
-		snprintf(buf, len, "@%.*s", (int)(n - 1), un->sun_path + 1);
-	else if (s->family == AF_UNIX)
-		snprintf(buf, len, "%.*s", (int)strnlen(un->sun_path, n), un->sun_path);
-	else if (s->family == AF_INET && inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
-		snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
-	else if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	else
-		snprintf(buf, len, "?");
-}
-
 static uint64_t type_flags(const struct ps_fd *f)
 {
 	return (uint64_t)f->sock->type | (f->cloexec ? SOCK_CLOEXEC : 0) |
@@ -78,11 +55,13 @@ static int apply_options(struct ps_rctx *c, const struct ps_fd *f, int fd)
 	const struct ps_sockopts *o = &s->opts;
 	int inet = s->family != AF_UNIX;
 
+	/* SO_PASSCRED is refused on inet sockets (Linux 6.16), SO_BROADCAST
+	 * is for datagrams over IP */
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, o->reuseaddr) < 0 ||
 	    set_int(fd, SOL_SOCKET, SO_REUSEPORT, o->reuseport) < 0 ||
 	    set_int(fd, SOL_SOCKET, SO_KEEPALIVE, o->keepalive) < 0 ||
 	    (inet && set_int(fd, SOL_SOCKET, SO_BROADCAST, o->broadcast) < 0) ||
-	    set_int(fd, SOL_SOCKET, SO_PASSCRED, o->passcred) < 0 ||
+	    (!inet && set_int(fd, SOL_SOCKET, SO_PASSCRED, o->passcred) < 0) ||
 	    set_int(fd, SOL_SOCKET, SO_OOBINLINE, o->oobinline) < 0 ||
 	    (inet && s->type == SOCK_STREAM && set_int(fd, IPPROTO_TCP, TCP_NODELAY, o->nodelay) < 0) ||
 	    (s->family == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, o->v6only) < 0) ||
@@ -201,7 +180,7 @@ static int bind_inet(struct ps_rctx *c, const struct ps_fd *f, int fd)
 	set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 	rc = bind(fd, (const struct sockaddr *)a->sa, a->len);
 	if (rc < 0) {
-		describe_addr(f->sock, a, where, sizeof(where));
+		ps_sockaddr_describe(f->sock->family, a, where, sizeof(where));
 		return ps_rfail(c, -errno, "fd %d: bind to %s: %s", f->fd, where, strerror(errno));
 	}
 	set_int(fd, SOL_SOCKET, SO_REUSEADDR, f->sock->opts.reuseaddr);
@@ -223,7 +202,7 @@ static int bind_local(struct ps_rctx *c, const struct ps_fd *f, int fd)
 		return bind_unix_path(c, f, fd, path);
 	}
 	if (bind(fd, (const struct sockaddr *)s->local.sa, s->local.len) < 0) {
-		describe_addr(s, &s->local, where, sizeof(where));
+		ps_sockaddr_describe(s->family, &s->local, where, sizeof(where));
 		return ps_rfail(c, -errno, "fd %d: bind to %s: %s", f->fd, where, strerror(errno));
 	}
 	return 0;
@@ -248,7 +227,7 @@ static int set_up(struct ps_rctx *c, const struct ps_fd *f, int fd)
 		rc = ps_rfail(c, -errno, "fd %d: listen: %s", f->fd, strerror(errno));
 	if (rc == 0 && s->state == PS_SOCK_CONNECTED &&
 	    connect(fd, (const struct sockaddr *)s->peer.sa, s->peer.len) < 0) {
-		describe_addr(s, &s->peer, where, sizeof(where));
+		ps_sockaddr_describe(s->family, &s->peer, where, sizeof(where));
 		rc = ps_rfail(c, -errno, "fd %d: connecting again to %s: %s", f->fd, where,
 			      strerror(errno));
 	}

@@ -1041,6 +1041,8 @@ static int check_socket(struct vctx *v, const struct ps_fd *f)
 		: (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) ||
 		  (s->type == SOCK_DGRAM && s->protocol == IPPROTO_UDP));
 
+	if (!s)
+		return refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")", f->fd);
 	if (!ok_type)
 		return refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol procsnap "
 			      "does not restore", f->fd);

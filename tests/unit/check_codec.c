@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "codec.h"
 #include "crc32.h"
@@ -277,12 +281,77 @@ static struct ps_fd *add_fd(struct ps_fds *fds, int n, enum ps_fd_type type, con
 	return f;
 }
 
+static struct ps_socket *add_socket(struct ps_fds *fds, int n, int family, int type,
+				    enum ps_sock_state state)
+{
+	struct ps_fd *f = add_fd(fds, n, PS_FD_SOCKET, "socket", "socket:[77]", S_IFSOCK | 0777);
+
+	f->flags = 02;
+	f->sock = calloc(1, sizeof(*f->sock));
+	f->sock->family = family;
+	f->sock->type = type;
+	f->sock->state = state;
+	f->sock->peer_fd = -1;
+	return f->sock;
+}
+
+/* The kinds with state of their own: timerfd, inotify, memfd, sockets, dups. */
+static void fill_more_fds(struct ps_fds *fds)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(8080),
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT, .sin6_scope_id = 3 };
+	struct ps_socket *s;
+	struct ps_fd *f;
+
+	f = add_fd(fds, 11, PS_FD_ANON, "timerfd", "anon_inode:[timerfd]", 0600);
+	f->timerfd = (struct ps_timerfd){ 7, 1, 1500000000, 250000000, HIGH_BIT | 9, 4 };
+	f = add_fd(fds, 12, PS_FD_ANON, "inotify", "anon_inode:inotify", 0600);
+	f->watches = calloc(2, sizeof(*f->watches));
+	f->watches[0] = (struct ps_inotify_watch){ 1, 0x100, 42, 8, 1, { 0 } };
+	set_bytes(&f->watches[0].path, "/tmp");
+	f->watches[1] = (struct ps_inotify_watch){ 5, 0x80000002, HIGH_BIT | 43, 0, 25, { 0 } };
+	set_bytes(&f->watches[1].path, "/etc/passwd");
+	f->nwatches = 2;
+	f = add_fd(fds, 13, PS_FD_ANON, "memfd", "/memfd:cache", S_IFREG | 0777);
+	f->data = strdup("fds/13");
+	f->size = 16384;
+	f->uid = 1000;
+	f->gid = 100;
+	f->seals = 0x6;
+	s = add_socket(fds, 14, AF_UNIX, SOCK_DGRAM, PS_SOCK_CONNECTED);
+	s->peer_fd = 15;
+	memcpy(un.sun_path, "\0name\xff", 6);
+	s->local.len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + 6);
+	memcpy(s->local.sa, &un, s->local.len);
+	s->msgs = calloc(2, sizeof(*s->msgs));
+	s->msgs[0] = 1;
+	s->msgs[1] = 100;
+	s->nmsgs = 2;
+	fds->items[fds->count - 1].data = strdup("fds/14");
+	s = add_socket(fds, 15, AF_UNIX, SOCK_DGRAM, PS_SOCK_CONNECTED);
+	s->peer_fd = 14;
+	s->shutdown = 2;
+	s->opts.passcred = 1;
+	s->local.len = offsetof(struct sockaddr_un, sun_path);
+	memcpy(s->local.sa, &un, s->local.len);
+	s = add_socket(fds, 16, AF_INET6, SOCK_STREAM, PS_SOCK_LISTENING);
+	s->protocol = IPPROTO_TCP;
+	s->backlog = 128;
+	s->local.len = sizeof(in6);
+	memcpy(s->local.sa, &in6, sizeof(in6));
+	s->opts = (struct ps_sockopts){ 1, 0, 1, 0, 0, 0, 1, 1, 425984, 16384 };
+	f = add_fd(fds, 17, PS_FD_REG, "file", "/tmp/f\xff", S_IFREG | 0644);
+	f->is_dup = 1;
+	f->dup_of = 3;
+}
+
 static void fill_fds(struct ps_fds *fds)
 {
 	struct ps_fd *f;
 
 	memset(fds, 0, sizeof(*fds));
-	fds->items = calloc(6, sizeof(*fds->items));
+	fds->items = calloc(14, sizeof(*fds->items));
 	f = add_fd(fds, 0, PS_FD_CHR, "tty", "/dev/pts/0", S_IFCHR | 0620);
 	f->flags = 02 | 0100000;
 	f->rdev_major = 136;
@@ -307,6 +376,7 @@ static void fill_fds(struct ps_fds *fds)
 	f->epoll[0] = (struct ps_epoll_target){ 1, 0x80000019u, HIGH_BIT | 7, 12345 };
 	f->epoll[1] = (struct ps_epoll_target){ 3, 0x1, 0, HIGH_BIT | 5 };
 	f->nepoll = 2;
+	fill_more_fds(fds);
 }
 
 /* ---- comparisons ---- */
@@ -491,6 +561,51 @@ static void assert_signals_eq(const struct ps_signals *a, const struct ps_signal
 		assert_siginfo_eq(&a->shared_pending[i], &b->shared_pending[i]);
 }
 
+static void assert_socket_eq(const struct ps_socket *x, const struct ps_socket *y)
+{
+	ck_assert_int_eq(x->family, y->family);
+	ck_assert_int_eq(x->type, y->type);
+	ck_assert_int_eq(x->protocol, y->protocol);
+	ck_assert_int_eq(x->state, y->state);
+	ck_assert_uint_eq(x->local.len, y->local.len);
+	ck_assert_mem_eq(x->local.sa, y->local.sa, x->local.len);
+	ck_assert_uint_eq(x->peer.len, y->peer.len);
+	ck_assert_int_eq(x->peer_fd, y->peer_fd);
+	ck_assert_uint_eq(x->backlog, y->backlog);
+	ck_assert_int_eq(x->shutdown, y->shutdown);
+	ck_assert_mem_eq(&x->opts, &y->opts, sizeof(x->opts));
+	ck_assert_uint_eq(x->nmsgs, y->nmsgs);
+	for (size_t k = 0; k < x->nmsgs; k++)
+		ck_assert_uint_eq(x->msgs[k], y->msgs[k]);
+}
+
+static void assert_fd_state_eq(const struct ps_fd *x, const struct ps_fd *y)
+{
+	ck_assert_int_eq(x->is_dup, y->is_dup);
+	ck_assert_int_eq(x->dup_of, y->dup_of);
+	if (x->is_dup)
+		return;
+	ck_assert_uint_eq(x->size, y->size);
+	ck_assert_uint_eq(x->uid, y->uid);
+	ck_assert_uint_eq(x->gid, y->gid);
+	ck_assert_uint_eq(x->seals, y->seals);
+	ck_assert_mem_eq(&x->eventfd, &y->eventfd, sizeof(x->eventfd));
+	ck_assert_mem_eq(&x->timerfd, &y->timerfd, sizeof(x->timerfd));
+	ck_assert_uint_eq(x->sigmask, y->sigmask);
+	ck_assert_uint_eq(x->nwatches, y->nwatches);
+	for (size_t k = 0; k < x->nwatches; k++) {
+		ck_assert_int_eq(x->watches[k].wd, y->watches[k].wd);
+		ck_assert_uint_eq(x->watches[k].mask, y->watches[k].mask);
+		ck_assert_uint_eq(x->watches[k].ino, y->watches[k].ino);
+		ck_assert_uint_eq(x->watches[k].dev_major, y->watches[k].dev_major);
+		ck_assert_uint_eq(x->watches[k].dev_minor, y->watches[k].dev_minor);
+		assert_bytes_eq(&x->watches[k].path, &y->watches[k].path);
+	}
+	ck_assert_int_eq(!x->sock, !y->sock);
+	if (x->sock)
+		assert_socket_eq(x->sock, y->sock);
+}
+
 static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
 {
 	ck_assert_uint_eq(a->count, b->count);
@@ -522,6 +637,7 @@ static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
 			ck_assert_uint_eq(x->epoll[k].data, y->epoll[k].data);
 			ck_assert_uint_eq(x->epoll[k].ino, y->epoll[k].ino);
 		}
+		assert_fd_state_eq(x, y);
 	}
 }
 
@@ -1249,6 +1365,10 @@ static void image_setup(void)
 	write_part("fds.json", ps_encode_fds(&m->fds));
 	write_at("fds/1", "piped", 5, 5);
 	list_file("fds/1", 5, "piped", 5, 1);
+	write_at("fds/13", "memfd", 5, 16384);
+	list_file("fds/13", 16384, NULL, 0, 0);
+	write_at("fds/14", "dgrams", 6, 101);
+	list_file("fds/14", 101, NULL, 0, 0);
 	write_image_json();
 }
 

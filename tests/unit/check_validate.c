@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -684,7 +685,58 @@ END_TEST
 START_TEST(test_fd_forged_supported)
 {
 	add_fd(4, PS_FD_SOCKET, "socket", "socket:[99]", O_RDWR);
-	expect_refused(validate_as(0, 0), "fd 4 (socket): not supported yet");
+	expect_refused(validate_as(0, 0), "fd 4: a socket without its state (\"socket\")");
+}
+END_TEST
+
+static struct ps_socket *add_unix_socket(int n, int type, enum ps_sock_state state, int peer_fd)
+{
+	struct ps_fd *f = add_fd(n, PS_FD_SOCKET, "socket", "socket:[99]", O_RDWR);
+
+	f->sock = calloc(1, sizeof(*f->sock));
+	ck_assert_ptr_nonnull(f->sock);
+	f->sock->family = AF_UNIX;
+	f->sock->type = type;
+	f->sock->state = state;
+	f->sock->peer_fd = peer_fd;
+	return f->sock;
+}
+
+START_TEST(test_fd_socket_pair_must_point_back)
+{
+	add_unix_socket(4, SOCK_STREAM, PS_SOCK_CONNECTED, 5);
+	add_unix_socket(5, SOCK_STREAM, PS_SOCK_CONNECTED, 6);
+	add_unix_socket(6, SOCK_STREAM, PS_SOCK_CONNECTED, 5);
+	expect_refused(validate_as(0, 0), "fd 4: its socket's peer, fd 5, is not a socket "
+		       "connected back to it");
+}
+END_TEST
+
+START_TEST(test_fd_socket_messages_need_a_way_back)
+{
+	struct ps_socket *s = add_unix_socket(4, SOCK_DGRAM, PS_SOCK_UNBOUND, -1);
+	static uint32_t lens[] = { 3 };
+
+	s->msgs = malloc(sizeof(lens));
+	memcpy(s->msgs, lens, sizeof(lens));
+	s->nmsgs = 1;
+	expect_refused(validate_as(0, 0), "fd 4: unread messages on a socket they cannot be "
+		       "sent back to");
+}
+END_TEST
+
+START_TEST(test_fd_socket_listening_needs_a_name)
+{
+	add_unix_socket(4, SOCK_STREAM, PS_SOCK_LISTENING, -1);
+	expect_refused(validate_as(0, 0), "fd 4: a listening socket without an address");
+}
+END_TEST
+
+START_TEST(test_fd_socket_pair_accepted)
+{
+	add_unix_socket(4, SOCK_SEQPACKET, PS_SOCK_CONNECTED, 5);
+	add_unix_socket(5, SOCK_SEQPACKET, PS_SOCK_CONNECTED, 4);
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
 }
 END_TEST
 
@@ -799,6 +851,10 @@ static Suite *validate_suite(void)
 	tcase_add_test(fds, test_exe_missing);
 	tcase_add_test(fds, test_fd_unsupported);
 	tcase_add_test(fds, test_fd_forged_supported);
+	tcase_add_test(fds, test_fd_socket_pair_must_point_back);
+	tcase_add_test(fds, test_fd_socket_messages_need_a_way_back);
+	tcase_add_test(fds, test_fd_socket_listening_needs_a_name);
+	tcase_add_test(fds, test_fd_socket_pair_accepted);
 	tcase_add_test(fds, test_fd_missing);
 	tcase_add_test(fds, test_fd_type_changed);
 	tcase_add_test(fds, test_fd_deleted);
