@@ -31,7 +31,8 @@ static long create_memfd(struct ps_rctx *c, const struct ps_fd *f)
 }
 
 /* O_TMPFILE makes a file that never had a name, in the directory the deleted
- * file was in (so on the same filesystem, under the same quotas). */
+ * file was in (so on the same filesystem, under the same quotas). O_EXCL:
+ * like the deleted file, it can never be linked into a directory again. */
 static long create_unlinked(struct ps_rctx *c, const struct ps_fd *f)
 {
 	char *copy = strdup(f->path.data), what[PS_PATH_MAX + 96];
@@ -48,7 +49,7 @@ static long create_unlinked(struct ps_rctx *c, const struct ps_fd *f)
 	if (!at)
 		return -EIO;
 	return ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
-			O_TMPFILE | O_RDWR | O_CLOEXEC, f->mode & 07777, 0, 0);
+			O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, f->mode & 07777, 0, 0);
 }
 
 static int write_all(int fd, const char *buf, size_t len, off_t off)

@@ -371,6 +371,7 @@ struct probe {
 	int mode;                         /* R_OK | W_OK | X_OK */
 	int fd;                           /* the fd it is for, or -1 */
 	const struct ps_mapping *map;     /* the mapping it is for, or NULL */
+	char *dir;                        /* a directory the fd makes a file in (owned) */
 };
 
 static int fd_access_mode(const struct ps_fd *f)
@@ -393,6 +394,42 @@ static int fd_is_opened(const struct ps_fd *f)
 	       (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_CHR);
 }
 
+/* The path of the file restoring f makes: a deleted file's (an unlinked
+ * file is made in its directory) or a unix socket's (bound again). */
+static const char *file_made_by(const struct ps_fd *f, char *buf, size_t len)
+{
+	const struct sockaddr_un *un;
+
+	if (f->is_dup || !f->supported)
+		return NULL;
+	if (f->type == PS_FD_REG && f->deleted)
+		return f->path.data;
+	if (!f->sock || f->sock->family != AF_UNIX ||
+	    f->sock->local.len <= offsetof(struct sockaddr_un, sun_path) + 1)
+		return NULL;
+	un = (const void *)f->sock->local.sa;
+	if (un->sun_path[0] == '\0')
+		return NULL;   /* abstract: no file */
+	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
+	return buf;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+static void free_probes(struct probe *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++)
+		free(p[i].dir);
+	free(p);
+}
+
 /* Every path the restore opens in the stub: the cwd, the executable (for
  * the exe link), fds, mapped files. */
 static struct probe *list_probes(const struct ps_model *m, size_t *n)
@@ -402,20 +439,31 @@ static struct probe *list_probes(const struct ps_model *m, size_t *n)
 
 	if (!p)
 		return NULL;
-	p[k++] = (struct probe){ m->proc.cwd.data, X_OK, -1, NULL };
-	p[k++] = (struct probe){ m->proc.exe.data, R_OK, -1, NULL };
+	p[k++] = (struct probe){ m->proc.cwd.data, X_OK, -1, NULL, NULL };
+	p[k++] = (struct probe){ m->proc.exe.data, R_OK, -1, NULL, NULL };
 	for (size_t i = 0; i < m->fds.count; i++) {
 		const struct ps_fd *f = &m->fds.items[i];
+		char buf[PS_PATH_MAX], *dir;
+		const char *made = file_made_by(f, buf, sizeof(buf));
 
 		if (fd_is_opened(f))
-			p[k++] = (struct probe){ f->path.data, fd_access_mode(f), f->fd, NULL };
+			p[k++] = (struct probe){ f->path.data, fd_access_mode(f), f->fd, NULL, NULL };
+		if (!made)
+			continue;
+		dir = dir_of(made);
+		if (!dir) {
+			free_probes(p, k);
+			return NULL;
+		}
+		p[k++] = (struct probe){ dir, W_OK | X_OK, f->fd, NULL, dir };
 	}
 	for (size_t i = 0; i < m->maps.count; i++) {
 		const struct ps_mapping *map = &m->maps.items[i];
 		int writes = map->shared && (map->prot & PROT_WRITE);
 
 		if (map->kind == PS_MAP_FILE && !map->deleted)
-			p[k++] = (struct probe){ map->path.data, R_OK | (writes ? W_OK : 0), -1, map };
+			p[k++] = (struct probe){ map->path.data, R_OK | (writes ? W_OK : 0), -1, map,
+						 NULL };
 	}
 	*n = k;
 	return p;
@@ -465,6 +513,9 @@ static const char *mode_words(int mode)
 
 static int refuse_probe(struct vctx *v, const struct probe *p, int e)
 {
+	if (p->dir)
+		return refuse(v, -EACCES, "fd %d: uid %u may not make files in %s (%s)", p->fd,
+			      (unsigned)v->uid, p->path, strerror(e));
 	if (p->fd >= 0)
 		return refuse(v, -EACCES, "fd %d: uid %u may not open %s for %s (%s)", p->fd,
 			      (unsigned)v->uid, p->path, mode_words(p->mode), strerror(e));
@@ -511,7 +562,7 @@ static int check_caller_access(struct vctx *v)
 	if (!p)
 		return refuse(v, -ENOMEM, "out of memory");
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		free(p);
+		free_probes(p, n);
 		return refuse(v, -errno, "pipe: %s", strerror(errno));
 	}
 	child = fork();
@@ -526,7 +577,7 @@ static int check_caller_access(struct vctx *v)
 	else
 		rc = wait_probes(v, child, pipefd[0], p);
 	close(pipefd[0]);
-	free(p);
+	free_probes(p, n);
 	return rc;
 }
 
@@ -941,6 +992,23 @@ static int check_timerfd(struct vctx *v, const struct ps_fd *f)
 	}
 }
 
+/* procsnap makes the file and gives it the saved owner and mode: for a
+ * caller other than root, only its own, and never set-id (a set-uid memfd
+ * owned by root could be run with fexecve). */
+static int check_content_owner(struct vctx *v, const struct ps_fd *f)
+{
+	if (v->uid == 0)
+		return 0;
+	if (f->uid != v->uid || f->gid != v->gid)
+		return refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only restore "
+			      "files of its own", f->fd, f->path.data, f->uid, f->gid,
+			      (unsigned)v->uid);
+	if (f->mode & (S_ISUID | S_ISGID))
+		return refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root may "
+			      "restore it", f->fd, f->path.data);
+	return 0;
+}
+
 /* memfd_create takes names of up to 249 bytes ("memfd:" makes 255). */
 static int check_content_fd(struct vctx *v, const struct ps_fd *f)
 {
@@ -955,7 +1023,7 @@ static int check_content_fd(struct vctx *v, const struct ps_fd *f)
 	if (ps_fd_kind_is(f, "memfd") && (strncmp(f->path.data, prefix, sizeof(prefix) - 1) ||
 					 f->path.len - (sizeof(prefix) - 1) > 249))
 		return refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd, f->path.data);
-	return 0;
+	return check_content_owner(v, f);
 }
 
 /* ---- sockets ---- */
@@ -973,6 +1041,19 @@ static int addr_fits(const struct ps_socket *s, const struct ps_sockaddr *a)
 		return 1;
 	memcpy(&fam, a->sa, sizeof(fam));
 	return a->len >= sizeof(fam) && fam == s->family;
+}
+
+/* procsnap binds as root: a privileged port is refused to other callers. */
+static int inet_port_of(const struct ps_sockaddr *a)
+{
+	const struct sockaddr_in *in = (const void *)a->sa;
+	const struct sockaddr_in6 *in6 = (const void *)a->sa;
+
+	if (a->len >= sizeof(*in) && in->sin_family == AF_INET)
+		return ntohs(in->sin_port);
+	if (a->len >= sizeof(*in6) && in6->sin6_family == AF_INET6)
+		return ntohs(in6->sin6_port);
+	return 0;
 }
 
 /* The other end names this fd back, and is the same kind of socket. */
@@ -1048,6 +1129,10 @@ static int check_socket(struct vctx *v, const struct ps_fd *f)
 			      "does not restore", f->fd);
 	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
 		return refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
+	if (v->uid != 0 && s->family != AF_UNIX && s->state != PS_SOCK_UNBOUND &&
+	    inet_port_of(&s->local) > 0 && inet_port_of(&s->local) < 1024)
+		return refuse(v, -EACCES, "fd %d: bound to port %d, which only root may bind",
+			      f->fd, inet_port_of(&s->local));
 	if (check_socket_state(v, f))
 		return -EINVAL;
 	return check_socket_messages(v, f);

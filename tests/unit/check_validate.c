@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -485,6 +486,58 @@ START_TEST(test_caller_access)
 }
 END_TEST
 
+static void be_uid(uid_t uid)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = uid;
+		g_m.proc.creds.gid[i] = uid;
+	}
+	ck_assert_int_eq(chmod(g_dir, 0755), 0);
+	ck_assert_int_eq(chmod(g_log, 0666), 0);
+}
+
+/* procsnap makes these files as root: the caller's rights must cover them. */
+START_TEST(test_caller_made_files)
+{
+	struct ps_fd *f = add_fd(5, PS_FD_REG, "file", fmt("%s/gone", g_dir), O_RDWR);
+
+	be_uid(54321);
+	f->deleted = 1;
+	f->data = xstrdup("fds/5");
+	f->uid = f->gid = 54321;
+	f->mode = S_IFREG | 0600;
+	expect_refused(validate_as(54321, 54321), fmt("fd 5: uid 54321 may not make files in %s "
+						      "(Permission denied)", g_dir));
+	ck_assert_int_eq(chmod(g_dir, 0777), 0);
+	ck_assert_msg(validate_as(54321, 54321) == 0, "refused: %s", g_err);
+	f->uid = 0;
+	expect_refused(validate_as(54321, 54321), fmt("fd 5: %s/gone belonged to 0:54321, and uid "
+						      "54321 may only restore files of its own", g_dir));
+	f->uid = 54321;
+	f->mode |= S_ISUID;
+	expect_refused(validate_as(54321, 54321), "is set-user-ID or set-group-ID: only root may");
+}
+END_TEST
+
+START_TEST(test_caller_privileged_port)
+{
+	struct ps_fd *f = add_fd(5, PS_FD_SOCKET, "socket", "socket:[5]", O_RDWR);
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(80) };
+
+	be_uid(54321);
+	f->sock = calloc(1, sizeof(*f->sock));
+	f->sock->family = AF_INET;
+	f->sock->type = SOCK_STREAM;
+	f->sock->protocol = IPPROTO_TCP;
+	f->sock->state = PS_SOCK_LISTENING;
+	f->sock->peer_fd = -1;
+	f->sock->local.len = sizeof(in);
+	memcpy(f->sock->local.sa, &in, sizeof(in));
+	expect_refused(validate_as(54321, 54321), "fd 5: bound to port 80, which only root may bind");
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
 START_TEST(test_chroot_needs_root)
 {
 	for (int i = 0; i < 4; i++) {
@@ -824,6 +877,8 @@ static Suite *validate_suite(void)
 	tcase_add_test(creds, test_caller_caps);
 	tcase_add_test(creds, test_caller_groups);
 	tcase_add_test(creds, test_caller_access);
+	tcase_add_test(creds, test_caller_made_files);
+	tcase_add_test(creds, test_caller_privileged_port);
 	tcase_add_test(creds, test_chroot_needs_root);
 	tcase_add_test(creds, test_caps_inconsistent);
 	tcase_add_test(creds, test_caps_beyond_own);
