@@ -133,6 +133,21 @@ static long open_in_stub(struct ps_rctx *c, const char *what, const char *path, 
 			0, 0, 0);
 }
 
+/* "fd 0 (and 1, 2 sharing it): /dev/pts/3 is gone, ..." for status. */
+static void note_replaced(struct ps_rctx *c, const struct ps_fd *f)
+{
+	const struct ps_fds *fds = &c->m->fds;
+	char also[96] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < fds->count && used < sizeof(also) - 16; i++)
+		if (fds->items[i].is_dup && fds->items[i].dup_of == f->fd)
+			used += (size_t)snprintf(also + used, sizeof(also) - used, "%s%d",
+						 used ? ", " : " (and ", fds->items[i].fd);
+	ps_rnote(c, "fd %d%s%s: %s is gone, /dev/null is open there instead", f->fd, also,
+		 used ? " sharing it)" : "", f->path.data);
+}
+
 /* Open f's file in the stub; returns the new descriptor (the lowest free
  * number, at most f->fd) or -errno. O_NOCTTY always: the restored process
  * must not pick up a controlling terminal by reopening one. */
@@ -154,8 +169,7 @@ static long open_file(struct ps_rctx *c, const struct ps_fd *f)
 			 f->path.data);
 		nfd = open_in_stub(c, what, "/dev/null", (flags & O_ACCMODE) | extra);
 		if (nfd >= 0)
-			ps_rnote(c, "fd %d: %s is gone, /dev/null is open there instead", f->fd,
-				 f->path.data);
+			note_replaced(c, f);
 	}
 	return nfd;
 }
