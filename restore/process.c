@@ -195,8 +195,6 @@ int ps_restore_process_attrs(struct ps_rctx *c)
 {
 	int rc;
 
-	if (c->m->proc.ntimers > 0)
-		return ps_rfail(c, -ENOTSUP, "POSIX timers are not restored yet (issue 6)");
 	rc = restore_dirs(c);
 	if (!rc)
 		rc = restore_identity(c);

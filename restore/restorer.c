@@ -19,6 +19,7 @@
 #include "sockets.h"
 #include "stub.h"
 #include "threads.h"
+#include "timers.h"
 #include "tracer.h"
 #include "validate.h"
 
@@ -86,6 +87,8 @@ static int build(struct ps_rctx *c, struct ps_rthread *th, size_t n)
 		e = ps_restore_shared_pending(c);
 	if (e == 0)
 		e = each_thread(c, th, n, ps_restore_thread_pending);
+	if (e == 0)
+		e = ps_restore_posix_timers(c);
 	if (e == 0)
 		e = each_thread(c, th, n, creds_of);
 	if (e == 0)

@@ -228,6 +228,32 @@ static int check_pending_list(struct vctx *v, const struct ps_siginfo *q, size_t
 	return 0;
 }
 
+static int has_thread(const struct ps_model *m, pid_t tid)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+/* A timer that signals one thread must name a thread of the image. */
+static int check_timers(struct vctx *v)
+{
+	const struct ps_process *p = &v->m->proc;
+
+	for (size_t i = 0; i < p->ntimers; i++) {
+		const struct ps_posix_timer *t = &p->timers[i];
+
+		if ((t->notify & SIGEV_THREAD_ID) && !has_thread(v->m, t->notify_tid))
+			return refuse(v, -EINVAL, "POSIX timer %d signals thread %d, which is not in "
+				      "the image", t->id, t->notify_tid);
+		if (i && t->id <= p->timers[i - 1].id)
+			return refuse(v, -EINVAL, "POSIX timer %d is listed twice or out of order",
+				      t->id);
+	}
+	return 0;
+}
+
 static int check_process_state(struct vctx *v)
 {
 	const struct ps_model *m = v->m;
@@ -237,9 +263,9 @@ static int check_process_state(struct vctx *v)
 		return refuse(v, -ENOTSUP, "seccomp filters cannot be restored");
 	if (m->proc.creds.seccomp != 0)
 		return refuse(v, -ENOTSUP, "seccomp strict mode cannot be restored");
-	if (m->proc.ntimers > 0)
-		return refuse(v, -ENOTSUP, "POSIX timers are not restored yet (issue 6)");
-	rc = check_pending_list(v, m->signals.shared_pending, m->signals.nshared_pending);
+	rc = check_timers(v);
+	if (!rc)
+		rc = check_pending_list(v, m->signals.shared_pending, m->signals.nshared_pending);
 	for (size_t i = 0; !rc && i < m->nthreads; i++)
 		rc = check_pending_list(v, m->threads[i].pending, m->threads[i].npending);
 	return rc;

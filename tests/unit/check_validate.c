@@ -410,9 +410,18 @@ END_TEST
 
 START_TEST(test_posix_timers)
 {
-	g_m.proc.timers = calloc(1, sizeof(*g_m.proc.timers));
-	g_m.proc.ntimers = 1;
-	expect_refused(validate_as(0, 0), "POSIX timers are not restored yet (issue 6)");
+	g_m.proc.timers = calloc(2, sizeof(*g_m.proc.timers));
+	g_m.proc.ntimers = 2;
+	g_m.proc.timers[0] = (struct ps_posix_timer){ .id = 3, .notify = SIGEV_SIGNAL, .signo = 34 };
+	g_m.proc.timers[1] = (struct ps_posix_timer){ .id = 5, .notify = SIGEV_SIGNAL | SIGEV_THREAD_ID,
+						      .signo = 35, .notify_tid = g_m.threads[0].tid };
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+	g_m.proc.timers[1].notify_tid = 999999;
+	expect_refused(validate_as(0, 0), "POSIX timer 5 signals thread 999999, which is not in "
+		       "the image");
+	g_m.proc.timers[1].notify_tid = g_m.threads[0].tid;
+	g_m.proc.timers[1].id = 3;
+	expect_refused(validate_as(0, 0), "POSIX timer 3 is listed twice or out of order");
 }
 END_TEST
 
