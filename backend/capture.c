@@ -282,6 +282,14 @@ static uint64_t now_us(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int ps_capture_take(pid_t pid, struct ps_capture *c, char *err, size_t errlen)
 {
 	struct timespec taken;
@@ -295,6 +303,9 @@ int ps_capture_take(pid_t pid, struct ps_capture *c, char *err, size_t errlen)
 	if (e < 0)
 		return e;
 	clock_gettime(CLOCK_REALTIME, &taken);
+	c->model.meta.monotonic_ns = now_ns(CLOCK_MONOTONIC);
+	c->model.meta.boottime_ns = now_ns(CLOCK_BOOTTIME);
+	c->model.meta.has_clocks = 1;
 	e = capture_frozen(c, err, errlen);
 	if (e < 0) {
 		ps_capture_release(c);

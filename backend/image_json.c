@@ -51,6 +51,10 @@ json_t *ps_encode_image_meta(const struct ps_image_meta *m)
 	rc |= json_object_set_new(o, "pid", json_integer(m->pid));
 	rc |= json_object_set_new(o, "taken", ps_json_time(m->taken_sec, m->taken_nsec));
 	rc |= json_object_set_new(o, "freeze_us", ps_json_count(m->freeze_us));
+	if (m->has_clocks) {
+		rc |= json_object_set_new(o, "monotonic_ns", ps_json_count(m->monotonic_ns));
+		rc |= json_object_set_new(o, "boottime_ns", ps_json_count(m->boottime_ns));
+	}
 	rc |= json_object_set_new(o, "files", encode_files(m));
 	if (rc) {
 		json_decref(o);
@@ -155,6 +159,22 @@ static int decode_files(const json_t *j, struct ps_image_meta *m, struct ps_jerr
 	return check_no_duplicates(m, e);
 }
 
+/* CLOCK_MONOTONIC and CLOCK_BOOTTIME at the freeze (for -o timens); images
+ * of procsnap before them have neither. */
+static int decode_clocks(const json_t *j, struct ps_image_meta *m, struct ps_jerr *e)
+{
+	if (!ps_jhas(j, "monotonic_ns") && !ps_jhas(j, "boottime_ns"))
+		return 0;
+	if (ps_jget_count(j, "monotonic_ns", &m->monotonic_ns, e) ||
+	    ps_jget_count(j, "boottime_ns", &m->boottime_ns, e))
+		return -EINVAL;
+	if (m->monotonic_ns > (uint64_t)INT64_MAX / 2 || m->boottime_ns > (uint64_t)INT64_MAX / 2)
+		return ps_jerr_fail(e, "fields \"monotonic_ns\" and \"boottime_ns\" are beyond "
+				    "any clock");
+	m->has_clocks = 1;
+	return 0;
+}
+
 static int decode_header(const json_t *j, struct ps_image_meta *m, struct ps_jerr *e)
 {
 	long long page_size, pid;
@@ -174,7 +194,7 @@ static int decode_header(const json_t *j, struct ps_image_meta *m, struct ps_jer
 				    page_size, PS_PAGE_SIZE);
 	if (ps_jget_int(j, "pid", 1, PS_PID_MAX, &pid, e) ||
 	    ps_jget_time(j, "taken", &m->taken_sec, &m->taken_nsec, e) ||
-	    ps_jget_count(j, "freeze_us", &m->freeze_us, e))
+	    ps_jget_count(j, "freeze_us", &m->freeze_us, e) || decode_clocks(j, m, e))
 		return -EINVAL;
 	m->format = PS_FORMAT_VERSION;
 	m->page_size = (long)page_size;

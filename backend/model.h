@@ -332,6 +332,9 @@ struct ps_image_meta {
 	int64_t taken_sec;             /* CLOCK_REALTIME of the freeze */
 	long taken_nsec;
 	uint64_t freeze_us;            /* how long the process was being stopped */
+	int has_clocks;                /* the two below were saved */
+	uint64_t monotonic_ns;         /* CLOCK_MONOTONIC of the freeze */
+	uint64_t boottime_ns;          /* CLOCK_BOOTTIME of the freeze */
 	pid_t pid;
 	struct ps_image_file *files;
 	size_t nfiles;

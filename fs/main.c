@@ -161,7 +161,9 @@ static int restore_as_caller(const char *dir, pid_t *pid, char *err, size_t errl
 {
 	struct fuse_context *ctx = fuse_get_context();
 
-	return ps_restore_image(dir, ctx->uid, ctx->gid, pid, err, errlen);
+	struct ps_restore_options opt = { .timens = M.opt.timens };
+
+	return ps_restore_image(dir, ctx->uid, ctx->gid, &opt, pid, err, errlen);
 }
 
 static int run(void)

@@ -30,6 +30,7 @@ enum {
 	KEY_HOLD,
 	KEY_SPOOL,
 	KEY_ALLOW_OTHER,
+	KEY_TIMENS,
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 };
@@ -45,6 +46,7 @@ static const struct fuse_opt ps_opts[] = {
 	FUSE_OPT_KEY("hold=", KEY_HOLD),
 	FUSE_OPT_KEY("spool=", KEY_SPOOL),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("timens", KEY_TIMENS),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	/* mount(8) and fstab pass these; fuse_new rejects them, and none of
@@ -105,6 +107,9 @@ static void print_usage(const char *prog)
 	       "                       (default %s)\n"
 	       "  -o allow_other       let other users in: each one sees and snapshots only\n"
 	       "                       the processes it could ptrace itself\n"
+	       "  -o timens            restore each process in a time namespace of its own\n"
+	       "                       where CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from\n"
+	       "                       the checkpoint instead of jumping ahead\n"
 	       "  -o OPTION            any other libfuse mount option (allow_root,\n"
 	       "                       auto_unmount, max_read=N, ...), see mount.fuse3(8)\n",
 	       prog, prog, PS_DEFAULT_HOLD, PS_DEFAULT_SPOOL);
@@ -196,6 +201,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_ALLOW_OTHER:
 		ps->o->allow_other = 1;
 		return 1;
+	case KEY_TIMENS:
+		ps->o->timens = 1;
+		return 0;
 	case KEY_FSNAME:
 		ps->has_fsname = 1;
 		return 1;

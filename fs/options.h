@@ -14,6 +14,7 @@ struct ps_options {
 	char *spool;            /* spool directory as given, malloc'd */
 	int foreground;         /* -f or -d: do not daemonize */
 	int allow_other;        /* -o allow_other: check callers' rights */
+	int timens;             /* -o timens: restored processes' monotonic time goes on */
 	struct fuse_args args;  /* what fuse_new gets */
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ptrace.h>
 
 #include "creds.h"
@@ -26,6 +27,7 @@
 struct restore_job {
 	const struct ps_model *m;
 	const char *dir;
+	const struct ps_restore_options *opt;
 	char *err;
 	size_t errlen;
 };
@@ -112,12 +114,43 @@ static int detach_all(struct ps_rctx *c, const struct ps_rthread *th, size_t n)
 	return 0;
 }
 
+/* "monotonic <sec> <nsec>": what to add to the clock now for it to read
+ * what it read at the checkpoint. The seconds carry the sign, the
+ * nanoseconds are always 0..999999999 (the kernel's timespec form). */
+static void format_offset(char *buf, size_t len, const char *name, uint64_t then,
+			  clockid_t clock)
+{
+	struct timespec now;
+	int64_t delta, sec, nsec;
+
+	clock_gettime(clock, &now);
+	delta = (int64_t)then - ((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
+	sec = delta / 1000000000LL;
+	nsec = delta % 1000000000LL;
+	if (nsec < 0) {
+		nsec += 1000000000LL;
+		sec--;
+	}
+	snprintf(buf, len, "%s %lld %lld\n", name, (long long)sec, (long long)nsec);
+}
+
+static void time_offsets(const struct ps_image_meta *meta, struct ps_time_offsets *o)
+{
+	size_t used;
+
+	format_offset(o->text, sizeof(o->text), "monotonic", meta->monotonic_ns, CLOCK_MONOTONIC);
+	used = strlen(o->text);
+	format_offset(o->text + used, sizeof(o->text) - used, "boottime", meta->boottime_ns,
+		      CLOCK_BOOTTIME);
+}
+
 static int restore_on_tracer(void *arg)
 {
 	struct restore_job *j = arg;
 	struct ps_rctx c = { .m = j->m, .dir = j->dir, .err = j->err, .errlen = j->errlen };
 	size_t n = j->m->nthreads - 1;
 	struct ps_rthread *th = calloc(n ? n : 1, sizeof(*th));
+	struct ps_time_offsets offsets;
 	struct ps_stub stub;
 	uint64_t insn;
 	int e;
@@ -126,7 +159,10 @@ static int restore_on_tracer(void *arg)
 		return ps_rfail(&c, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		th[i].t = &j->m->threads[i + 1];
-	e = ps_stub_create(j->m->meta.pid, &stub, j->err, j->errlen);
+	if (j->opt->timens && j->m->meta.has_clocks)
+		time_offsets(&j->m->meta, &offsets);
+	e = ps_stub_create(j->m->meta.pid, j->opt->timens && j->m->meta.has_clocks ? &offsets : NULL,
+			   &stub, j->err, j->errlen);
 	if (e == 0) {
 		c.pid = stub.pid;
 		e = ps_find_syscall_insn(c.pid, &insn, j->err, j->errlen);
@@ -149,11 +185,11 @@ static int restore_on_tracer(void *arg)
 	return e;
 }
 
-int ps_restore_image(const char *dir, uid_t uid, gid_t gid, pid_t *pid_out,
-		     char *err, size_t errlen)
+int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_restore_options *opt,
+		     pid_t *pid_out, char *err, size_t errlen)
 {
 	struct ps_model m;
-	struct restore_job job = { &m, dir, err, errlen };
+	struct restore_job job = { &m, dir, opt, err, errlen };
 	int e;
 
 	memset(&m, 0, sizeof(m));

@@ -10,7 +10,13 @@
  * (DESIGN §5). 0 with *pid_out running and in err what the user should
  * know of it ("" if nothing), or -errno with one sentence in err; on
  * failure no process is left and dir is untouched. */
-int ps_restore_image(const char *dir, uid_t uid, gid_t gid, pid_t *pid_out,
-		     char *err, size_t errlen);
+struct ps_restore_options {
+	/* In a new time namespace whose CLOCK_MONOTONIC and CLOCK_BOOTTIME go
+	 * on from the values they had at the checkpoint. */
+	int timens;
+};
+
+int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_restore_options *opt,
+		     pid_t *pid_out, char *err, size_t errlen);
 
 #endif

@@ -12,8 +12,16 @@ struct ps_stub {
 	int ctl;         /* pipe to the nursery */
 };
 
-/* Tracer thread only. 0 or -errno with err filled (EEXIST: pid in use). */
-int ps_stub_create(pid_t pid, struct ps_stub *s, char *err, size_t errlen);
+/* Offsets of a new time namespace, as /proc/<pid>/timens_offsets takes
+ * them: "monotonic <sec> <nsec>\nboottime <sec> <nsec>\n". */
+struct ps_time_offsets {
+	char text[128];
+};
+
+/* Tracer thread only. With offsets, the stub is made in a new time
+ * namespace with them. 0 or -errno with err filled (EEXIST: pid in use). */
+int ps_stub_create(pid_t pid, const struct ps_time_offsets *offsets, struct ps_stub *s,
+		   char *err, size_t errlen);
 
 /* The restore succeeded and the stub is detached: the nursery exits and the
  * process is adopted by init (or the nearest subreaper). */
