@@ -229,7 +229,7 @@ static int capture_threads(struct ps_capture *c, char *err, size_t errlen)
 			continue;       /* exited while stopped: it is not part of the state */
 		if (e < 0)
 			return e;
-		m->nthreads++;
+		m->threads[m->nthreads++].asleep_ns = c->frozen.asleep_ns[i];
 	}
 	if (m->nthreads == 0) {
 		snprintf(err, errlen, "process %d exited", c->frozen.pid);
@@ -336,15 +336,18 @@ static int has_deliverable_signal(pid_t pid, pid_t tid)
 }
 
 /* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
- * would: restart them, so that a snapshot stays invisible to the program. */
+ * would: restart them, so that a snapshot stays invisible to the program,
+ * with what was left of their timeout (the time frozen does not count). */
 static void restart_interrupted_waits(struct ps_capture *c)
 {
 	for (size_t i = 0; i < c->model.nthreads; i++) {
-		struct user_regs_struct regs = c->model.threads[i].regs;
-		pid_t tid = c->model.threads[i].tid;
+		const struct ps_thread *t = &c->model.threads[i];
+		struct user_regs_struct regs = t->regs;
 
-		if (ps_restart_interrupted_wait(&regs) && !has_deliverable_signal(c->frozen.pid, tid))
-			ptrace(PTRACE_SETREGS, tid, 0, &regs);
+		if (!ps_restart_interrupted_wait(&regs) || has_deliverable_signal(c->frozen.pid, t->tid))
+			continue;
+		ps_shorten_restarted_timeout(&regs, (long)t->regs.orig_rax, t->asleep_ns);
+		ptrace(PTRACE_SETREGS, t->tid, 0, &regs);
 	}
 }
 

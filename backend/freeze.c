@@ -13,6 +13,7 @@
 
 #include "freeze.h"
 #include "proc_parse.h"
+#include "sleep_time.h"
 
 static int has_tid(const struct ps_frozen *f, pid_t tid)
 {
@@ -22,14 +23,20 @@ static int has_tid(const struct ps_frozen *f, pid_t tid)
 	return 0;
 }
 
-static int add_tid(struct ps_frozen *f, pid_t tid)
+static int add_tid(struct ps_frozen *f, pid_t tid, uint64_t asleep_ns)
 {
 	pid_t *n = realloc(f->tids, (f->ntids + 1) * sizeof(*n));
+	uint64_t *a;
 
 	if (!n)
 		return -ENOMEM;
 	f->tids = n;
-	f->tids[f->ntids++] = tid;
+	a = realloc(f->asleep_ns, (f->ntids + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	f->asleep_ns = a;
+	f->tids[f->ntids] = tid;
+	f->asleep_ns[f->ntids++] = asleep_ns;
 	return 0;
 }
 
@@ -93,6 +100,7 @@ static void collect_dead(struct ps_frozen *f)
 
 		if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
 			continue;
+		f->asleep_ns[kept] = f->asleep_ns[i];
 		f->tids[kept++] = f->tids[i];
 	}
 	f->ntids = kept;
@@ -180,7 +188,7 @@ int ps_wait_interrupt_stop(pid_t tid)
 	}
 }
 
-static int seize_thread(pid_t tid)
+static int seize_thread(pid_t tid, uint64_t *asleep_ns)
 {
 	int e;
 
@@ -190,6 +198,9 @@ static int seize_thread(pid_t tid)
 	 * process must outlive us. */
 	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)PTRACE_O_TRACESYSGOOD) < 0)
 		return -errno;
+	/* Seizing changes nothing; the interrupt wakes a sleeping thread, and
+	 * then nothing tells any more since when it slept. */
+	*asleep_ns = ps_thread_asleep_ns(tid);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 
@@ -249,17 +260,18 @@ static int freeze_pass(struct ps_frozen *f, char *err, size_t errlen)
 	}
 	while ((de = readdir(d))) {
 		pid_t tid = atoi(de->d_name);
+		uint64_t asleep = 0;
 
 		if (tid <= 0 || has_tid(f, tid))
 			continue;
-		r = seize_thread(tid);
+		r = seize_thread(tid, &asleep);
 		if (r == -ESRCH)
 			continue;       /* it exited between readdir and seize */
 		if (r < 0) {
 			describe_seize_error(f->pid, r, err, errlen);
 			break;
 		}
-		r = add_tid(f, tid);
+		r = add_tid(f, tid, asleep);
 		if (r < 0) {
 			ptrace(PTRACE_DETACH, tid, 0, 0);
 			snprintf(err, errlen, "out of memory while stopping process %d", f->pid);
@@ -275,10 +287,14 @@ static int freeze_pass(struct ps_frozen *f, char *err, size_t errlen)
 static void leader_first(struct ps_frozen *f)
 {
 	for (size_t i = 1; i < f->ntids; i++) {
+		uint64_t asleep = f->asleep_ns[i];
+
 		if (f->tids[i] != f->pid)
 			continue;
 		f->tids[i] = f->tids[0];
+		f->asleep_ns[i] = f->asleep_ns[0];
 		f->tids[0] = f->pid;
+		f->asleep_ns[0] = asleep;
 		return;
 	}
 }
@@ -317,6 +333,8 @@ void ps_thaw(struct ps_frozen *f)
 			waitpid(f->tids[i], &status, __WALL | WNOHANG);
 	}
 	free(f->tids);
+	free(f->asleep_ns);
 	f->tids = NULL;
+	f->asleep_ns = NULL;
 	f->ntids = 0;
 }

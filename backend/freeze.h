@@ -4,11 +4,13 @@
 #define PROCSNAP_FREEZE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct ps_frozen {
 	pid_t pid;
 	pid_t *tids;        /* every stopped thread, the leader first when alive */
+	uint64_t *asleep_ns;  /* for each: how long it had been asleep (0: was not) */
 	size_t ntids;
 };
 

@@ -160,6 +160,7 @@ struct ps_thread {
 	int in_syscall;
 	long syscall_nr;
 	long syscall_ret;
+	uint64_t asleep_ns;            /* how long it had slept when frozen (0: was not) */
 	uint64_t sigmask;              /* blocked signals, bit (n-1) for signal n */
 	struct ps_siginfo *pending;    /* per-thread pending queue, in delivery order */
 	size_t npending;

@@ -868,6 +868,23 @@ int ps_parse_inotify(const char *text, struct ps_inotify_line **out, size_t *n)
 	return 0;
 }
 
+int ps_parse_sched_exec_start(const char *text, uint64_t *ns)
+{
+	const char *v = fdinfo_value(text, "se.exec_start");
+	unsigned long long ms;
+	char frac[16] = "";
+	uint64_t sub = 0;
+
+	if (!v || sscanf(v, " : %llu.%15[0-9]", &ms, frac) < 1)
+		return -EINVAL;
+	/* the fraction has 6 digits (ns); read it as such, whatever its width
+	 * (frac is zero-filled past what sscanf wrote) */
+	for (int i = 0; i < 6; i++)
+		sub = sub * 10 + (frac[i] ? (uint64_t)(frac[i] - '0') : 0);
+	*ns = (uint64_t)ms * 1000000ULL + sub;
+	return 0;
+}
+
 int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out)
 {
 	enum { SEEN_POS = 1, SEEN_FLAGS = 2, SEEN_MNT = 4 };

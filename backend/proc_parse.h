@@ -109,6 +109,11 @@ struct ps_inotify_line {
 };
 int ps_parse_inotify(const char *text, struct ps_inotify_line **out, size_t *n);
 
+/* "se.exec_start : <ms>.<fraction>" of /proc/<tid>/sched, in ns: when the
+ * scheduler last charged the thread's time (a sleeping thread: when it went
+ * to sleep; a running one: about now). */
+int ps_parse_sched_exec_start(const char *text, uint64_t *ns);
+
 /* /proc/<pid>/auxv (pairs of native unsigned longs, up to AT_NULL included). */
 int ps_parse_auxv(const void *buf, size_t len, struct ps_auxv_entry **out, size_t *n);
 

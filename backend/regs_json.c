@@ -76,8 +76,9 @@ static json_t *encode_pending(const struct ps_siginfo *q, size_t n)
 
 static json_t *encode_syscall(const struct ps_thread *t)
 {
-	return json_pack("{s:b,s:I,s:I}", "in_syscall", t->in_syscall,
-			 "nr", (json_int_t)t->syscall_nr, "ret", (json_int_t)t->syscall_ret);
+	return json_pack("{s:b,s:I,s:I,s:o}", "in_syscall", t->in_syscall,
+			 "nr", (json_int_t)t->syscall_nr, "ret", (json_int_t)t->syscall_ret,
+			 "asleep_ns", ps_json_count(t->asleep_ns));
 }
 
 static json_t *encode_altstack(const struct ps_thread *t)
@@ -175,7 +176,8 @@ static int decode_syscall(const json_t *j, struct ps_thread *t, struct ps_jerr *
 	mark = ps_jerr_push(e, "syscall");
 	if (ps_jget_bool(o, "in_syscall", &t->in_syscall, e) ||
 	    ps_jget_int(o, "nr", t->in_syscall ? 0 : INT64_MIN, INT64_MAX, &nr, e) ||
-	    ps_jget_int(o, "ret", INT64_MIN, INT64_MAX, &ret, e))
+	    ps_jget_int(o, "ret", INT64_MIN, INT64_MAX, &ret, e) ||
+	    (ps_jhas(o, "asleep_ns") && ps_jget_count(o, "asleep_ns", &t->asleep_ns, e)))
 		return -EINVAL;
 	t->syscall_nr = (long)nr;
 	t->syscall_ret = (long)ret;

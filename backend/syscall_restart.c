@@ -26,7 +26,8 @@ static int is_stop_interrupted_wait(long nr)
  * stopped, so the kernel never rewinds them. Rewinding by hand: rip back
  * over the 2-byte `syscall`, rax = the syscall number again. The arguments
  * are still in their registers (the syscall ABI preserves them); a relative
- * timeout starts over, and a longer wait is allowed where EINTR was not.
+ * timeout in a register is shortened by ps_shorten_restarted_timeout, one in
+ * memory starts over (a longer wait is allowed where EINTR was not).
  * orig_rax = -1 keeps the kernel from applying its own restart logic on top.
  */
 int ps_restart_interrupted_wait(struct user_regs_struct *regs)
@@ -39,4 +40,41 @@ int ps_restart_interrupted_wait(struct user_regs_struct *regs)
 	regs->rax = (uint64_t)nr;
 	regs->orig_rax = (uint64_t)-1;
 	return 1;
+}
+
+int ps_syscall_restarts(const struct user_regs_struct *regs)
+{
+	long ret = (long)regs->rax;
+
+	return (long)regs->orig_rax >= 0 &&
+	       (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND);
+}
+
+/*
+ * poll and epoll_wait keep their timeout in milliseconds in a register and,
+ * restarted from registers, would wait it whole again. What the thread had
+ * already slept when it was frozen is taken off (rounded down: the wait may
+ * end a little late, never early). A negative timeout waits forever, 0 not
+ * at all: both stay.
+ */
+void ps_shorten_restarted_timeout(struct user_regs_struct *regs, long nr, uint64_t asleep_ns)
+{
+	long long waited = (long long)(asleep_ns / 1000000), ms;
+	unsigned long long *arg;
+
+	switch (nr) {
+	case SYS_poll:                   /* (fds, nfds, timeout) */
+		arg = &regs->rdx;
+		break;
+	case SYS_epoll_wait:             /* (epfd, events, maxevents, timeout) */
+	case SYS_epoll_pwait:
+		arg = &regs->r10;
+		break;
+	default:
+		return;
+	}
+	ms = (int)*arg;
+	if (ms <= 0 || waited <= 0)
+		return;
+	*arg = (unsigned long long)(unsigned int)(ms > waited ? ms - waited : 0);
 }

@@ -16,11 +16,6 @@
 #include "backend/syscall_restart.h"
 #include "regs.h"
 
-/* Kernel-internal return codes of an interrupted syscall (linux/errno.h). */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTART_RESTARTBLOCK 516
-
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */
 #endif
@@ -105,9 +100,10 @@ int ps_restore_thread_state(struct ps_rctx *c, const struct ps_thread *t)
  * registers alone, so it survives a restore. -ERESTART_RESTARTBLOCK does
  * not: it calls restart_syscall(), which needs the old process's in-kernel
  * restart block. For sleeps, the kernel has already written the remaining
- * time to the caller's `rem`, so we re-issue the sleep on that; poll and
- * futex waits restart with their full timeout (a longer wait is allowed, a
- * spurious EINTR is not). Only where nothing is known does EINTR remain,
+ * time to the caller's `rem`, so we re-issue the sleep on that; poll
+ * restarts with what was left of its timeout when the thread was frozen
+ * (ps_shorten_restarted_timeout), futex waits with their full timeout (a
+ * longer wait is allowed, a spurious EINTR is not). Only where nothing is known does EINTR remain,
  * which every caller must handle anyway.
  */
 void ps_restart_fixup(struct user_regs_struct *regs)
@@ -171,15 +167,17 @@ static int has_deliverable_signal(const struct ps_model *m, const struct ps_thre
 
 int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t)
 {
-	int e = set_xsave(c, t);
+	int e = set_xsave(c, t), rewound = 0;
 
 	if (e < 0)
 		return e;
 	c->r.saved = t->regs;
 	/* The checkpoint's own interrupt ended such a wait with EINTR. */
 	if (!has_deliverable_signal(c->m, t))
-		ps_restart_interrupted_wait(&c->r.saved);
+		rewound = ps_restart_interrupted_wait(&c->r.saved);
 	ps_restart_fixup(&c->r.saved);
+	if (rewound || ps_syscall_restarts(&c->r.saved))
+		ps_shorten_restarted_timeout(&c->r.saved, (long)t->regs.orig_rax, t->asleep_ns);
 	c->r.saved_mask = t->sigmask;
 	return ps_remote_end(&c->r, c->err, c->errlen);
 }

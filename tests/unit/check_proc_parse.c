@@ -639,6 +639,57 @@ START_TEST(test_epoll_targets)
 }
 END_TEST
 
+/* The kind-specific lines of fdinfo, as Linux 6.18 prints them. */
+START_TEST(test_fdinfo_kinds)
+{
+	struct ps_eventfd ev;
+	struct ps_timerfd t;
+	struct ps_inotify_line *w;
+	uint64_t mask, ns;
+	size_t n;
+
+	ck_assert_int_eq(ps_parse_eventfd("pos:\t0\nflags:\t02\neventfd-count:               2a\n"
+					  "eventfd-id: 1\neventfd-semaphore: 1\n", &ev), 0);
+	ck_assert_uint_eq(ev.count, 42);
+	ck_assert_int_eq(ev.semaphore, 1);
+	ck_assert_int_eq(ps_parse_eventfd("eventfd-count: 2a\n", &ev), -EINVAL);
+	ck_assert_int_eq(ps_parse_timerfd("clockid: 1\nticks: 3\nsettime flags: 01\n"
+					  "it_value: (3, 995114349)\nit_interval: (1, 0)\n", &t), 0);
+	ck_assert_int_eq(t.clock, 1);
+	ck_assert_uint_eq(t.ticks, 3);
+	ck_assert_int_eq(t.settime_flags, 1);
+	ck_assert_uint_eq(t.value_ns, 3995114349ULL);
+	ck_assert_uint_eq(t.interval_ns, 1000000000ULL);
+	ck_assert_int_eq(ps_parse_timerfd("clockid: 1\nticks: 0\nsettime flags: 00\n"
+					  "it_value: (3, 1000000000)\nit_interval: (0, 0)\n", &t),
+			 -EINVAL);
+	ck_assert_int_eq(ps_parse_signalfd("pos:\t0\nsigmask:\t0000000000000200\n", &mask), 0);
+	ck_assert_uint_eq(mask, 0x200);
+	ck_assert_int_eq(ps_parse_inotify("inotify wd:2 ino:13 sdev:fe00000 mask:80000002 "
+					  "ignored_mask:0 fhandle-bytes:8 fhandle-type:1 "
+					  "f_handle:1300000000000000\n"
+					  "inotify wd:1 ino:3c51a sdev:fe00000 mask:100 ignored_mask:0 "
+					  "fhandle-bytes:8 fhandle-type:1 f_handle:1ac5030000000000\n",
+					  &w, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(w[0].wd, 2);
+	ck_assert_uint_eq(w[0].mask, 0x80000002u);
+	ck_assert_uint_eq(w[0].sdev, 0xfe00000u);
+	ck_assert_uint_eq(w[1].ino, 0x3c51a);
+	ck_assert_uint_eq(w[1].handle_bytes, 8);
+	ck_assert_uint_eq(w[1].handle[0], 0x1a);
+	ck_assert_uint_eq(w[1].handle[1], 0xc5);
+	free(w);
+	ck_assert_int_eq(ps_parse_inotify("inotify wd:1 ino:1 sdev:0 mask:100 ignored_mask:0 "
+					  "fhandle-bytes:8 fhandle-type:1 f_handle:13\n", &w, &n),
+			 -EINVAL);
+	ck_assert_int_eq(ps_parse_sched_exec_start("cat (7230, #threads: 1)\n---\n"
+						   "se.exec_start                                :"
+						   "      10427014.765114\n", &ns), 0);
+	ck_assert_uint_eq(ns, 10427014765114ULL);
+}
+END_TEST
+
 START_TEST(test_fdinfo)
 {
 	struct ps_fdinfo fi;
@@ -1432,6 +1483,7 @@ static Suite *proc_parse_suite(void)
 	tcase_add_test(parse, test_limits_real);
 	tcase_add_test(parse, test_limits_shuffled_and_bad);
 	tcase_add_test(parse, test_fdinfo);
+	tcase_add_test(parse, test_fdinfo_kinds);
 	tcase_add_test(parse, test_auxv);
 	tcase_add_test(parse, test_split_nul);
 	tcase_add_test(parse, test_timers);

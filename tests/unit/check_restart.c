@@ -10,9 +10,6 @@
 #include "backend/syscall_restart.h"
 #include "restore/regs.h"
 
-#define ERESTARTNOINTR 513
-#define ERESTART_RESTARTBLOCK 516
-
 static struct user_regs_struct stopped_in(long nr, long ret)
 {
 	struct user_regs_struct r;
@@ -23,6 +20,34 @@ static struct user_regs_struct stopped_in(long nr, long ret)
 	r.rip = 0x401002;
 	return r;
 }
+
+/* poll and epoll_wait go on with what was left of their timeout. */
+START_TEST(test_timeouts_shortened)
+{
+	struct user_regs_struct r = stopped_in(SYS_poll, -ERESTARTNOINTR);
+
+	r.rdx = 5000;
+	ck_assert_int_eq(ps_syscall_restarts(&r), 1);
+	ps_shorten_restarted_timeout(&r, SYS_poll, 1200999999ULL);   /* 1200.99 ms: 1200 */
+	ck_assert_uint_eq(r.rdx, 3800);
+	ps_shorten_restarted_timeout(&r, SYS_poll, 9000000000ULL);   /* waited more: 0 */
+	ck_assert_uint_eq(r.rdx, 0);
+
+	r = stopped_in(SYS_epoll_wait, -EINTR);
+	r.r10 = 2000;
+	ck_assert_int_eq(ps_restart_interrupted_wait(&r), 1);
+	ps_shorten_restarted_timeout(&r, SYS_epoll_wait, 500000000ULL);
+	ck_assert_uint_eq(r.r10, 1500);
+
+	r.r10 = (uint64_t)(uint32_t)-1;                              /* forever stays forever */
+	ps_shorten_restarted_timeout(&r, SYS_epoll_wait, 500000000ULL);
+	ck_assert_uint_eq(r.r10, 0xffffffffu);
+	r.rdx = 77;                                                  /* other calls untouched */
+	ps_shorten_restarted_timeout(&r, SYS_read, 500000000ULL);
+	ck_assert_uint_eq(r.rdx, 77);
+	ck_assert_int_eq(ps_syscall_restarts(&r), 0);
+}
+END_TEST
 
 START_TEST(test_interrupted_wait_restarts)
 {
@@ -117,6 +142,7 @@ int main(void)
 	tcase_add_test(tc, test_nanosleep_resumes_on_rem);
 	tcase_add_test(tc, test_clock_nanosleep);
 	tcase_add_test(tc, test_restart_block_fallbacks);
+	tcase_add_test(tc, test_timeouts_shortened);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
