@@ -188,7 +188,7 @@ int ps_wait_interrupt_stop(pid_t tid)
 	}
 }
 
-static int seize_thread(pid_t tid, uint64_t *asleep_ns)
+static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asleep_ns)
 {
 	int e;
 
@@ -200,7 +200,7 @@ static int seize_thread(pid_t tid, uint64_t *asleep_ns)
 		return -errno;
 	/* Seizing changes nothing; the interrupt wakes a sleeping thread, and
 	 * then nothing tells any more since when it slept. */
-	*asleep_ns = ps_thread_asleep_ns(tid);
+	*asleep_ns = ps_thread_asleep_ns(tid, clocks);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 
@@ -245,7 +245,8 @@ static void describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
 
 /* One pass over /proc/<pid>/task: seize every thread not yet stopped.
  * Returns how many were added, or -errno. */
-static int freeze_pass(struct ps_frozen *f, char *err, size_t errlen)
+static int freeze_pass(struct ps_frozen *f, struct ps_sleep_clocks *clocks, char *err,
+		       size_t errlen)
 {
 	char path[64];
 	DIR *d;
@@ -264,7 +265,7 @@ static int freeze_pass(struct ps_frozen *f, char *err, size_t errlen)
 
 		if (tid <= 0 || has_tid(f, tid))
 			continue;
-		r = seize_thread(tid, &asleep);
+		r = seize_thread(tid, clocks, &asleep);
 		if (r == -ESRCH)
 			continue;       /* it exited between readdir and seize */
 		if (r < 0) {
@@ -301,13 +302,19 @@ static void leader_first(struct ps_frozen *f)
 
 int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
 {
+	struct ps_sleep_clocks *clocks = calloc(1, sizeof(*clocks));
 	int r;
 
 	memset(f, 0, sizeof(*f));
 	f->pid = pid;
+	if (!clocks) {
+		snprintf(err, errlen, "out of memory while stopping process %d", pid);
+		return -ENOMEM;
+	}
 	do {
-		r = freeze_pass(f, err, errlen);
+		r = freeze_pass(f, clocks, err, errlen);
 	} while (r > 0);
+	free(clocks);
 	if (r == 0 && f->ntids == 0) {
 		snprintf(err, errlen, "process %d exited", pid);
 		r = -ESRCH;

@@ -221,6 +221,8 @@ static int parse_stat_fields(const struct token *f, int nf, struct ps_stat *out)
 	if (parse_i64(f[20 - 3].s, f[20 - 3].n, &v) < 0)
 		return -EINVAL;
 	out->num_threads = (long)v;
+	if (parse_int_token(f[39 - 3].s, f[39 - 3].n, &out->processor) < 0)
+		return -EINVAL;
 	for (i = 0; i < sizeof(u64_fields) / sizeof(u64_fields[0]); i++) {
 		const struct token *t = &f[u64_fields[i] - 3];
 

@@ -20,6 +20,7 @@ struct ps_stat {
 	pid_t ppid, pgrp, session;
 	unsigned long flags;                     /* PF_*: PF_KTHREAD = 0x00200000 */
 	long num_threads;
+	int processor;                           /* field 39: the CPU it last ran on */
 	uint64_t start_time;                     /* field 22, clock ticks since boot: with
 						    the pid, it names one process for good */
 	uint64_t start_code, end_code, start_stack;            /* fields 26, 27, 28 */

@@ -5,8 +5,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define PS_SLEEP_MAX_CPUS 1024
+
+/* Each CPU's scheduler clock against CLOCK_MONOTONIC, measured the first
+ * time a thread that last ran there is looked at; zero it for each freeze. */
+struct ps_sleep_clocks {
+	int64_t offset[PS_SLEEP_MAX_CPUS];
+	uint8_t known[PS_SLEEP_MAX_CPUS];
+};
+
 /* Nanoseconds since thread tid went to sleep; 0 when it is not asleep or
  * this kernel does not tell (no /proc/<tid>/sched). */
-uint64_t ps_thread_asleep_ns(pid_t tid);
+uint64_t ps_thread_asleep_ns(pid_t tid, struct ps_sleep_clocks *k);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backend/fileio.h"
 #include "fds_content.h"
 
 #define COPY_CHUNK (1 << 20)
@@ -52,22 +53,6 @@ static long create_unlinked(struct ps_rctx *c, const struct ps_fd *f)
 			O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, f->mode & 07777, 0, 0);
 }
 
-static int write_all(int fd, const char *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* The data runs of src (its holes stay holes) into dst, then dst cut to size. */
 static int copy_runs(int src, int dst, uint64_t size, char *buf)
 {
@@ -87,7 +72,7 @@ static int copy_runs(int src, int dst, uint64_t size, char *buf)
 
 			if (n <= 0)
 				return n < 0 ? -errno : -EIO;
-			rc = write_all(dst, buf, (size_t)n, at);
+			rc = ps_write_all(dst, buf, (size_t)n, at);
 			if (rc < 0)
 				return rc;
 			at += n;

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backend/fileio.h"
 #include "pipes.h"
 
 static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
@@ -19,21 +20,6 @@ static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, 
 }
 
 /* ---- the saved bytes ---- */
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The bytes of f's data file into wfd, a non-blocking write end of procsnap's
  * own: a pipe too small for them fails (EAGAIN) instead of hanging. */
@@ -49,7 +35,7 @@ static int refill(struct ps_rctx *c, const struct ps_fd *f, int wfd)
 		return ps_rfail(c, -errno, "fd %d: cannot read %s: %s", f->fd, f->data,
 				strerror(errno));
 	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-		rc = write_all(wfd, buf, (size_t)n);
+		rc = ps_write_all(wfd, buf, (size_t)n, -1);
 	if (rc == 0 && n < 0)
 		rc = -errno;
 	close(fd);

@@ -215,7 +215,8 @@ ps_holders() { # every open file under this test's mounts: "pid(comm):fd->path"
 }
 
 # ps_start NAME COMMAND...: start a target with its stdout in $PS_TMP/NAME.out
-# and wait for its READY line: sets PS_TARGET (pid) and PS_READY.
+# (stdin from $PS_STDIN, /dev/null unless set) and wait for its READY line:
+# sets PS_TARGET (pid) and PS_READY.
 ps_start() {
 	local name=$1 out err end
 	shift
@@ -229,7 +230,7 @@ ps_start() {
 			[ "$n" -le 2 ] || eval "exec $n>&-"
 		done
 		exec "$@"
-	) >"$out" 2>"$err" </dev/null &
+	) >"$out" 2>"$err" <"${PS_STDIN:-/dev/null}" &
 	PS_TARGET=$!
 	PS_PIDS+=("$PS_TARGET")
 	end=$((SECONDS + 11))
@@ -309,6 +310,7 @@ ps_unmount() { # MOUNTPOINT: also for a mount whose daemon died
 #   syscalls IMG            "<tid> <nr> <ret>": the syscall each thread was in (-1: none)
 #   rem IMG TID             seconds left to TID's relative sleep at the checkpoint
 #                           (what the kernel wrote to its rem)
+#   fd IMG FD KEY           KEY of fd FD's entry in IMG/fds.json (strings raw)
 # IMG is an image directory: $MNT/<pid> or a copy of it. Addresses are
 # "0x..." hex; the image's numbers may be JSON numbers or hex strings.
 ps_py() {
@@ -469,6 +471,14 @@ def main(cmd, *a):
             print(t["tid"], s.get("nr", -1) if s.get("in_syscall") else -1, s.get("ret", 0))
     elif cmd == "rem":
         print("%.6f" % sleep_left(a[0], a[1]))
+    elif cmd == "fd":
+        for e in load(os.path.join(a[0], "fds.json"))["fds"]:
+            if e.get("fd") == int(a[1]):
+                v = e.get(a[2])
+                print(v if isinstance(v, str) else json.dumps(v))
+                break
+        else:
+            die("%s/fds.json has no entry for fd %s" % (a[0], a[1]))
     elif cmd == "check-image":
         check_image(a[0], a[1])
     elif cmd == "rip-exec":

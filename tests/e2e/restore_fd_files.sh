@@ -25,20 +25,6 @@ rm_shm_then_cleanup() {
 }
 trap rm_shm_then_cleanup EXIT
 
-# fd_entry IMG FD KEY: the value of KEY in fd FD's entry of IMG/fds.json.
-fd_entry() {
-	python3 - "$@" <<'EOF'
-import json, sys
-img, fd, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for e in json.load(open(img + "/fds.json"))["fds"]:
-    if e.get("fd") == fd:
-        v = e.get(key)
-        print(v if isinstance(v, str) else json.dumps(v))
-        sys.exit(0)
-sys.exit("%s/fds.json has no entry for fd %d" % (img, fd))
-EOF
-}
-
 # pattern_ok FILE AT LEN: bytes AT..AT+LEN of FILE are the target's pattern.
 pattern_ok() {
 	python3 - "$@" <<'EOF'
@@ -89,10 +75,10 @@ rs_checkpoint "$pid" "$img"
 # ---- the image: fds.json, and the deleted files' bytes in fds/<fd> ----
 [ -f "$img/fds.json" ] || ps_fail "the image has no fds.json"
 for fd in "$del" "$delro"; do
-	ps_assert_eq true "$(fd_entry "$img" "$fd" deleted)" "fds.json: fd $fd deleted"
-	[ "$(fd_entry "$img" "$fd" supported)" = true ] ||
-		ps_fail "fds.json: deleted fd $fd is not supported: $(fd_entry "$img" "$fd" unsupported_reason)"
-	ps_assert_eq "fds/$fd" "$(fd_entry "$img" "$fd" data)" "fds.json: the data file of fd $fd"
+	ps_assert_eq true "$(ps_py fd "$img" "$fd" deleted)" "fds.json: fd $fd deleted"
+	[ "$(ps_py fd "$img" "$fd" supported)" = true ] ||
+		ps_fail "fds.json: deleted fd $fd is not supported: $(ps_py fd "$img" "$fd" unsupported_reason)"
+	ps_assert_eq "fds/$fd" "$(ps_py fd "$img" "$fd" data)" "fds.json: the data file of fd $fd"
 	[ -f "$img/fds/$fd" ] || ps_fail "the image has no fds/$fd: the bytes of deleted fd $fd are not saved"
 done
 ps_assert_eq $((1048576 + 100)) "$(stat -c %s "$img/fds/$del")" "size of fds/$del (the deleted file with a hole)"

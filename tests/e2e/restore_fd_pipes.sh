@@ -14,28 +14,14 @@ set -eu -o pipefail
 BIN=$TARGETS/restore_fd_pipes
 rs_setup "$BIN"
 
-# fd_entry IMG FD KEY: the value of KEY in fd FD's entry of IMG/fds.json.
-fd_entry() {
-	python3 - "$@" <<'EOF'
-import json, sys
-img, fd, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for e in json.load(open(img + "/fds.json"))["fds"]:
-    if e.get("fd") == fd:
-        v = e.get(key)
-        print(v if isinstance(v, str) else json.dumps(v))
-        sys.exit(0)
-sys.exit("%s/fds.json has no entry for fd %d" % (img, fd))
-EOF
-}
-
 # fd_data IMG FD WHAT: the image file holding the bytes of fd FD (its "data"
 # in fds.json); fail naming WHAT, with the reason procsnap gave, if it has none.
 fd_data() {
 	local data
-	data=$(fd_entry "$1" "$2" data) || ps_fail "fds.json: no entry for fd $2 ($3)"
+	data=$(ps_py fd "$1" "$2" data) || ps_fail "fds.json: no entry for fd $2 ($3)"
 	if [ "$data" = null ] || [ ! -f "$1/$data" ]; then
 		ps_fail "the image holds no bytes of fd $2 ($3): data '$data', supported" \
-			"$(fd_entry "$1" "$2" supported), reason: $(fd_entry "$1" "$2" unsupported_reason)"
+			"$(ps_py fd "$1" "$2" supported), reason: $(ps_py fd "$1" "$2" unsupported_reason)"
 	fi
 	printf '%s\n' "$1/$data"
 }
@@ -69,34 +55,6 @@ exec {fd}>&-
 fd=${WRITER[0]}
 exec {fd}<&-
 
-# start_on_writer NAME COMMAND...: ps_start, but with stdin from the writer's
-# pipe; then this shell closes its own copy of that read end, so that the
-# target is the pipe's only reader.
-start_on_writer() {
-	local name=$1 out err end
-	shift
-	out=$PS_TMP/$name.out
-	err=$PS_TMP/$name.err
-	(
-		for fd in /proc/"$BASHPID"/fd/*; do
-			n=${fd##*/}
-			[ "$n" -le 2 ] || eval "exec $n>&-"
-		done
-		exec "$@"
-	) <&"$from_writer" >"$out" 2>"$err" &
-	PS_TARGET=$!
-	PS_PIDS+=("$PS_TARGET")
-	exec {from_writer}<&-
-	end=$((SECONDS + 11))
-	until grep -q '^READY' "$out"; do
-		ps_alive "$PS_TARGET" || ps_fail "$name exited before READY: $(cat "$err")"
-		[ "$SECONDS" -lt "$end" ] || ps_fail "$name printed no READY line in 10s"
-		sleep 0.05
-	done
-	PS_READY=$(grep -m1 '^READY' "$out")
-	ps_log "started $name (pid $PS_TARGET) with stdin from the writer (pid $writer): $PS_READY"
-}
-
 # The target's stdin is the very pipe the writer's stdout is.
 assert_stdin_is_writers() { # PID WHEN
 	local theirs ours
@@ -111,7 +69,10 @@ fifo=$PS_TMP/fifo
 mkfifo "$fifo"
 res=$PS_TMP/pipes.results
 printf 'before\n' >&"$to_writer"   # the target reads it before READY
-start_on_writer pipes "$BIN" "$res" "$fifo"
+# The target's stdin is the writer's pipe (opened again through /dev/fd);
+# then this shell closes its own read end: the target is its only reader.
+PS_STDIN=/dev/fd/$from_writer ps_start pipes "$BIN" "$res" "$fifo"
+exec {from_writer}<&-
 pid=$PS_TARGET
 half_r=$(ps_field half_r)
 big_r=$(ps_field big_r)
@@ -131,7 +92,7 @@ printf abc | cmp -s - "$data" || ps_fail "$data holds '$(head -c 64 "$data")', w
 data=$(fd_data "$img" $((big_r < big_w ? big_r : big_w)) "the 1 MiB pipe")
 ps_assert_eq 200000 "$(stat -c %s "$data")" "size of $data (the 1 MiB pipe's bytes)"
 pattern_ok "$data" 200000 || ps_fail "$data does not hold the 1 MiB pipe's 200000 bytes"
-ps_assert_eq 1048576 "$(fd_entry "$img" "$big_r" pipe_size)" "fds.json: pipe_size of fd $big_r"
+ps_assert_eq 1048576 "$(ps_py fd "$img" "$big_r" pipe_size)" "fds.json: pipe_size of fd $big_r"
 data=$(fd_data "$img" "$fifo_fd" "the FIFO")
 printf 'fifo-data\n' | cmp -s - "$data" || ps_fail "$data holds '$(head -c 64 "$data")', want 'fifo-data\\n'"
 ps_pass "the image holds the bytes of the half pipe, the 1 MiB pipe and the FIFO"

@@ -611,7 +611,6 @@ static int setup(void)
 /* Usage: restore_fd_anon RESULTS DIR */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct sigaction sa;
 
 	if (argc != 3) {
@@ -637,11 +636,5 @@ int main(int argc, char **argv)
 	       fds.wd_c, fds.memfd, (long long)rt_at.tv_sec, rt_at.tv_nsec,
 	       (long long)mono_armed.tv_sec, mono_armed.tv_nsec);
 	fflush(stdout);
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -474,7 +474,6 @@ static void verify(const char *results)
 /* Usage: restore_fd_files RESULTS DIR */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct sigaction sa;
 	char ready[1024];
 	int len;
@@ -498,11 +497,5 @@ int main(int argc, char **argv)
 		len += snprintf(ready + len, sizeof(ready) - len, " %s=%d", held[i].name, held[i].fd);
 	printf("%s shm=%s\n", ready, shm_path);
 	fflush(stdout);
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

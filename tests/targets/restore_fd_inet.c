@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "socktext.h"
 
-#define WAIT_MS 5000   /* for data or a connection still in flight: generous */
 #define UDP_RCVBUF 262144
 #define UDPC_SNDBUF 16384   /* under any wmem_max: a restore that doubles it shows */
 
@@ -51,28 +51,6 @@ static int udp_rcvbuf, udpc_sndbuf;
 static void on_usr2(int sig)
 {
 	verify_requested = 1;
-}
-
-/* Bytes as text for a message: escaped, cut after 48 (the results line stays one line).
- * Up to 6 in one message. */
-static const char *shown(const void *buf, ssize_t n)
-{
-	static char text[6][48 * 4 + 8];
-	static unsigned which;
-	const unsigned char *b = buf;
-	char *t = text[which++ % 6], *p = t;
-	ssize_t i;
-
-	for (i = 0; i < n && i < 48; i++) {
-		if (b[i] == '\n')
-			p += sprintf(p, "\\n");
-		else if (b[i] < 0x20 || b[i] >= 0x7f || b[i] == '\\')
-			p += sprintf(p, "\\x%02x", b[i]);
-		else
-			*p++ = (char)b[i];
-	}
-	strcpy(p, i < n ? "..." : "");
-	return t;
 }
 
 static const char *addr_text(const struct sockaddr_storage *a)
@@ -119,30 +97,6 @@ static int is_loopback(const struct sockaddr_storage *a)
 	if (a->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
 	return a->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
-}
-
-static int wait_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, WAIT_MS) == 1;
-}
-
-/* Reads a line ending in '\n' from a stream socket (NUL-terminated in buf). */
-static ssize_t recv_line(int fd, char *buf, size_t size)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got + 1 < size && wait_readable(fd)) {
-		n = recv(fd, buf + got, 1, MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		if (buf[got++] == '\n')
-			break;
-	}
-	buf[got] = '\0';
-	return (ssize_t)got;
 }
 
 static int sockopt(int fd, int level, int opt)

@@ -268,7 +268,6 @@ static void verify(const char *results)
 /* Usage: restore_fd_pipes RESULTS FIFO_PATH */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct sigaction sa;
 
 	if (argc != 3) {
@@ -289,11 +288,5 @@ int main(int argc, char **argv)
 	printf("READY pid=%d half_r=%d half_w=%d big_r=%d big_w=%d fifo=%d stdin_ino=%lu\n", (int)getpid(), half_r,
 	       half_w, big_r, big_w, fifo_fd, (unsigned long)stdin_ino);
 	fflush(stdout);
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

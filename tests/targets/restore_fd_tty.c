@@ -118,7 +118,6 @@ static void verify(const char *results)
  * goes to READYFILE) */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	char link[LINK_BUF];
 	struct sigaction sa;
 
@@ -137,11 +136,5 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR2, &sa, NULL);
 
 	report_to(argv[2], "READY pid=%d tty=%s", (int)getpid(), link);
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "report.h"
-
-#define WAIT_MS 5000   /* for data or a connection still in flight: generous */
+#include "socktext.h"
 
 /* A failed check sets failed, so that verify stops after the first FAIL line. */
 #define CHECK(bad, ...) FAIL_IF(results, (bad) && (failed = 1), __VA_ARGS__)
@@ -77,28 +76,6 @@ static socklen_t make_addr(struct sockaddr_un *a, const char *name, int abstract
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + abstract + len + !abstract);
 }
 
-/* Bytes as text for a message: escaped, cut after 120 (the results line stays one line).
- * Up to 6 in one message. */
-static const char *shown(const void *buf, ssize_t n)
-{
-	static char text[6][120 * 4 + 8];
-	static unsigned which;
-	const unsigned char *b = buf;
-	char *t = text[which++ % 6], *p = t;
-	ssize_t i;
-
-	for (i = 0; i < n && i < 120; i++) {
-		if (b[i] == '\n')
-			p += sprintf(p, "\\n");
-		else if (b[i] < 0x20 || b[i] >= 0x7f || b[i] == '\\')
-			p += sprintf(p, "\\x%02x", b[i]);
-		else
-			*p++ = (char)b[i];
-	}
-	strcpy(p, i < n ? "..." : "");
-	return t;
-}
-
 /* Abstract names print with their leading NUL as '@', as ss does. */
 static const char *addr_text(const struct sockaddr_un *a, socklen_t len)
 {
@@ -115,13 +92,6 @@ static const char *addr_text(const struct sockaddr_un *a, socklen_t len)
 	return shown(name, (ssize_t)n);
 }
 
-static int wait_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, WAIT_MS) == 1;
-}
-
 /* Receives up to len bytes from a stream socket, waiting up to WAIT_MS for each part. */
 static ssize_t recv_stream(int fd, char *buf, size_t len)
 {
@@ -134,23 +104,6 @@ static ssize_t recv_stream(int fd, char *buf, size_t len)
 			break;
 		got += (size_t)n;
 	}
-	return (ssize_t)got;
-}
-
-/* Reads a line ending in '\n' from a stream socket (NUL-terminated in buf). */
-static ssize_t recv_line(int fd, char *buf, size_t size)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got + 1 < size && wait_readable(fd)) {
-		n = recv(fd, buf + got, 1, MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		if (buf[got++] == '\n')
-			break;
-	}
-	buf[got] = '\0';
 	return (ssize_t)got;
 }
 

@@ -57,7 +57,6 @@ static void verify(const char *results)
 /* Usage: restore_ids RESULTS */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	struct sigaction sa;
 
 	if (argc != 2) {
@@ -78,11 +77,5 @@ int main(int argc, char **argv)
 	       (int)getpgrp(), (int)getsid(0));
 	fflush(stdout);
 
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -793,11 +793,5 @@ int main(int argc, char **argv)
 	       (int)sender_pid);
 	fflush(stdout);
 
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

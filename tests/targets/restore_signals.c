@@ -103,7 +103,6 @@ static void verify(const char *results)
 /* Usage: restore_signals RESULTS */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	const int rt = SIGRTMIN + 1;
 	union sigval v = { .sival_int = 42 };
 	struct sigaction sa;
@@ -162,11 +161,5 @@ int main(int argc, char **argv)
 	printf("READY pid=%d rt=%d\n", (int)ready_pid, rt);
 	fflush(stdout);
 
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -236,24 +236,6 @@ static void *start(void *arg)
 	return NULL;
 }
 
-/* /proc/self/task/TID/syscall begins with the number of the syscall the
- * thread is blocked in. */
-static int in_syscall(pid_t tid)
-{
-	char path[64], buf[128] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
-}
-
 static int wanted(int i, int nr)
 {
 	for (int k = 0; k < 3; k++)
@@ -375,7 +357,7 @@ static void verify(void)
 	}
 	for (i = 0; i < NT; i++)
 		FAIL_IF(results, !atomic_load(&w[i].done), "%s (tid %d) never returned: it is in syscall %d",
-			role[i], (int)w[i].tid, in_syscall(w[i].tid));
+			role[i], (int)w[i].tid, thread_syscall(w[i].tid));
 	for (i = 0; i < NT; i++)
 		FAIL_IF(results, i != T_SUSPEND && i != T_SIGWAIT && check_wait(i, why, sizeof(why)),
 			"%s (tid %d): %s", role[i], (int)w[i].tid, why);
@@ -438,7 +420,7 @@ static int wait_parked(void)
 	int i, nr, waits;
 
 	for (i = 0, waits = 0; i < NT;) {
-		nr = atomic_load(&w[i].parked) ? in_syscall(w[i].tid) : -2;
+		nr = atomic_load(&w[i].parked) ? thread_syscall(w[i].tid) : -2;
 		if (wanted(i, nr)) {
 			w[i].nr = nr;
 			i++;

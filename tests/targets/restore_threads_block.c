@@ -250,24 +250,6 @@ static void *t_suspend(void *arg)
 	return NULL;
 }
 
-/* /proc/self/task/TID/syscall begins with the number of the syscall the
- * thread is blocked in. */
-static int in_syscall(pid_t tid)
-{
-	char path[64], buf[128] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -386,7 +368,7 @@ int main(int argc, char **argv)
 
 	/* READY only once each thread is blocked in its syscall (5 s at most). */
 	for (i = 0, waits = 0; i < NT; ) {
-		nr = atomic_load(&parked[i]) ? in_syscall(tids[i]) : -2;
+		nr = atomic_load(&parked[i]) ? thread_syscall(tids[i]) : -2;
 		if (nr == want_nr[i]) {
 			i++;
 			continue;

@@ -461,7 +461,6 @@ static int arm_timers(void)
 /* Usage: restore_timers RESULTS. alarm() is not used: it is ITIMER_REAL. */
 int main(int argc, char **argv)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	int tid;
 
 	if (argc != 2) {
@@ -482,11 +481,5 @@ int main(int argc, char **argv)
 	       (int)getpid(), tid, kid(tm_a), kid(tm_b), kid(tm_c), kid(tm_d), kid(tm_deleted),
 	       sig_a, sig_b, sig_d);
 	fflush(stdout);
-	for (;;) {
-		if (verify_requested) {
-			verify_requested = 0;
-			verify(argv[1]);
-		}
-		nanosleep(&tick, NULL);
-	}
+	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -1,0 +1,25 @@
+/* Writing a whole buffer to a file, a pipe or a socket: retried after
+ * EINTR and short writes. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+int ps_write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = off >= 0 ? pwrite(fd, p, len, off) : write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
+	}
+	return 0;
+}

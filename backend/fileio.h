@@ -1,0 +1,13 @@
+/* Writing a whole buffer to a file, a pipe or a socket: retried after
+ * EINTR and short writes. */
+#ifndef PROCSNAP_FILEIO_H
+#define PROCSNAP_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* All len bytes of buf to fd: at offset off (pwrite) when off >= 0, at the
+ * fd's position (write) when off < 0, as a pipe needs. 0 or -errno. */
+int ps_write_all(int fd, const void *buf, size_t len, off_t off);
+
+#endif
