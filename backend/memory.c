@@ -276,6 +276,48 @@ static int read_smaps(pid_t pid, struct ps_maps *maps, char *resident, char *err
 	return r;
 }
 
+/*
+ * A shared mapping of a file that is gone (a memfd, a deleted file) holds
+ * what only the image will have: not just the pages this process touched
+ * but all the file's data in the mapped range, found with SEEK_DATA on the
+ * file itself through /proc/<pid>/map_files (root may open those links).
+ * Reading them through the mapping faults untouched ones in from the file.
+ */
+static int scan_file_data(pid_t pid, struct ps_mapping *m)
+{
+	uint64_t len = m->end - m->start, at = m->offset, stop = m->offset + len;
+	char path[96];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (rc == 0 && at < stop) {
+		off_t data = lseek(fd, (off_t)at, SEEK_DATA), hole;
+
+		if (data < 0 || (uint64_t)data >= stop)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			break;
+		for (uint64_t page = ((uint64_t)data - m->offset) / PAGE;
+		     rc == 0 && page * PAGE < (uint64_t)hole - m->offset && page * PAGE < len; page++) {
+			rc = add_page(m, page);
+			m->data_pages += rc == 0;
+		}
+		at = (uint64_t)hole;
+	}
+	close(fd);
+	return rc;
+}
+
+static int is_gone_shared_file(const struct ps_mapping *m)
+{
+	return m->kind == PS_MAP_FILE && m->shared && m->deleted;
+}
+
 static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
 			     char *err, size_t errlen)
 {
@@ -294,6 +336,14 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 
 		if (m->kind == PS_MAP_FILE)
 			identify_file_cached(pid, maps, i);
+		if (m->content && is_gone_shared_file(m)) {
+			r = scan_file_data(pid, m);
+			if (r < 0)
+				snprintf(err, errlen, "/proc/%d/map_files/%llx-%llx: finding the data of "
+					 "the deleted %s: %s", (int)pid, (unsigned long long)m->start,
+					 (unsigned long long)m->end, m->path.data, strerror(-r));
+			continue;
+		}
 		if (!m->content || !resident[i])
 			continue;
 		r = scan_pagemap(pmfd, m);

@@ -124,6 +124,19 @@ int ps_fd_has_content(const struct ps_fd *f)
 	       (f->type == PS_FD_ANON && ps_fd_kind_is(f, "memfd"));
 }
 
+const struct ps_fd *ps_fd_of_file(const struct ps_fds *fds, uint32_t dev_major,
+				  uint32_t dev_minor, uint64_t ino)
+{
+	for (size_t i = 0; i < fds->count; i++) {
+		const struct ps_fd *f = &fds->items[i];
+
+		if (f->supported && !f->is_dup && ps_fd_has_content(f) && f->ino == ino &&
+		    f->dev_major == dev_major && f->dev_minor == dev_minor)
+			return f;
+	}
+	return NULL;
+}
+
 int ps_fd_is_epoll(const struct ps_fd *f)
 {
 	return f->type == PS_FD_ANON && ps_fd_kind_is(f, "eventpoll");

@@ -373,5 +373,8 @@ int ps_fd_kind_is(const struct ps_fd *f, const char *name);
 void ps_sockaddr_describe(int family, const struct ps_sockaddr *a, char *buf, size_t len);
 /* A deleted file or a memfd: its bytes are saved in fds/<n>. */
 int ps_fd_has_content(const struct ps_fd *f);
+/* The fd among fds whose saved content is the file dev:ino, or NULL. */
+const struct ps_fd *ps_fd_of_file(const struct ps_fds *fds, uint32_t dev_major,
+				  uint32_t dev_minor, uint64_t ino);
 
 #endif

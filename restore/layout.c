@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "gone_files.h"
 #include "layout.h"
 #include "proc_parse.h"
 
@@ -197,18 +198,32 @@ static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m, const ch
 
 /* While pages are written the mapping must be writable: process_vm_writev
  * obeys page protections (unlike a debugger's /proc/<pid>/mem writes). */
-static int map_one(struct ps_rctx *c, const struct ps_mapping *m)
+/* A shared mapping of a deleted file whose descriptor the process still
+ * holds: the file's own saved content (fds/<n>) is in it already. */
+static int content_in_file(const struct ps_rctx *c, const struct ps_mapping *m)
+{
+	return m->kind == PS_MAP_FILE && m->deleted && m->shared &&
+	       ps_fd_of_file(&c->m->fds, m->file.dev_major, m->file.dev_minor, m->file.ino);
+}
+
+static int needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
+{
+	return m->data_pages && !content_in_file(c, m);
+}
+
+static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone_files *gone)
 {
 	char what[PS_PATH_MAX + 64];
-	int prot = m->prot | (m->data_pages ? PROT_WRITE : 0);
+	int prot = m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
 	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
+	int own_fd = m->kind == PS_MAP_FILE && !m->deleted;
 	long fd = -1, ret;
 
 	map_name(m, what, sizeof(what));
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
 	if (m->kind == PS_MAP_FILE) {
-		fd = open_in_stub(c, m, what);
+		fd = own_fd ? open_in_stub(c, m, what) : ps_gone_file_fd(c, gone, m);
 		if (fd < 0)
 			return (int)fd;
 	} else {
@@ -216,7 +231,7 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m)
 	}
 	ret = ps_rcall(c, what, SYS_mmap, m->start, m->end - m->start, prot, flags,
 		       (uint64_t)fd, fd >= 0 ? m->offset : 0);
-	if (fd >= 0)
+	if (own_fd)
 		ps_rcall(c, "close", SYS_close, fd, 0, 0, 0, 0, 0);
 	if (ret >= 0 && (uint64_t)ret != m->start)
 		return ps_rfail(c, -EFAULT, "%s: the kernel placed it at 0x%lx", what, ret);
@@ -454,15 +469,16 @@ static int is_kernel_mapping(const struct ps_mapping *m)
 
 int ps_layout_build(struct ps_rctx *c)
 {
-	int e = map_vdso(c);
+	struct ps_gone_files *gone = ps_gone_files_new();
+	int e = gone ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
 
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
 		if (is_kernel_mapping(m))
 			continue;
-		e = map_one(c, m);
-		if (e == 0)
+		e = map_one(c, m, gone);
+		if (e == 0 && needs_fill(c, m))
 			e = fill_one(c, m);
 		if (e == 0)
 			e = protect_one(c, m);
@@ -471,6 +487,7 @@ int ps_layout_build(struct ps_rctx *c)
 		if (e == 0)
 			e = name_one(c, m);
 	}
+	ps_gone_files_close(c, gone);
 	return e;
 }
 

@@ -728,6 +728,19 @@ static int same_file(const struct ps_mapping *a, const struct ps_mapping *b)
 	       memcmp(&a->file, &b->file, sizeof(a->file)) == 0;
 }
 
+/* A mapping of a file that is gone: a shared one carries its bytes; a
+ * private one has only its own changed pages, the rest must come from the
+ * file's content, saved with a descriptor the process still holds. */
+static int check_gone_file(struct vctx *v, const struct ps_mapping *map)
+{
+	if (map->shared || ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor,
+					 map->file.ino))
+		return 0;
+	return refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
+		      "were not saved (no descriptor of the process holds the file)",
+		      ull(map->start), ull(map->end), map->path.data);
+}
+
 static int check_mapping(struct vctx *v, const struct ps_mapping *map,
 			 const struct ps_mapping *prev)
 {
@@ -738,8 +751,7 @@ static int check_mapping(struct vctx *v, const struct ps_mapping *map,
 	switch (map->kind) {
 	case PS_MAP_FILE:
 		if (map->deleted)
-			return refuse(v, -ENOTSUP, "mapping %llx-%llx of deleted file %s: not "
-				      "supported yet", ull(map->start), ull(map->end), map->path.data);
+			return check_gone_file(v, map);
 		return same_file(prev, map) ? 0 : check_mapped_file(v, map);
 	case PS_MAP_OTHER:
 		return refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "

@@ -643,11 +643,26 @@ START_TEST(test_file_mtime)
 }
 END_TEST
 
+/* A private mapping of a deleted file needs the file's saved content; a
+ * shared one carries its own bytes. */
 START_TEST(test_file_deleted)
 {
-	find_kind(PS_MAP_FILE)->deleted = 1;
-	expect_refused(validate_as(0, 0), fmt("mapping 20000000-20001000 of deleted file %s: not "
-					      "supported yet", g_lib));
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+	struct ps_fd *f;
+
+	map->deleted = 1;
+	expect_refused(validate_as(0, 0), fmt("mapping 20000000-20001000 of the deleted file %s: "
+					      "its unchanged pages were not saved", g_lib));
+	f = add_fd(7, PS_FD_REG, "file", g_lib, O_RDONLY);
+	f->deleted = 1;
+	f->data = xstrdup("fds/7");
+	f->ino = map->file.ino;
+	f->dev_major = map->file.dev_major;
+	f->dev_minor = map->file.dev_minor;
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+	f->ino++;
+	map->shared = 1;
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
 }
 END_TEST
 
