@@ -158,7 +158,7 @@ static int peek_queue(int fd, struct ps_fd *f)
 		return -ENOMEM;
 	if (!stream && setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0) {
 		free(buf);
-		return -errno;
+		return unsupported(f, "SO_PEEK_OFF, needed to read its unread messages, was refused");
 	}
 	while ((n = peek_one(fd, buf, PEEK_MAX)) > 0 && (rc = add_message(f, buf, (size_t)n)) == 0)
 		if (stream)

@@ -210,6 +210,17 @@ static int bind_local(struct ps_rctx *c, const struct ps_fd *f, int fd)
 
 /* ---- one socket ---- */
 
+/* Whether the socket had a name of its own: bound or listening, or a
+ * connected one that was bound (a unix name, or the port a connect chose). */
+static int binds(const struct ps_socket *s)
+{
+	if (s->state == PS_SOCK_BOUND || s->state == PS_SOCK_LISTENING)
+		return 1;
+	if (s->state != PS_SOCK_CONNECTED || !s->local.len)
+		return 0;
+	return s->family != AF_UNIX || s->local.len > sizeof(sa_family_t);
+}
+
 /* Bound, listening (TCP), connected (UDP, or unix datagrams to a named peer),
  * unread datagrams of a bound unix socket sent back to it. */
 static int set_up(struct ps_rctx *c, const struct ps_fd *f, int fd)
@@ -218,9 +229,7 @@ static int set_up(struct ps_rctx *c, const struct ps_fd *f, int fd)
 	char where[128];
 	int tmp, rc = apply_options(c, f, fd);
 
-	if (rc == 0 && (s->state == PS_SOCK_BOUND || s->state == PS_SOCK_LISTENING ||
-			(s->state == PS_SOCK_CONNECTED && s->local.len &&
-			 (s->family != AF_UNIX || s->local.len > sizeof(sa_family_t)))))
+	if (rc == 0 && binds(s))
 		rc = bind_local(c, f, fd);
 	if (rc == 0 && s->state == PS_SOCK_LISTENING && s->family != AF_UNIX &&
 	    listen(fd, (int)s->backlog) < 0)
