@@ -304,8 +304,10 @@ struct ps_fd {
 	struct ps_inotify_watch *watches;  /* kind "inotify" */
 	size_t nwatches;
 	struct ps_socket *sock;        /* type PS_FD_SOCKET, when saved */
-	/* Bytes that go into the data file (a pipe's unread contents, on the
-	 * pipe's lowest fd), held only while a snapshot serves them. */
+	/* Bytes that go into the data file (a pipe's or FIFO's unread contents,
+	 * on its lowest fd; a socket's unread messages), held only while a
+	 * snapshot serves them. A deleted file's or memfd's bytes are read from
+	 * the file itself. */
 	char *bytes;
 	size_t nbytes;
 };
