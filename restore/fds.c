@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -133,8 +134,22 @@ static long open_in_stub(struct ps_rctx *c, const char *what, const char *path, 
 			0, 0, 0);
 }
 
+/* A pty slave (136-143) whose node was made after the checkpoint: the
+ * kernel reuses the numbers of closed ptys, so /dev/pts/3 may now be some
+ * other session's terminal. devpts sets a node's ctime when it makes it. */
+static int is_new_pty(const struct ps_rctx *c, const struct ps_fd *f)
+{
+	const struct ps_image_meta *meta = &c->m->meta;
+	struct stat st;
+
+	if (f->rdev_major < 136 || f->rdev_major > 143 || stat(f->path.data, &st) < 0)
+		return 0;
+	return st.st_ctim.tv_sec > meta->taken_sec ||
+	       (st.st_ctim.tv_sec == meta->taken_sec && st.st_ctim.tv_nsec > meta->taken_nsec);
+}
+
 /* "fd 0 (and 1, 2 sharing it): /dev/pts/3 is gone, ..." for status. */
-static void note_replaced(struct ps_rctx *c, const struct ps_fd *f)
+static void note_replaced(struct ps_rctx *c, const struct ps_fd *f, const char *why)
 {
 	const struct ps_fds *fds = &c->m->fds;
 	char also[96] = "";
@@ -144,8 +159,8 @@ static void note_replaced(struct ps_rctx *c, const struct ps_fd *f)
 		if (fds->items[i].is_dup && fds->items[i].dup_of == f->fd)
 			used += (size_t)snprintf(also + used, sizeof(also) - used, "%s%d",
 						 used ? ", " : " (and ", fds->items[i].fd);
-	ps_rnote(c, "fd %d%s%s: %s is gone, /dev/null is open there instead", f->fd, also,
-		 used ? " sharing it)" : "", f->path.data);
+	ps_rnote(c, "fd %d%s%s: %s %s, /dev/null is open there instead", f->fd, also,
+		 used ? " sharing it)" : "", f->path.data, why);
 }
 
 /* Open f's file in the stub; returns the new descriptor (the lowest free
@@ -156,20 +171,23 @@ static long open_file(struct ps_rctx *c, const struct ps_fd *f)
 	int flags = open_flags(f);
 	int extra = O_NOCTTY | (f->cloexec ? O_CLOEXEC : 0);
 	char names[128], what[PS_PATH_MAX + 192];
+	int reused;
 	long nfd;
 
 	describe_flags(flags, names, sizeof(names));
 	snprintf(what, sizeof(what), "fd %d: cannot open %s (%s)", f->fd, f->path.data, names);
-	nfd = open_in_stub(c, what, f->path.data, flags | extra);
+	reused = is_terminal(f) && is_new_pty(c, f);
+	nfd = reused ? -ENOENT : open_in_stub(c, what, f->path.data, flags | extra);
 	/* A terminal that is gone (a closed pty: ENOENT; /dev/tty without a
-	 * controlling terminal: ENXIO; a hung-up one: EIO) becomes /dev/null,
-	 * as a daemon's would, and status says so. */
+	 * controlling terminal: ENXIO; a hung-up one: EIO) or is another one now
+	 * becomes /dev/null, as a daemon's would, and status says so. */
 	if (is_terminal(f) && (nfd == -ENOENT || nfd == -ENXIO || nfd == -EIO)) {
 		snprintf(what, sizeof(what), "fd %d: cannot open /dev/null in place of %s", f->fd,
 			 f->path.data);
 		nfd = open_in_stub(c, what, "/dev/null", (flags & O_ACCMODE) | extra);
 		if (nfd >= 0)
-			note_replaced(c, f);
+			note_replaced(c, f, reused ? "is another terminal now (made after the "
+					 "checkpoint)" : "is gone");
 	}
 	return nfd;
 }

@@ -6,6 +6,8 @@
 # B: the pty is gone (its master closed) before the restore: the restore still succeeds,
 #    its status says "restored <pid>; " naming the gone /dev/pts/N and /dev/null, and fds
 #    0-2 are /dev/null, not terminals.
+# C: the pty is gone and a new one got its number before the restore: the process is
+#    not attached to that stranger's terminal but to /dev/null, and status says why.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -183,3 +185,32 @@ esac
 ps_pass "pty gone: fds 0-2 are /dev/null, not terminals"
 rs_kill "$pid"
 pty_cmd ptyb exit
+
+# ---- C: the pty is gone and a new pty has its number ----
+pty_start ptyc
+tty=$PTY_PATH
+tty_start c "$tty" "$PS_TMP/c.results"
+pid=$PS_TARGET
+rs_checkpoint "$pid" "$PS_TMP/img-c"
+pty_cmd ptyc close
+pty_start ptyd    # the kernel hands out the lowest free number: most likely $tty again
+if [ "$PTY_PATH" != "$tty" ]; then
+	ps_log "the new pty is $PTY_PATH, not $tty: nothing reused it (another pty was opened meanwhile)"
+fi
+rs_restore "$PS_TMP/img-c" tty-c
+[ "$RS_CP_RC" = 0 ] || ps_fail "pty reused: the restore must succeed, but cp exited $RS_CP_RC: $RS_CP_ERR (status '$RS_STATUS')"
+case $RS_STATUS in
+"restored $pid; "*"$tty"*"/dev/null"*) ;;
+*) ps_fail "pty reused: status is '$RS_STATUS', want 'restored $pid; ...' naming $tty and /dev/null" ;;
+esac
+if [ "$PTY_PATH" = "$tty" ]; then
+	grep -q "another terminal now" <<<"$RS_STATUS" || ps_fail "pty reused: status '$RS_STATUS' does not say $tty is another terminal now"
+fi
+PS_PIDS+=("$pid")
+ps_wait_free "$pid" "after its restore"
+rs_verify "$pid" "$PS_TMP/c.results"
+expect_fds "$pid" "pty reused" /dev/null 0
+ps_pass "pty reused: $RS_STATUS; fds 0-2 are /dev/null"
+rs_kill "$pid"
+pty_cmd ptyc exit
+pty_cmd ptyd exit
