@@ -8,16 +8,7 @@ set -eu -o pipefail
 . "$(dirname "$0")/restore_lib.sh"
 
 rs_setup "$RS_COUNTER"
-res=$PS_TMP/counter.results
-log=$PS_TMP/counter.log
-ps_start counter "$RS_COUNTER" "$res" "$log"
-pid=$PS_TARGET
-addr=$(ps_field addr)
-sleep 0.3
-
-rs_checkpoint "$pid" "$PS_TMP/img"
-saved=$(ps_py u64 "$PS_TMP/img" "$addr")
-[ "$saved" -gt 0 ] || ps_fail "the counter is $saved in the image"
+rs_counter_checkpoint "$PS_TMP/img"
 rs_counter_trim "$log" "$saved"
 ps_log "the counter was $saved at the checkpoint; the log ends at $(tail -n 1 "$log")"
 

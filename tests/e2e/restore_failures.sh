@@ -59,15 +59,8 @@ expect_failure "$PS_TMP/img-pipe" pipe "$pid" "fd $ptmx: /dev/ptmx is a pseudo-t
 	"unsupported fd"
 
 # ---- one counter image, spoiled in different ways ----
-res=$PS_TMP/counter.results
-log=$PS_TMP/counter.log
-ps_start counter "$RS_COUNTER" "$res" "$log"
-pid=$PS_TARGET
-addr=$(ps_field addr)
-sleep 0.2
 img=$PS_TMP/img
-rs_checkpoint "$pid" "$img"
-saved=$(ps_py u64 "$img" "$addr")
+rs_counter_checkpoint "$img"
 
 spoil() { # NAME: a fresh copy of the image to spoil, in $PS_TMP/NAME
 	cp -r "$img" "$PS_TMP/$1"

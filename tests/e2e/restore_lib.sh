@@ -233,6 +233,22 @@ rs_counter_trim() {
 	[ "$before" = "$after" ] || ps_log "trimmed $log from $before to $after lines (the counter was $saved)"
 }
 
+# rs_counter_checkpoint IMG: start restore_counter, let it count, checkpoint
+# it into IMG. Sets pid, res (its results file), log (its log) and saved
+# (the counter in the image, > 0).
+rs_counter_checkpoint() {
+	local addr
+	res=$PS_TMP/counter.results
+	log=$PS_TMP/counter.log
+	ps_start counter "$RS_COUNTER" "$res" "$log"
+	pid=$PS_TARGET
+	addr=$(ps_field addr)
+	sleep 0.3
+	rs_checkpoint "$pid" "$1"
+	saved=$(ps_py u64 "$1" "$addr")
+	[ "$saved" -gt 0 ] || ps_fail "the counter is $saved in the image"
+}
+
 # rs_counter_still_counting PID LOG: the log grows.
 rs_counter_still_counting() {
 	local n1 n2

@@ -9,16 +9,7 @@ set -eu -o pipefail
 
 command -v rsync >/dev/null || ps_skip "rsync missing: apt-get install rsync"
 rs_setup "$RS_COUNTER"
-res=$PS_TMP/counter.results
-log=$PS_TMP/counter.log
-ps_start counter "$RS_COUNTER" "$res" "$log"
-pid=$PS_TARGET
-addr=$(ps_field addr)
-sleep 0.3
-
-rs_checkpoint "$pid" "$PS_TMP/img"
-saved=$(ps_py u64 "$PS_TMP/img" "$addr")
-[ "$saved" -gt 0 ] || ps_fail "the counter is $saved in the image"
+rs_counter_checkpoint "$PS_TMP/img"
 
 for how in tar rsync; do
 	rs_counter_trim "$log" "$saved"   # the log as at the checkpoint, each time

@@ -30,4 +30,15 @@ int thread_syscall(pid_t tid);
 		}                                               \
 	} while (0)
 
+/* In a check function returning int that has a char *why of WHY_LEN
+ * bytes: when bad, write the reason there and return -1. */
+#define WHY_LEN 400
+#define CHECK_WHY(bad, ...)                                     \
+	do {                                                    \
+		if (bad) {                                      \
+			snprintf(why, WHY_LEN, __VA_ARGS__);    \
+			return -1;                              \
+		}                                               \
+	} while (0)
+
 #endif

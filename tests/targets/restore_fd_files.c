@@ -36,7 +36,6 @@
 #define SEPARATE_POS 20       /* of the separate open of the same file */
 #define KNOWN_TEXT "known\n"
 #define DIR_FD 42             /* the directory sits at a number of its own choosing */
-#define WHY_LEN 400
 
 /* The flags verify compares (F_GETFL also shows O_LARGEFILE, O_DIRECTORY...). */
 #define CHECKED_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK)
@@ -190,15 +189,7 @@ static void setup_dir_and_devices(const char *dir)
 	hold(DRANDOM, "/dev/random", 0, 0);
 }
 
-/* ---- verify: each check says why it failed in why[WHY_LEN] ---- */
-
-#define CHECK(bad, ...)                                         \
-	do {                                                    \
-		if (bad) {                                      \
-			snprintf(why, WHY_LEN, __VA_ARGS__);    \
-			return -1;                              \
-		}                                               \
-	} while (0)
+/* ---- verify: each check says why it failed in why[WHY_LEN] (CHECK_WHY) ---- */
 
 static off_t pos_of(int i)
 {
@@ -212,18 +203,18 @@ static int check_common(int i, char *why)
 	int fl = fcntl(h->fd, F_GETFL), fdfl = fcntl(h->fd, F_GETFD);
 	struct stat st;
 
-	CHECK(fl < 0 || fdfl < 0 || fstat(h->fd, &st) != 0, "fd %d (%s): %s", h->fd, h->name, strerror(errno));
-	CHECK((fl & CHECKED_FLAGS) != h->flags, "fd %d (%s): F_GETFL 0%o, want 0%o in O_ACCMODE|O_APPEND|O_NONBLOCK",
+	CHECK_WHY(fl < 0 || fdfl < 0 || fstat(h->fd, &st) != 0, "fd %d (%s): %s", h->fd, h->name, strerror(errno));
+	CHECK_WHY((fl & CHECKED_FLAGS) != h->flags, "fd %d (%s): F_GETFL 0%o, want 0%o in O_ACCMODE|O_APPEND|O_NONBLOCK",
 	      h->fd, h->name, fl & CHECKED_FLAGS, h->flags);
-	CHECK(!!(fdfl & FD_CLOEXEC) != h->cloexec, "fd %d (%s): FD_CLOEXEC is %d, want %d",
+	CHECK_WHY(!!(fdfl & FD_CLOEXEC) != h->cloexec, "fd %d (%s): FD_CLOEXEC is %d, want %d",
 	      h->fd, h->name, !!(fdfl & FD_CLOEXEC), h->cloexec);
-	CHECK((st.st_mode & S_IFMT) != (h->st.st_mode & S_IFMT), "fd %d (%s): file type 0%o, want 0%o",
+	CHECK_WHY((st.st_mode & S_IFMT) != (h->st.st_mode & S_IFMT), "fd %d (%s): file type 0%o, want 0%o",
 	      h->fd, h->name, st.st_mode & S_IFMT, h->st.st_mode & S_IFMT);
 	if (i == DEL || i == DELRO)
 		return 0;   /* recreated from the image: a new inode */
-	CHECK(S_ISCHR(st.st_mode) && st.st_rdev != h->st.st_rdev, "fd %d (%s): device %u:%u, want %u:%u",
+	CHECK_WHY(S_ISCHR(st.st_mode) && st.st_rdev != h->st.st_rdev, "fd %d (%s): device %u:%u, want %u:%u",
 	      h->fd, h->name, major(st.st_rdev), minor(st.st_rdev), major(h->st.st_rdev), minor(h->st.st_rdev));
-	CHECK(!S_ISCHR(st.st_mode) && (st.st_dev != h->st.st_dev || st.st_ino != h->st.st_ino),
+	CHECK_WHY(!S_ISCHR(st.st_mode) && (st.st_dev != h->st.st_dev || st.st_ino != h->st.st_ino),
 	      "fd %d (%s): inode %lu on dev 0x%lx, want %lu on 0x%lx: another file", h->fd, h->name,
 	      (unsigned long)st.st_ino, (unsigned long)st.st_dev, (unsigned long)h->st.st_ino,
 	      (unsigned long)h->st.st_dev);
@@ -237,7 +228,7 @@ static int check_read(int i, const char *want, size_t len, char *why)
 	ssize_t n;
 
 	n = read(held[i].fd, buf, len);
-	CHECK(n != (ssize_t)len || memcmp(buf, want, len) != 0,
+	CHECK_WHY(n != (ssize_t)len || memcmp(buf, want, len) != 0,
 	      "fd %d (%s): read returned %zd '%.*s', want %zu '%.*s'",
 	      held[i].fd, held[i].name, n, n > 0 ? (int)n : 0, buf, len, (int)len, want);
 	return 0;
@@ -247,7 +238,7 @@ static int check_ro(char *why)
 {
 	off_t pos = pos_of(RO);
 
-	CHECK(pos != RO_POS, "fd %d (ro): offset %lld, want %d", held[RO].fd, (long long)pos, RO_POS);
+	CHECK_WHY(pos != RO_POS, "fd %d (ro): offset %lld, want %d", held[RO].fd, (long long)pos, RO_POS);
 	return check_read(RO, RO_TEXT + RO_POS, 8, why);
 }
 
@@ -262,22 +253,22 @@ static int check_app(char *why)
 	ssize_t n;
 	int rfd;
 
-	CHECK(pos != APP_POS, "fd %d (app): offset %lld, want %d", fd, (long long)pos, APP_POS);
-	CHECK(fstat(fd, &st) != 0, "fd %d (app): fstat: %s", fd, strerror(errno));
+	CHECK_WHY(pos != APP_POS, "fd %d (app): offset %lld, want %d", fd, (long long)pos, APP_POS);
+	CHECK_WHY(fstat(fd, &st) != 0, "fd %d (app): fstat: %s", fd, strerror(errno));
 	size = st.st_size;   /* an earlier restore of the same image may have appended */
 	n = write(fd, APP_MSG, len);
-	CHECK(n != len,
+	CHECK_WHY(n != len,
 	      "fd %d (app): write returned %zd (%s), want %d", fd, n, n < 0 ? strerror(errno) : "short", len);
 	pos = pos_of(APP);
-	CHECK(fstat(fd, &st) != 0 || st.st_size != size + len || pos != size + len,
+	CHECK_WHY(fstat(fd, &st) != 0 || st.st_size != size + len || pos != size + len,
 	      "fd %d (app): a %d-byte write left size %lld, offset %lld; want both %lld (O_APPEND lost?)",
 	      fd, len, (long long)st.st_size, (long long)pos, (long long)(size + len));
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	rfd = open(self, O_RDONLY | O_CLOEXEC);
-	CHECK(rfd < 0, "cannot reopen %s for reading: %s", self, strerror(errno));
+	CHECK_WHY(rfd < 0, "cannot reopen %s for reading: %s", self, strerror(errno));
 	n = pread(rfd, buf, len, size);
 	close(rfd);
-	CHECK(n != len || memcmp(buf, APP_MSG, len) != 0,
+	CHECK_WHY(n != len || memcmp(buf, APP_MSG, len) != 0,
 	      "fd %d (app): the file's last %d bytes are '%.*s', want '%s'",
 	      fd, len, n > 0 ? (int)n : 0, buf, APP_MSG);
 	return 0;
@@ -292,8 +283,8 @@ static int check_rw(char *why)
 	off_t pos = pos_of(RW);
 	ssize_t n;
 
-	CHECK(pos != RW_POS, "fd %d (rw): offset %lld, want %d", held[RW].fd, (long long)pos, RW_POS);
-	CHECK(fstat(held[RW].fd, &st) != 0 || st.st_size != RW_SIZE, "fd %d (rw): size %lld, want %d",
+	CHECK_WHY(pos != RW_POS, "fd %d (rw): offset %lld, want %d", held[RW].fd, (long long)pos, RW_POS);
+	CHECK_WHY(fstat(held[RW].fd, &st) != 0 || st.st_size != RW_SIZE, "fd %d (rw): size %lld, want %d",
 	      held[RW].fd, (long long)st.st_size, RW_SIZE);
 	fill_pattern(want, RW_POS, sizeof(want));
 	if (check_read(RW, want, sizeof(want), why))
@@ -301,11 +292,11 @@ static int check_rw(char *why)
 	fill_pattern(want, RW_POS + 16, sizeof(want));
 	n = write(held[RW].fd, want, sizeof(want));
 	pos = pos_of(RW);
-	CHECK(n != (ssize_t)sizeof(want) || pos != RW_POS + 32,
+	CHECK_WHY(n != (ssize_t)sizeof(want) || pos != RW_POS + 32,
 	      "fd %d (rw): write returned %zd (%s), offset then %lld, want 16 and %d",
 	      held[RW].fd, n, n < 0 ? strerror(errno) : "ok", (long long)pos, RW_POS + 32);
 	n = pread(held[RW].fd, buf, sizeof(buf), RW_POS + 16);
-	CHECK(n != (ssize_t)sizeof(buf) || memcmp(buf, want, sizeof(buf)) != 0,
+	CHECK_WHY(n != (ssize_t)sizeof(buf) || memcmp(buf, want, sizeof(buf)) != 0,
 	      "fd %d (rw): pread after the write returned %zd other bytes", held[RW].fd, n);
 	return 0;
 }
@@ -315,10 +306,10 @@ static int check_shm(char *why)
 	struct statfs fs;
 	off_t pos = pos_of(SHM);
 
-	CHECK(fstatfs(held[SHM].fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC,
+	CHECK_WHY(fstatfs(held[SHM].fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC,
 	      "fd %d (%s): filesystem type 0x%lx, want tmpfs 0x%x",
 	      held[SHM].fd, shm_path, (unsigned long)fs.f_type, TMPFS_MAGIC);
-	CHECK(pos != SHM_POS, "fd %d (%s): offset %lld, want %d", held[SHM].fd, shm_path, (long long)pos, SHM_POS);
+	CHECK_WHY(pos != SHM_POS, "fd %d (%s): offset %lld, want %d", held[SHM].fd, shm_path, (long long)pos, SHM_POS);
 	return check_read(SHM, SHM_TEXT + SHM_POS, strlen(SHM_TEXT) - SHM_POS, why);
 }
 
@@ -333,10 +324,10 @@ static int check_pattern(int fd, size_t at, size_t len, int zeros, char *why)
 		memset(want, 0, len);
 	else
 		fill_pattern(want, at, len);
-	CHECK(n != (ssize_t)len, "fd %d (del): pread of %zu bytes at %zu returned %zd", fd, len, at, n);
+	CHECK_WHY(n != (ssize_t)len, "fd %d (del): pread of %zu bytes at %zu returned %zd", fd, len, at, n);
 	for (i = 0; i < len && buf[i] == want[i]; i++)
 		;
-	CHECK(i < len, "fd %d (del): byte %zu is 0x%02x, want 0x%02x", fd, at + i, (unsigned char)buf[i],
+	CHECK_WHY(i < len, "fd %d (del): byte %zu is 0x%02x, want 0x%02x", fd, at + i, (unsigned char)buf[i],
 	      (unsigned char)want[i]);
 	return 0;
 }
@@ -348,11 +339,11 @@ static int check_deleted(char *why)
 	struct stat st;
 	off_t pos = pos_of(DEL);
 
-	CHECK(fstat(fd, &st) != 0, "fd %d (del): fstat: %s", fd, strerror(errno));
-	CHECK(st.st_nlink != 0,
+	CHECK_WHY(fstat(fd, &st) != 0, "fd %d (del): fstat: %s", fd, strerror(errno));
+	CHECK_WHY(st.st_nlink != 0,
 	      "fd %d (del): st_nlink %lu, want 0: the file has a name", fd, (unsigned long)st.st_nlink);
-	CHECK(st.st_size != DEL_SIZE, "fd %d (del): size %lld, want %d", fd, (long long)st.st_size, DEL_SIZE);
-	CHECK(pos != DEL_POS, "fd %d (del): offset %lld, want %d", fd, (long long)pos, DEL_POS);
+	CHECK_WHY(st.st_size != DEL_SIZE, "fd %d (del): size %lld, want %d", fd, (long long)st.st_size, DEL_SIZE);
+	CHECK_WHY(pos != DEL_POS, "fd %d (del): offset %lld, want %d", fd, (long long)pos, DEL_POS);
 	if (check_pattern(fd, 0, DEL_HEAD, 0, why) || check_pattern(fd, DEL_TAIL_AT, DEL_TAIL, 0, why) ||
 	    check_pattern(fd, DEL_TAIL_AT / 2, 4096, 1, why))
 		return -1;
@@ -367,16 +358,16 @@ static int check_deleted_ro(char *why)
 	off_t pos = pos_of(DELRO);
 	ssize_t n;
 
-	CHECK(fstat(fd, &st) != 0, "fd %d (delro): fstat: %s", fd, strerror(errno));
-	CHECK(st.st_nlink != 0, "fd %d (delro): st_nlink %lu, want 0", fd, (unsigned long)st.st_nlink);
-	CHECK(st.st_size != (off_t)strlen(DELRO_TEXT),
+	CHECK_WHY(fstat(fd, &st) != 0, "fd %d (delro): fstat: %s", fd, strerror(errno));
+	CHECK_WHY(st.st_nlink != 0, "fd %d (delro): st_nlink %lu, want 0", fd, (unsigned long)st.st_nlink);
+	CHECK_WHY(st.st_size != (off_t)strlen(DELRO_TEXT),
 	      "fd %d (delro): size %lld, want %zu", fd, (long long)st.st_size,
 	      strlen(DELRO_TEXT));
-	CHECK(pos != DELRO_POS, "fd %d (delro): offset %lld, want %d", fd, (long long)pos, DELRO_POS);
+	CHECK_WHY(pos != DELRO_POS, "fd %d (delro): offset %lld, want %d", fd, (long long)pos, DELRO_POS);
 	if (check_read(DELRO, DELRO_TEXT + DELRO_POS, strlen(DELRO_TEXT) - DELRO_POS, why))
 		return -1;
 	n = write(fd, "x", 1);
-	CHECK(n != -1 || errno != EBADF, "fd %d (delro): write returned %zd (%s), want EBADF: not read-only", fd, n,
+	CHECK_WHY(n != -1 || errno != EBADF, "fd %d (delro): write returned %zd (%s), want EBADF: not read-only", fd, n,
 	      n < 0 ? strerror(errno) : "written");
 	return 0;
 }
@@ -386,19 +377,19 @@ static int check_shared(char *why)
 {
 	off_t a = pos_of(SA), b = pos_of(SB), c = pos_of(SC);
 
-	CHECK(a != SHARED_POS || b != SHARED_POS || c != SEPARATE_POS,
+	CHECK_WHY(a != SHARED_POS || b != SHARED_POS || c != SEPARATE_POS,
 	      "offsets sa %lld sb %lld sc %lld, want %d %d %d",
 	      (long long)a, (long long)b, (long long)c, SHARED_POS, SHARED_POS, SEPARATE_POS);
 	lseek(held[SA].fd, 30, SEEK_SET);
 	b = pos_of(SB);
 	c = pos_of(SC);
-	CHECK(b != 30 || c != SEPARATE_POS,
+	CHECK_WHY(b != 30 || c != SEPARATE_POS,
 	      "after lseek(sa, 30): sb at %lld, sc at %lld, want 30 (shared) and %d (not)",
 	      (long long)b, (long long)c, SEPARATE_POS);
 	lseek(held[SC].fd, 40, SEEK_SET);
 	a = pos_of(SA);
 	b = pos_of(SB);
-	CHECK(a != 30 || b != 30,
+	CHECK_WHY(a != 30 || b != 30,
 	      "after lseek(sc, 40): sa at %lld, sb at %lld, want both 30", (long long)a, (long long)b);
 	return 0;
 }
@@ -410,10 +401,10 @@ static int check_dir(char *why)
 	int fd;
 
 	fd = openat(held[DIRF].fd, "known-file", O_RDONLY | O_CLOEXEC);
-	CHECK(fd < 0, "fd %d (dir): openat(known-file): %s", held[DIRF].fd, strerror(errno));
+	CHECK_WHY(fd < 0, "fd %d (dir): openat(known-file): %s", held[DIRF].fd, strerror(errno));
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	CHECK(n != (ssize_t)strlen(KNOWN_TEXT) || memcmp(buf, KNOWN_TEXT, n) != 0,
+	CHECK_WHY(n != (ssize_t)strlen(KNOWN_TEXT) || memcmp(buf, KNOWN_TEXT, n) != 0,
 	      "fd %d (dir): known-file reads %zd bytes '%s', want '%s'",
 	      held[DIRF].fd, n, n > 0 ? buf : "", KNOWN_TEXT);
 	return 0;
@@ -425,22 +416,22 @@ static int check_devices(char *why)
 	ssize_t n;
 
 	n = write(held[DNULL].fd, "gone\n", 5);
-	CHECK(n != 5,
+	CHECK_WHY(n != 5,
 	      "fd %d (/dev/null): write returned %zd (%s), want 5",
 	      held[DNULL].fd, n, n < 0 ? strerror(errno) : "short");
 	n = read(held[DNULL].fd, buf, sizeof(buf));
-	CHECK(n != 0, "fd %d (/dev/null): read returned %zd, want 0", held[DNULL].fd, n);
+	CHECK_WHY(n != 0, "fd %d (/dev/null): read returned %zd, want 0", held[DNULL].fd, n);
 	memset(buf, 0xff, sizeof(buf));
 	n = read(held[DZERO].fd, buf, sizeof(buf));
-	CHECK(n != (ssize_t)sizeof(buf),
+	CHECK_WHY(n != (ssize_t)sizeof(buf),
 	      "fd %d (/dev/zero): read returned %zd, want %zu", held[DZERO].fd, n, sizeof(buf));
 	for (size_t i = 0; i < sizeof(buf); i++)
-		CHECK(buf[i] != 0, "fd %d (/dev/zero): byte %zu is 0x%02x", held[DZERO].fd, i, (unsigned char)buf[i]);
+		CHECK_WHY(buf[i] != 0, "fd %d (/dev/zero): byte %zu is 0x%02x", held[DZERO].fd, i, (unsigned char)buf[i]);
 	n = read(held[DURANDOM].fd, buf, 16);
-	CHECK(n != 16, "fd %d (/dev/urandom): read returned %zd (%s), want 16", held[DURANDOM].fd, n,
+	CHECK_WHY(n != 16, "fd %d (/dev/urandom): read returned %zd (%s), want 16", held[DURANDOM].fd, n,
 	      n < 0 ? strerror(errno) : "short");
 	n = read(held[DRANDOM].fd, buf, 16);
-	CHECK(n != 16, "fd %d (/dev/random): read returned %zd (%s), want 16", held[DRANDOM].fd, n,
+	CHECK_WHY(n != 16, "fd %d (/dev/random): read returned %zd (%s), want 16", held[DRANDOM].fd, n,
 	      n < 0 ? strerror(errno) : "short");
 	return 0;
 }

@@ -20,7 +20,6 @@
 #define STDIN_BEFORE "before\n"
 #define STDIN_AFTER "after\n"
 #define STDIN_WAIT_MS 10000     /* for the test's line to come through the writer */
-#define WHY_LEN 400
 
 static volatile sig_atomic_t verify_requested;
 static int half_r, half_w, big_r, big_w, fifo_fd;
@@ -111,15 +110,7 @@ static void setup_stdin(void)
 	}
 }
 
-/* ---- verify: each check says why it failed in why[WHY_LEN] ---- */
-
-#define CHECK(bad, ...)                                         \
-	do {                                                    \
-		if (bad) {                                      \
-			snprintf(why, WHY_LEN, __VA_ARGS__);    \
-			return -1;                              \
-		}                                               \
-	} while (0)
+/* ---- verify: each check says why it failed in why[WHY_LEN] (CHECK_WHY) ---- */
 
 /* Non-blocking from here, so that a writer the restore wrongly left in
  * place shows up as EAGAIN instead of hanging the verification. */
@@ -127,7 +118,7 @@ static int set_nonblock(int fd, char *why)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	CHECK(fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0, "fd %d: F_SETFL: %s", fd, strerror(errno));
+	CHECK_WHY(fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0, "fd %d: F_SETFL: %s", fd, strerror(errno));
 	return 0;
 }
 
@@ -139,11 +130,11 @@ static int check_half_read(char *why)
 	if (set_nonblock(half_r, why))
 		return -1;
 	n = read(half_r, buf, sizeof(buf) - 1);
-	CHECK(n != (ssize_t)strlen(HALF_TEXT) || memcmp(buf, HALF_TEXT, n) != 0,
+	CHECK_WHY(n != (ssize_t)strlen(HALF_TEXT) || memcmp(buf, HALF_TEXT, n) != 0,
 	      "fd %d (half read end): read returned %zd '%s' (%s), want 3 'abc'", half_r, n, n > 0 ? buf : "",
 	      n < 0 ? strerror(errno) : "ok");
 	n = read(half_r, buf, sizeof(buf));
-	CHECK(n != 0, "fd %d (half read end): read after 'abc' returned %zd (%s), want 0: EOF, no writer", half_r, n,
+	CHECK_WHY(n != 0, "fd %d (half read end): read after 'abc' returned %zd (%s), want 0: EOF, no writer", half_r, n,
 	      n < 0 ? strerror(errno) : "bytes");
 	return 0;
 }
@@ -154,9 +145,9 @@ static int check_half_write(char *why)
 	ssize_t n;
 
 	/* With SIGPIPE at its default the write below would kill the process. */
-	CHECK(sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN, "SIGPIPE is no longer ignored");
+	CHECK_WHY(sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN, "SIGPIPE is no longer ignored");
 	n = write(half_w, "x", 1);
-	CHECK(n != -1 || errno != EPIPE,
+	CHECK_WHY(n != -1 || errno != EPIPE,
 	      "fd %d (half write end): write returned %zd (%s), want -1 EPIPE: a reader exists",
 	      half_w, n, n < 0 ? strerror(errno) : "written");
 	return 0;
@@ -170,26 +161,26 @@ static int check_big_pipe(char *why)
 	ssize_t n;
 	struct stat r, w;
 
-	CHECK(size != BIG_SIZE, "fd %d (big pipe): F_GETPIPE_SZ %d, want %d", big_r, size, BIG_SIZE);
-	CHECK(rfl < 0 || !(rfl & O_NONBLOCK), "fd %d (big read end): flags 0%o lack O_NONBLOCK", big_r, rfl);
-	CHECK(wfl < 0 || (wfl & O_NONBLOCK), "fd %d (big write end): flags 0%o, want no O_NONBLOCK", big_w, wfl);
-	CHECK(fstat(big_r, &r) != 0 || fstat(big_w, &w) != 0 || r.st_ino != w.st_ino,
+	CHECK_WHY(size != BIG_SIZE, "fd %d (big pipe): F_GETPIPE_SZ %d, want %d", big_r, size, BIG_SIZE);
+	CHECK_WHY(rfl < 0 || !(rfl & O_NONBLOCK), "fd %d (big read end): flags 0%o lack O_NONBLOCK", big_r, rfl);
+	CHECK_WHY(wfl < 0 || (wfl & O_NONBLOCK), "fd %d (big write end): flags 0%o, want no O_NONBLOCK", big_w, wfl);
+	CHECK_WHY(fstat(big_r, &r) != 0 || fstat(big_w, &w) != 0 || r.st_ino != w.st_ino,
 	      "fds %d and %d (big pipe): pipe inodes %lu and %lu: not one pipe",
 	      big_r, big_w, (unsigned long)r.st_ino,
 	      (unsigned long)w.st_ino);
 	while ((n = read(big_r, buf + got, sizeof(buf) - got)) > 0)
 		got += (size_t)n;
-	CHECK(n != -1 || errno != EAGAIN, "fd %d (big read end): read after %zu bytes returned %zd (%s), want EAGAIN",
+	CHECK_WHY(n != -1 || errno != EAGAIN, "fd %d (big read end): read after %zu bytes returned %zd (%s), want EAGAIN",
 	      big_r, got, n, n < 0 ? strerror(errno) : "EOF");
-	CHECK(got != BIG_BYTES, "fd %d (big pipe): held %zu bytes, want %d", big_r, got, BIG_BYTES);
+	CHECK_WHY(got != BIG_BYTES, "fd %d (big pipe): held %zu bytes, want %d", big_r, got, BIG_BYTES);
 	for (size_t i = 0; i < got; i++)
-		CHECK(buf[i] != pattern(i), "fd %d (big pipe): byte %zu is 0x%02x, want 0x%02x", big_r, i,
+		CHECK_WHY(buf[i] != pattern(i), "fd %d (big pipe): byte %zu is 0x%02x, want 0x%02x", big_r, i,
 		      (unsigned char)buf[i], (unsigned char)pattern(i));
 	/* Both ends are of one pipe: what goes in one comes out of the other. */
 	n = write(big_w, "z", 1);
-	CHECK(n != 1, "fd %d (big write end): write returned %zd (%s)", big_w, n, n < 0 ? strerror(errno) : "0");
+	CHECK_WHY(n != 1, "fd %d (big write end): write returned %zd (%s)", big_w, n, n < 0 ? strerror(errno) : "0");
 	n = read(big_r, buf, 2);
-	CHECK(n != 1 || buf[0] != 'z',
+	CHECK_WHY(n != 1 || buf[0] != 'z',
 	      "fd %d (big read end): read %zd bytes after a write of 'z' to fd %d, want 1 'z'",
 	      big_r, n, big_w);
 	return 0;
@@ -201,18 +192,18 @@ static int check_fifo(char *why)
 	struct stat st;
 	ssize_t n;
 
-	CHECK(fstat(fifo_fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != fifo_ino,
+	CHECK_WHY(fstat(fifo_fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != fifo_ino,
 	      "fd %d (FIFO): mode 0%o inode %lu, want a FIFO with inode %lu", fifo_fd, st.st_mode,
 	      (unsigned long)st.st_ino, (unsigned long)fifo_ino);
-	CHECK((fcntl(fifo_fd, F_GETFL) & O_ACCMODE) != O_RDWR, "fd %d (FIFO): not O_RDWR", fifo_fd);
+	CHECK_WHY((fcntl(fifo_fd, F_GETFL) & O_ACCMODE) != O_RDWR, "fd %d (FIFO): not O_RDWR", fifo_fd);
 	if (set_nonblock(fifo_fd, why))
 		return -1;
 	n = read(fifo_fd, buf, sizeof(buf) - 1);
-	CHECK(n != (ssize_t)strlen(FIFO_TEXT) || memcmp(buf, FIFO_TEXT, n) != 0,
+	CHECK_WHY(n != (ssize_t)strlen(FIFO_TEXT) || memcmp(buf, FIFO_TEXT, n) != 0,
 	      "fd %d (FIFO): read returned %zd '%s' (%s), want 10 'fifo-data\\n'", fifo_fd, n, n > 0 ? buf : "",
 	      n < 0 ? strerror(errno) : "ok");
 	n = read(fifo_fd, buf, sizeof(buf));
-	CHECK(n != -1 || errno != EAGAIN,
+	CHECK_WHY(n != -1 || errno != EAGAIN,
 	      "fd %d (FIFO): read after its data returned %zd (%s), want EAGAIN", fifo_fd, n,
 	      n < 0 ? strerror(errno) : "more bytes");
 	return 0;
@@ -227,24 +218,24 @@ static int check_stdin(char *why)
 	struct stat st;
 	size_t n = 0;
 
-	CHECK(strcmp(stdin_before, STDIN_BEFORE) != 0,
+	CHECK_WHY(strcmp(stdin_before, STDIN_BEFORE) != 0,
 	      "stdin gave '%s' before READY, want 'before\\n'", stdin_before);
-	CHECK(fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != stdin_ino,
+	CHECK_WHY(fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != stdin_ino,
 	      "stdin: mode 0%o pipe inode %lu, want the writer's pipe %lu", st.st_mode, (unsigned long)st.st_ino,
 	      (unsigned long)stdin_ino);
-	CHECK((fcntl(0, F_GETFL) & O_ACCMODE) != O_RDONLY, "stdin: not O_RDONLY");
+	CHECK_WHY((fcntl(0, F_GETFL) & O_ACCMODE) != O_RDONLY, "stdin: not O_RDONLY");
 	while (n < sizeof(buf) - 1 && (n == 0 || buf[n - 1] != '\n')) {
 		int ready = poll(&pfd, 1, STDIN_WAIT_MS);
 		ssize_t r;
 
-		CHECK(ready <= 0, "stdin: %s after %zu bytes '%s', want 'after\\n'",
+		CHECK_WHY(ready <= 0, "stdin: %s after %zu bytes '%s', want 'after\\n'",
 		      ready < 0 ? strerror(errno) : "nothing for 10 s", n, buf);
 		r = read(0, buf + n, sizeof(buf) - 1 - n);
-		CHECK(r <= 0, "stdin: read returned %zd (%s) after %zu bytes '%s', want 'after\\n'", r,
+		CHECK_WHY(r <= 0, "stdin: read returned %zd (%s) after %zu bytes '%s', want 'after\\n'", r,
 		      r < 0 ? strerror(errno) : "EOF: no writer", n, buf);
 		n += (size_t)r;
 	}
-	CHECK(strcmp(buf, STDIN_AFTER) != 0, "stdin gave '%s', want 'after\\n'", buf);
+	CHECK_WHY(strcmp(buf, STDIN_AFTER) != 0, "stdin gave '%s', want 'after\\n'", buf);
 	return 0;
 }
 
