@@ -34,8 +34,13 @@ struct image {
 	char result[RESULT_MAX];   /* "restored <pid>", "failed: ...", or "" */
 };
 
+/* O_DIRECT wants offsets, sizes and buffers aligned to the logical block
+ * size; a page covers every block device's. */
+#define DIRECT_ALIGN 4096
+
 struct ps_restore_handle {
 	int fd;                    /* -1 for a status file */
+	int direct_fd;             /* the same file with O_DIRECT, -1 if none */
 	int writer;                /* counted in its image's writers */
 	int image_top;             /* an image's own directory: lists status */
 	int is_root;               /* restore/ itself */
@@ -720,6 +725,7 @@ static struct ps_restore_handle *handle_new(const char *rel)
 	if (!h)
 		return NULL;
 	h->fd = -1;
+	h->direct_fd = -1;
 	if (!inside_image(rel, h->image))
 		h->image[0] = '\0';
 	return h;
@@ -731,6 +737,8 @@ static void handle_free(struct ps_restore_handle *h)
 		image_end_write(h->image);
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->direct_fd >= 0)
+		close(h->direct_fd);
 	free(h->text);
 	free(h);
 }
@@ -746,6 +754,7 @@ static int open_status(const char *rel, int flags, struct ps_restore_handle **ou
 	if (!h)
 		return -ENOMEM;
 	h->fd = -1;
+	h->direct_fd = -1;
 	top_name(rel, h->image);
 	status_text(h->image, text, sizeof(text));
 	h->text = strdup(text);
@@ -768,6 +777,26 @@ static int is_write(int flags)
 static int spool_flags(int flags)
 {
 	return flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_SYNC | O_DSYNC | O_NONBLOCK);
+}
+
+/*
+ * A second descriptor of the spool file, with O_DIRECT, for the writes that
+ * are block-aligned (a copy tool writes a memory file in aligned chunks):
+ * their bytes go to the disk without settling in the page cache, so a
+ * restore of a big image fills fresh memory once (the process's pages), not
+ * twice. Reopened through /proc/self/fd so it is the same file. tmpfs takes
+ * O_DIRECT and stays in memory as it must; a file system without O_DIRECT
+ * refuses it and all writes stay buffered. O_APPEND handles stay buffered:
+ * their offsets are the kernel's, not the request's.
+ */
+static void open_direct(struct ps_restore_handle *h, int flags)
+{
+	char self[64];
+
+	if (flags & O_APPEND)
+		return;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", h->fd);
+	h->direct_fd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
 
 /* Count h as a writer of its image when it writes inside one. */
@@ -803,6 +832,8 @@ int ps_restore_open(const char *rel, int flags, struct ps_restore_handle **out)
 		handle_free(h);
 		return rc;
 	}
+	if (is_write(flags))
+		open_direct(h, flags);
 	*out = h;
 	return 0;
 }
@@ -848,6 +879,7 @@ int ps_restore_create(const char *rel, mode_t mode, int flags, struct ps_restore
 		handle_free(h);
 		return rc;
 	}
+	open_direct(h, flags);
 	changed(rel);
 	*out = h;
 	return 0;
@@ -892,6 +924,13 @@ ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off
 int ps_restore_data_fd(const struct ps_restore_handle *h)
 {
 	return h->fd;
+}
+
+int ps_restore_direct_fd(const struct ps_restore_handle *h, off_t off, size_t size)
+{
+	if (h->direct_fd < 0 || (off | (off_t)size) & (DIRECT_ALIGN - 1))
+		return -1;
+	return h->direct_fd;
 }
 
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence)

@@ -52,6 +52,9 @@ ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off
 /* The spool file behind a staged file's handle, for splicing writes into
  * it; -1 for the virtual status file. */
 int ps_restore_data_fd(const struct ps_restore_handle *h);
+/* The same file opened with O_DIRECT, for a write of size bytes at off if
+ * it is block-aligned there; -1 if the write must go buffered. */
+int ps_restore_direct_fd(const struct ps_restore_handle *h, off_t off, size_t size);
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence);
 int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t len);
 int ps_restore_fsync(struct ps_restore_handle *h, int datasync);

@@ -1,8 +1,7 @@
-/* Rebuilding the address space with injected mmap/mprotect/madvise, filling
- * pages with process_vm_writev from the image's memory files. */
+/* Rebuilding the address space with injected mmap/mprotect/madvise, then
+ * filling each with its saved pages (pages.c). */
 #include <asm/prctl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <stdio.h>
@@ -17,13 +16,12 @@
 
 #include "gone_files.h"
 #include "layout.h"
+#include "pages.h"
 #include "proc_parse.h"
 
 #define PAGE 4096ULL
 #define TRAMP_SIZE (PAGE + PS_SCRATCH_SIZE)
 #define USER_END 0x7ffffffff000ULL
-#define IOV_BATCH 512
-#define PARALLEL_FILL_MIN (64ULL << 20)   /* below that a second thread costs more than it saves */
 
 /* ---- the stub's current mappings ---- */
 
@@ -238,115 +236,6 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone
 	return ret < 0 ? (int)ret : 0;
 }
 
-/* ---- filling the saved pages ---- */
-
-/* Saved pages of m between offsets lo and hi (page-aligned), from src into
- * the process, IOV_BATCH runs per process_vm_writev. */
-struct fill_range {
-	pid_t pid;
-	const struct ps_mapping *m;
-	const char *src;
-	uint64_t lo, hi;
-	int err;
-};
-
-static void *write_range(void *arg)
-{
-	struct fill_range *r = arg;
-	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
-	size_t i = 0;
-
-	while (i < r->m->ndata && !r->err) {
-		size_t n = 0, want = 0;
-
-		for (; i < r->m->ndata && n < IOV_BATCH; i++) {
-			uint64_t a = r->m->data[i].first * PAGE, b = a + r->m->data[i].count * PAGE;
-
-			a = a > r->lo ? a : r->lo;
-			b = b < r->hi ? b : r->hi;
-			if (a >= b)
-				continue;
-			local[n] = (struct iovec){ (void *)(r->src + a), b - a };
-			remote[n] = (struct iovec){ (void *)(r->m->start + a), b - a };
-			want += b - a;
-			n++;
-		}
-		if (n && process_vm_writev(r->pid, local, n, remote, n, 0) != (ssize_t)want)
-			r->err = errno ? errno : EIO;
-	}
-	return NULL;
-}
-
-/* The offset that splits m's saved pages into two halves. */
-static uint64_t data_midpoint(const struct ps_mapping *m)
-{
-	uint64_t left = m->data_pages / 2;
-
-	for (size_t i = 0; i < m->ndata; i++) {
-		if (left < m->data[i].count)
-			return (m->data[i].first + left) * PAGE;
-		left -= m->data[i].count;
-	}
-	return m->end - m->start;
-}
-
-/*
- * Most of the time goes into the new process's page faults (allocating and
- * zeroing each page), not the copy; faults on different pages of one mm run
- * in parallel, so a big mapping is filled by two threads, one per half.
- */
-static int write_runs(struct ps_rctx *c, const struct ps_mapping *m, const char *src)
-{
-	uint64_t len = m->end - m->start, mid = data_midpoint(m);
-	struct fill_range lower = { c->pid, m, src, 0, mid, 0 };
-	struct fill_range upper = { c->pid, m, src, mid, len, 0 };
-	pthread_t helper;
-	int two = m->data_pages * PAGE >= PARALLEL_FILL_MIN &&
-		  pthread_create(&helper, NULL, write_range, &upper) == 0;
-
-	if (!two)
-		lower.hi = len;
-	write_range(&lower);
-	if (two)
-		pthread_join(helper, NULL);
-	errno = lower.err ? lower.err : upper.err;
-	return errno ? -EIO : 0;
-}
-
-/* The memory file is mapped read-only here and copied straight from the
- * page cache into the new process: one copy, no buffer. */
-static int fill_one(struct ps_rctx *c, const struct ps_mapping *m)
-{
-	char path[PS_PATH_MAX], what[PS_PATH_MAX + 64];
-	uint64_t len = m->end - m->start;
-	struct stat st;
-	void *src;
-	int fd, e;
-
-	if (!m->ndata)
-		return 0;
-	map_name(m, what, sizeof(what));
-	snprintf(path, sizeof(path), "%s/%s", c->dir, m->content);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != len) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		return ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
-				fd >= 0 ? "its size changed" : strerror(e));
-	}
-	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (src == MAP_FAILED)
-		return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content, strerror(errno));
-	e = write_runs(c, m, src);
-	munmap(src, len);
-	if (e < 0)
-		return ps_rfail(c, e, "%s: writing its pages into the new process: %s", what,
-				strerror(errno));
-	return 0;
-}
-
 /* ---- flags that mmap cannot express ---- */
 
 struct madv_flag {
@@ -471,6 +360,7 @@ int ps_layout_build(struct ps_rctx *c)
 {
 	struct ps_gone_files *gone = ps_gone_files_new();
 	int e = gone ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
+	char what[PS_PATH_MAX + 64];
 
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
@@ -479,7 +369,7 @@ int ps_layout_build(struct ps_rctx *c)
 			continue;
 		e = map_one(c, m, gone);
 		if (e == 0 && needs_fill(c, m))
-			e = fill_one(c, m);
+			e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)));
 		if (e == 0)
 			e = protect_one(c, m);
 		if (e == 0)

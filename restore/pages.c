@@ -1,0 +1,240 @@
+/* Filling a rebuilt mapping with its saved pages from its memory file: long
+ * runs with O_DIRECT reads and two threads, short ones in batches. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pages.h"
+
+#define PAGE 4096ULL
+#define IOV_BATCH 512
+/* A run this long is read with O_DIRECT; shorter ones, many to a
+ * process_vm_writev, through the page cache (a disk read each would cost
+ * more than their copy). */
+#define LONG_RUN (64ULL << 10)
+#define BOUNCE (4ULL << 20)
+
+static int is_long(const struct ps_extent *r)
+{
+	return r->count * PAGE >= LONG_RUN;
+}
+
+/* ---- long runs: read with O_DIRECT, written by two threads ---- */
+
+/*
+ * A long run is read from the memory file in BOUNCE-sized chunks into a
+ * buffer of each thread's, then written into the process. The file is
+ * reopened (through /proc/self/fd, so it is the same file) with O_DIRECT
+ * where its file system has it: on a disk spool the bytes then come from the
+ * disk without settling in the page cache, and a restore puts fresh memory
+ * under the image once (the process's pages), not twice. tmpfs takes
+ * O_DIRECT and reads from memory as before.
+ *
+ * Most of the time goes into the new process's page faults (allocating and
+ * zeroing each page), not the copy. Faults on different pages of one mm run
+ * in parallel, and one thread's disk read overlaps the other's faults, so
+ * two threads take chunks in turn.
+ */
+struct chunk {
+	uint64_t off, len;          /* in the file, = in the mapping */
+};
+
+struct long_fill {
+	pid_t pid;
+	const struct ps_mapping *m;
+	int fd;
+	struct chunk *chunks;
+	size_t n;
+	size_t next;                /* the next chunk to take, atomically */
+	int err;                    /* the first failure's errno */
+};
+
+static int open_direct(int fd)
+{
+	char self[64];
+	int dfd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	return dfd >= 0 ? dfd : open(self, O_RDONLY | O_CLOEXEC);
+}
+
+static size_t count_chunks(const struct ps_mapping *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->ndata; i++)
+		if (is_long(&m->data[i]))
+			n += (m->data[i].count * PAGE + BOUNCE - 1) / BOUNCE;
+	return n;
+}
+
+static void list_chunks(const struct ps_mapping *m, struct chunk *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->ndata; i++) {
+		uint64_t off = m->data[i].first * PAGE, end = off + m->data[i].count * PAGE;
+
+		if (!is_long(&m->data[i]))
+			continue;
+		for (; off < end; off += BOUNCE)
+			out[n++] = (struct chunk){ off, end - off < BOUNCE ? end - off : BOUNCE };
+	}
+}
+
+static int copy_chunk(struct long_fill *f, const struct chunk *k, char *buf)
+{
+	struct iovec local = { buf, k->len }, remote = { (void *)(f->m->start + k->off), k->len };
+	ssize_t n = pread(f->fd, buf, k->len, (off_t)k->off);
+
+	if (n != (ssize_t)k->len)
+		return n < 0 ? errno : EIO;
+	if (process_vm_writev(f->pid, &local, 1, &remote, 1, 0) != (ssize_t)k->len)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+static void *fill_chunks(void *arg)
+{
+	struct long_fill *f = arg;
+	char *buf;
+	int e;
+
+	/* O_DIRECT reads need an aligned buffer */
+	e = posix_memalign((void **)&buf, PAGE, BOUNCE);
+	if (e) {
+		__atomic_store_n(&f->err, e, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	for (;;) {
+		size_t k = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
+
+		if (k >= f->n || __atomic_load_n(&f->err, __ATOMIC_RELAXED))
+			break;
+		e = copy_chunk(f, &f->chunks[k], buf);
+		if (e) {
+			__atomic_store_n(&f->err, e, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static int fill_long_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd, const char *what)
+{
+	struct long_fill f = { .pid = c->pid, .m = m, .n = count_chunks(m) };
+	pthread_t helper;
+	int two;
+
+	if (!f.n)
+		return 0;
+	f.chunks = calloc(f.n, sizeof(*f.chunks));
+	if (!f.chunks)
+		return ps_rfail(c, -ENOMEM, "%s: out of memory", what);
+	list_chunks(m, f.chunks);
+	f.fd = open_direct(fd);
+	if (f.fd < 0) {
+		free(f.chunks);
+		return ps_rfail(c, -errno, "%s: cannot reopen %s: %s", what, m->content,
+				strerror(errno));
+	}
+	two = f.n > 1 && pthread_create(&helper, NULL, fill_chunks, &f) == 0;
+	fill_chunks(&f);
+	if (two)
+		pthread_join(helper, NULL);
+	close(f.fd);
+	free(f.chunks);
+	if (f.err)
+		return ps_rfail(c, -f.err, "%s: writing its pages from %s into the new process: %s",
+				what, m->content, strerror(f.err));
+	return 0;
+}
+
+/* ---- short runs: procsnap writes them ---- */
+
+static int has_short_runs(const struct ps_mapping *m)
+{
+	for (size_t i = 0; i < m->ndata; i++)
+		if (!is_long(&m->data[i]))
+			return 1;
+	return 0;
+}
+
+/* From the file mapped read-only here, IOV_BATCH runs per
+ * process_vm_writev; only the short runs' pages are touched. */
+static int write_short_runs(struct ps_rctx *c, const struct ps_mapping *m, const char *src)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	size_t i = 0;
+
+	while (i < m->ndata) {
+		size_t n = 0, want = 0;
+
+		for (; i < m->ndata && n < IOV_BATCH; i++) {
+			const struct ps_extent *r = &m->data[i];
+			uint64_t a = r->first * PAGE, len = r->count * PAGE;
+
+			if (is_long(r))
+				continue;
+			local[n] = (struct iovec){ (void *)(src + a), len };
+			remote[n] = (struct iovec){ (void *)(m->start + a), len };
+			want += len;
+			n++;
+		}
+		if (n && process_vm_writev(c->pid, local, n, remote, n, 0) != (ssize_t)want)
+			return -(errno ? errno : EIO);
+	}
+	return 0;
+}
+
+static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, const char *what)
+{
+	uint64_t len = m->end - m->start;
+	void *src;
+	int e;
+
+	if (!has_short_runs(m))
+		return 0;
+	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (src == MAP_FAILED)
+		return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content, strerror(errno));
+	e = write_short_runs(c, m, src);
+	munmap(src, len);
+	if (e < 0)
+		return ps_rfail(c, e, "%s: writing its pages into the new process: %s", what,
+				strerror(-e));
+	return 0;
+}
+
+int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
+{
+	char path[PS_PATH_MAX];
+	struct stat st;
+	int fd, e;
+
+	if (!m->ndata)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", c->dir, m->content);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != m->end - m->start) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
+				fd >= 0 ? "its size changed" : strerror(e));
+	}
+	e = fill_long_runs(c, m, fd, what);
+	if (e == 0)
+		e = write_short(c, m, fd, what);
+	close(fd);
+	return e;
+}

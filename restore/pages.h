@@ -1,0 +1,13 @@
+/* The saved pages of a mapping, put back into the rebuilt mapping from the
+ * image's memory file with process_vm_writev. */
+#ifndef PROCSNAP_RESTORE_PAGES_H
+#define PROCSNAP_RESTORE_PAGES_H
+
+#include "rctx.h"
+
+/* Fill m's saved pages (its data runs, nothing else) from its memory file
+ * in the image. m must be mapped and writable. what names the mapping for
+ * errors. 0 or -errno with err filled. */
+int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what);
+
+#endif
