@@ -13,6 +13,7 @@
 #include "fs/holds.h"
 #include "fs/options.h"
 #include "fs/restore_dir.h"
+#include "fs/spool_writer.h"
 #include "fs/tree.h"
 #include "restore/restorer.h"
 #include "snapshot.h"
@@ -24,6 +25,7 @@ static struct {
 	struct ps_options opt;
 	int backend_started;
 	int holds_started;
+	int writer_started;
 	int init_failed;
 } M;
 
@@ -63,6 +65,9 @@ static void configure(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void stop_services(void)
 {
+	if (M.writer_started)
+		ps_spool_writer_stop();
+	M.writer_started = 0;
 	/* our holds first, so each snapshot is released exactly once */
 	if (M.holds_started)
 		ps_holds_stop();
@@ -88,6 +93,11 @@ static int start_services(char *err, size_t errlen)
 		return -1;
 	}
 	M.holds_started = 1;
+	if (ps_spool_writer_start(err, errlen) < 0) {
+		stop_services();
+		return -1;
+	}
+	M.writer_started = 1;
 	return 0;
 }
 

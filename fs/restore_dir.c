@@ -18,6 +18,7 @@
 #include <fuse.h>
 
 #include "fs/restore_dir.h"
+#include "fs/spool_writer.h"
 #include "restore/image_read.h"
 
 #define STATUS_NAME "status"
@@ -41,6 +42,7 @@ struct image {
 struct ps_restore_handle {
 	int fd;                    /* -1 for a status file */
 	int direct_fd;             /* the same file with O_DIRECT, -1 if none */
+	struct ps_spool_writes writes;  /* aligned writes not yet on disk */
 	int writer;                /* counted in its image's writers */
 	int image_top;             /* an image's own directory: lists status */
 	int is_root;               /* restore/ itself */
@@ -62,6 +64,23 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
 };
+
+/* Let h's queued writes reach the disk: 0, or -1 with errno the first
+ * failure among them; the file then ends where that write began. */
+static int settle(struct ps_restore_handle *h)
+{
+	off_t failed_at = 0;
+	struct stat st;
+	int rc = ps_spool_settle(&h->writes, &failed_at);
+
+	if (rc == 0)
+		return 0;
+	if (fstat(h->fd, &st) == 0 && st.st_size > failed_at && ftruncate(h->fd, failed_at) < 0)
+		fuse_log(FUSE_LOG_ERR, "procsnap: cannot cut a staged file after a failed write: %s\n",
+			strerror(errno));
+	errno = -rc;
+	return -1;
+}
 
 /* ---- the spool directory ---- */
 
@@ -491,7 +510,7 @@ int ps_restore_getattr(const char *rel, struct ps_restore_handle *h, struct stat
 	if (h && h->is_root)
 		return spool_stat(st);
 	if (h)
-		return fstat(h->fd, st) < 0 ? -errno : 0;
+		return settle(h) < 0 || fstat(h->fd, st) < 0 ? -errno : 0;
 	if (is_status(rel) && top_name(rel, name)) {
 		status_text(name, text, sizeof(text));
 		return status_stat(name, text, st);
@@ -640,7 +659,7 @@ int ps_restore_truncate(const char *rel, struct ps_restore_handle *h, off_t size
 	if (h && h->fd < 0)
 		return -EACCES;
 	if (h)
-		return ftruncate(h->fd, size) < 0 ? -errno : 0;
+		return settle(h) < 0 || ftruncate(h->fd, size) < 0 ? -errno : 0;
 	if (is_status(rel))
 		return -EACCES;
 	rc = truncate_path(rel, size);
@@ -699,7 +718,7 @@ int ps_restore_utimens(const char *rel, struct ps_restore_handle *h, const struc
 	if (h && h->fd < 0)
 		return -EPERM;
 	if (h)
-		return futimens(h->fd, tv) < 0 ? -errno : 0;
+		return settle(h) < 0 || futimens(h->fd, tv) < 0 ? -errno : 0;
 	if (!*rel || is_status(rel))
 		return -EPERM;
 	dfd = open_parent(rel, &base);
@@ -733,6 +752,9 @@ static struct ps_restore_handle *handle_new(const char *rel)
 
 static void handle_free(struct ps_restore_handle *h)
 {
+	/* flush, which comes first, has reported a failure */
+	if (h->fd >= 0)
+		settle(h);
 	if (h->writer)
 		image_end_write(h->image);
 	if (h->fd >= 0)
@@ -909,7 +931,7 @@ ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off
 	ssize_t n;
 
 	if (h->fd >= 0) {
-		n = pread(h->fd, buf, size, off);
+		n = settle(h) < 0 ? -1 : pread(h->fd, buf, size, off);
 		return n < 0 ? -errno : n;
 	}
 	if (off < 0)
@@ -921,16 +943,24 @@ ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off
 	return n;
 }
 
-int ps_restore_data_fd(const struct ps_restore_handle *h)
+/* Aligned writes go behind (spool_writer.c) to the O_DIRECT descriptor;
+ * any other write first lets those settle, so that writes land in order. */
+ssize_t ps_restore_write_buf(struct ps_restore_handle *h, struct fuse_bufvec *src, off_t off)
 {
-	return h->fd;
-}
+	size_t size = fuse_buf_size(src);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
 
-int ps_restore_direct_fd(const struct ps_restore_handle *h, off_t off, size_t size)
-{
-	if (h->direct_fd < 0 || (off | (off_t)size) & (DIRECT_ALIGN - 1))
-		return -1;
-	return h->direct_fd;
+	if (h->fd < 0)
+		return -EBADF;
+	if (h->direct_fd >= 0 && size <= PS_SPOOL_WRITE_MAX &&
+	    !((off | (off_t)size) & (DIRECT_ALIGN - 1)))
+		return ps_spool_write_behind(&h->writes, h->direct_fd, h->fd, src, off);
+	if (settle(h) < 0)
+		return -errno;
+	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	dst.buf[0].fd = h->fd;
+	dst.buf[0].pos = off;
+	return fuse_buf_copy(&dst, src, FUSE_BUF_SPLICE_NONBLOCK);
 }
 
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence)
@@ -938,7 +968,7 @@ off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence)
 	off_t r;
 
 	if (h->fd >= 0) {
-		r = lseek(h->fd, off, whence);
+		r = settle(h) < 0 ? -1 : lseek(h->fd, off, whence);
 		return r < 0 ? -errno : r;
 	}
 	/* status: all data, no hole but the one at its end */
@@ -951,14 +981,14 @@ int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t
 {
 	if (h->fd < 0)
 		return -EBADF;
-	return fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	return settle(h) < 0 || fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
 }
 
 int ps_restore_fsync(struct ps_restore_handle *h, int datasync)
 {
 	if (h->fd < 0)
 		return 0;
-	if ((datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
+	if (settle(h) < 0 || (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
 		return -errno;
 	return 0;
 }
@@ -1001,6 +1031,8 @@ int ps_restore_readdir(struct ps_restore_handle *h, ps_restore_dirent_fn fn, voi
 
 int ps_restore_flush(struct ps_restore_handle *h)
 {
+	if (h->fd >= 0 && settle(h) < 0)
+		return -errno;
 	if (!h->writer)
 		return 0;
 	return maybe_restore(h->image, 1);

@@ -19,6 +19,7 @@ typedef int (*ps_restore_fn)(const char *image_dir, pid_t *pid_out, char *err, s
 typedef int (*ps_restore_dirent_fn)(void *ctx, const char *name, mode_t type);
 
 struct ps_restore_handle;
+struct fuse_bufvec;
 
 /* Create the spool directory (0700, parents too) if needed and open it.
  * shared (allow_other): restore/ shows as 1777 and new entries belong to
@@ -49,12 +50,9 @@ int ps_restore_open(const char *rel, int flags, struct ps_restore_handle **out);
 int ps_restore_create(const char *rel, mode_t mode, int flags, struct ps_restore_handle **out);
 int ps_restore_opendir(const char *rel, struct ps_restore_handle **out);
 ssize_t ps_restore_read(struct ps_restore_handle *h, char *buf, size_t size, off_t off);
-/* The spool file behind a staged file's handle, for splicing writes into
- * it; -1 for the virtual status file. */
-int ps_restore_data_fd(const struct ps_restore_handle *h);
-/* The same file opened with O_DIRECT, for a write of size bytes at off if
- * it is block-aligned there; -1 if the write must go buffered. */
-int ps_restore_direct_fd(const struct ps_restore_handle *h, off_t off, size_t size);
+/* Write src at off into the staged file: aligned writes are queued for the
+ * disk (spool_writer.h), their failures reported by a later call on h. */
+ssize_t ps_restore_write_buf(struct ps_restore_handle *h, struct fuse_bufvec *src, off_t off);
 off_t ps_restore_lseek(struct ps_restore_handle *h, off_t off, int whence);
 int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t len);
 int ps_restore_fsync(struct ps_restore_handle *h, int datasync);

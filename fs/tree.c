@@ -616,44 +616,17 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	return (int)ps_snapshot_read(ps_hold_snapshot(h->hold), (size_t)h->idx, buf, size, off);
 }
 
-static ssize_t copy_into(int fd, struct fuse_bufvec *src, off_t off, enum fuse_buf_copy_flags flags)
-{
-	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(fuse_buf_size(src));
-
-	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	dst.buf[0].fd = fd;
-	dst.buf[0].pos = off;
-	return fuse_buf_copy(&dst, src, flags);
-}
-
-/*
- * With splice reads enabled, the bytes of a write arrive in a pipe: they go
- * from it into the spool file with splice, never through our memory. An
- * aligned write goes to the O_DIRECT descriptor; the pipe's pages are the
- * writer's own buffer, so whether the kernel takes them for direct I/O
- * depends on that buffer's alignment. It answers EINVAL before moving a
- * byte if not (FUSE_BUF_FORCE_SPLICE: libfuse's own fallback would copy
- * through an unaligned buffer), and the write then goes buffered.
- */
+/* With splice reads enabled, the bytes of a write arrive in a pipe and are
+ * read from it once, into the spool file or a write-behind buffer. */
 static int op_write_buf(const char *path, struct fuse_bufvec *src, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	ssize_t n = -EINVAL;
-	int fd;
 
 	(void)path;
 	if (!h || h->kind != H_RESTORE)
 		return -EBADF;
-	fd = ps_restore_direct_fd(h->rh, off, fuse_buf_size(src));
-	if (fd >= 0)
-		n = copy_into(fd, src, off, FUSE_BUF_SPLICE_NONBLOCK | FUSE_BUF_FORCE_SPLICE);
-	if (n != -EINVAL)
-		return (int)n;
-	fd = ps_restore_data_fd(h->rh);
-	if (fd < 0)
-		return -EBADF;
-	return (int)copy_into(fd, src, off, FUSE_BUF_SPLICE_NONBLOCK);
+	return (int)ps_restore_write_buf(h->rh, src, off);
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)

@@ -20,6 +20,7 @@
  * more than their copy). */
 #define LONG_RUN (64ULL << 10)
 #define BOUNCE (4ULL << 20)
+#define FILL_THREADS 2
 
 static int is_long(const struct ps_extent *r)
 {
@@ -132,8 +133,8 @@ static void *fill_chunks(void *arg)
 static int fill_long_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd, const char *what)
 {
 	struct long_fill f = { .pid = c->pid, .m = m, .n = count_chunks(m) };
-	pthread_t helper;
-	int two;
+	pthread_t helpers[FILL_THREADS - 1];
+	size_t started = 0;
 
 	if (!f.n)
 		return 0;
@@ -147,10 +148,12 @@ static int fill_long_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd,
 		return ps_rfail(c, -errno, "%s: cannot reopen %s: %s", what, m->content,
 				strerror(errno));
 	}
-	two = f.n > 1 && pthread_create(&helper, NULL, fill_chunks, &f) == 0;
+	while (started < FILL_THREADS - 1 && started + 1 < f.n &&
+	       pthread_create(&helpers[started], NULL, fill_chunks, &f) == 0)
+		started++;
 	fill_chunks(&f);
-	if (two)
-		pthread_join(helper, NULL);
+	while (started)
+		pthread_join(helpers[--started], NULL);
 	close(f.fd);
 	free(f.chunks);
 	if (f.err)
