@@ -52,15 +52,16 @@ static void configure(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* every handle carries what its operations need */
 	cfg->nullpath_ok = 1;
 	/* libfuse derives max_pages from max_write; it cannot exceed the
-	 * buffer libfuse allocated, so only lower it. A request (max_write
-	 * plus its header) must also fit a pipe of pipe-max-size (1 MiB by
-	 * default), or libfuse silently gives up splicing requests. */
-	if (conn->max_write > PS_IO_SIZE - 4096)
-		conn->max_write = PS_IO_SIZE - 4096;
-	/* Requests are read from /dev/fuse with splice, so the data of a
-	 * write into restore/ can be spliced on into the spool file. */
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want |= FUSE_CAP_SPLICE_READ;
+	 * buffer libfuse allocated, so only lower it. */
+	if (conn->max_write > PS_IO_SIZE)
+		conn->max_write = PS_IO_SIZE;
+	/* Requests are read with read(), not spliced: a spliced request must
+	 * fit a pipe of pipe-max-size (1 MiB by default) with its header,
+	 * which would cut every 1 MiB write of a copy tool into two requests,
+	 * and the data of a write is copied once either way (into a
+	 * write-behind buffer, spool_writer.c). Measured: a 1 GiB image into
+	 * restore/ 1.6-1.8 s spliced, 1.2-1.4 s read. */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 }
 
 static void stop_services(void)
@@ -167,13 +168,14 @@ static int serve(struct fuse *fuse)
 
 /* The restore runs with the authority of whoever completed the image
  * (DESIGN §5); the hook runs in that caller's FUSE request thread. */
-static int restore_as_caller(const char *dir, pid_t *pid, char *err, size_t errlen)
+static int restore_as_caller(const char *dir, struct ps_prefill *prefill, pid_t *pid, char *err,
+			     size_t errlen)
 {
 	struct fuse_context *ctx = fuse_get_context();
 
 	struct ps_restore_options opt = { .timens = M.opt.timens };
 
-	return ps_restore_image(dir, ctx->uid, ctx->gid, &opt, pid, err, errlen);
+	return ps_restore_image(dir, ctx->uid, ctx->gid, &opt, prefill, pid, err, errlen);
 }
 
 static int run(void)

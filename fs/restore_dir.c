@@ -20,6 +20,7 @@
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
 #include "restore/image_read.h"
+#include "restore/prefill.h"
 
 #define STATUS_NAME "status"
 #define RESULT_MAX 1024
@@ -33,6 +34,8 @@ struct image {
 	unsigned writers;          /* handles open for writing below it */
 	int running;               /* its restore is running now */
 	char result[RESULT_MAX];   /* "restored <pid>", "failed: ...", or "" */
+	struct ps_prefill *prefill;  /* memory filled while it is copied in */
+	struct timespec idle_since;  /* when its last writer closed */
 };
 
 /* O_DIRECT wants offsets, sizes and buffers aligned to the logical block
@@ -43,6 +46,8 @@ struct ps_restore_handle {
 	int fd;                    /* -1 for a status file */
 	int direct_fd;             /* the same file with O_DIRECT, -1 if none */
 	struct ps_spool_writes writes;  /* aligned writes not yet on disk */
+	struct ps_prefill *prefill;     /* mirrors its aligned writes, or NULL */
+	uint64_t region;                /* there: the mapping's start */
 	int writer;                /* counted in its image's writers */
 	int image_top;             /* an image's own directory: lists status */
 	int is_root;               /* restore/ itself */
@@ -59,10 +64,14 @@ static struct {
 	pthread_mutex_t lock;      /* images and their fields */
 	pthread_cond_t done;       /* a restore finished */
 	struct image *images;
+	pthread_t idle_reaper;     /* ends early fills of abandoned copies */
+	int reaper_started, stopping;
+	pthread_cond_t stop;
 } R = {
 	.fd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
+	.stop = PTHREAD_COND_INITIALIZER,
 };
 
 /* Let h's queued writes reach the disk: 0, or -1 with errno the first
@@ -81,6 +90,12 @@ static int settle(struct ps_restore_handle *h)
 	errno = -rc;
 	return -1;
 }
+
+/* the early fill of images (below) */
+static void abandon_prefill(const char *name);
+static void stop_mirror(struct ps_restore_handle *h);
+static int start_idle_reaper(void);
+static void stop_idle_reaper(void);
 
 /* ---- the spool directory ---- */
 
@@ -135,8 +150,11 @@ void ps_restore_dir_fini(void)
 {
 	struct image *im, *next;
 
+	stop_idle_reaper();
 	for (im = R.images; im; im = next) {
 		next = im->next;
+		if (im->prefill)
+			ps_prefill_put(im->prefill);
 		free(im);
 	}
 	R.images = NULL;
@@ -249,6 +267,7 @@ static int give_to_caller(int dirfd, const char *base)
 
 /* ---- image state ---- */
 
+
 static struct image *image_find(const char *name)
 {
 	struct image *im;
@@ -279,7 +298,7 @@ static void image_trim(struct image *im)
 {
 	struct image **pp;
 
-	if (im->writers || im->running || im->result[0])
+	if (im->writers || im->running || im->result[0] || im->prefill)
 		return;
 	for (pp = &R.images; *pp; pp = &(*pp)->next) {
 		if (*pp == im) {
@@ -331,6 +350,7 @@ static void image_end_write(const char *name)
 	im = image_find(name);
 	if (im && im->writers) {
 		im->writers--;
+		clock_gettime(CLOCK_MONOTONIC, &im->idle_since);
 		image_trim(im);
 	}
 	pthread_mutex_unlock(&R.lock);
@@ -377,13 +397,32 @@ static void one_line(char *s)
 			*s = ' ';
 }
 
-static int run_hook(const char *dir, char *result, size_t len)
+/* The restore spends the image's early fill, whatever its outcome. */
+static struct ps_prefill *take_prefill(const char *name)
+{
+	struct ps_prefill *p = NULL;
+	struct image *im;
+
+	pthread_mutex_lock(&R.lock);
+	im = image_find(name);
+	if (im) {
+		p = im->prefill;
+		im->prefill = NULL;
+	}
+	pthread_mutex_unlock(&R.lock);
+	return p;
+}
+
+static int run_hook(const char *dir, const char *name, char *result, size_t len)
 {
 	char err[RESULT_MAX - 16] = "";
+	struct ps_prefill *prefill = take_prefill(name);
 	pid_t pid = 0;
 	int rc;
 
-	rc = R.hook(dir, &pid, err, sizeof(err));
+	rc = R.hook(dir, prefill, &pid, err, sizeof(err));
+	if (prefill)
+		ps_prefill_put(prefill);
 	if (rc == 0 && pid > 0) {
 		one_line(err);
 		snprintf(result, len, "restored %d%s%s", (int)pid, err[0] ? "; " : "", err);
@@ -423,7 +462,7 @@ static int maybe_restore(const char *name, unsigned own)
 		image_unclaim(name, "");
 		return 0;
 	}
-	rc = run_hook(dir, result, sizeof(result));
+	rc = run_hook(dir, name, result, sizeof(result));
 	fuse_log(rc ? FUSE_LOG_ERR : FUSE_LOG_INFO, "procsnap: restore of %s: %s\n", name, result);
 	image_unclaim(name, result);
 	/* The kernel takes ENOSYS from FLUSH to mean "no flush op" and stops
@@ -537,6 +576,15 @@ static void changed(const char *rel)
 		image_forget(name);
 }
 
+/* Removed, renamed or cut by path: no mirror of the image can be trusted. */
+static void changed_behind(const char *rel)
+{
+	char name[NAME_MAX + 1];
+
+	if (top_name(rel, name))
+		abandon_prefill(name);
+}
+
 int ps_restore_mkdir(const char *rel, mode_t mode)
 {
 	const char *base;
@@ -578,6 +626,7 @@ int ps_restore_unlink(const char *rel)
 	close(dfd);
 	if (!rc)
 		changed(rel);
+	changed_behind(rel);
 	return rc;
 }
 
@@ -596,6 +645,7 @@ int ps_restore_rmdir(const char *rel)
 	close(dfd);
 	if (!rc)
 		changed(rel);
+	changed_behind(rel);
 	return rc;
 }
 
@@ -630,6 +680,8 @@ int ps_restore_rename(const char *from, const char *to, unsigned int flags)
 		return -EBUSY;
 	if (is_status(from) || is_status(to))
 		return -EPERM;
+	changed_behind(from);
+	changed_behind(to);
 	rc = rename_at(from, to, flags);
 	if (rc < 0)
 		return rc;
@@ -658,10 +710,13 @@ int ps_restore_truncate(const char *rel, struct ps_restore_handle *h, off_t size
 
 	if (h && h->fd < 0)
 		return -EACCES;
-	if (h)
+	if (h) {
+		stop_mirror(h);
 		return settle(h) < 0 || ftruncate(h->fd, size) < 0 ? -errno : 0;
+	}
 	if (is_status(rel))
 		return -EACCES;
+	changed_behind(rel);
 	rc = truncate_path(rel, size);
 	if (rc < 0)
 		return rc;
@@ -755,6 +810,8 @@ static void handle_free(struct ps_restore_handle *h)
 	/* flush, which comes first, has reported a failure */
 	if (h->fd >= 0)
 		settle(h);
+	if (h->prefill)
+		ps_prefill_put(h->prefill);
 	if (h->writer)
 		image_end_write(h->image);
 	if (h->fd >= 0)
@@ -821,6 +878,187 @@ static void open_direct(struct ps_restore_handle *h, int flags)
 	h->direct_fd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
 
+/* ---- early fill (restore/prefill.c) ---- */
+
+/* Worth a nursery round trip and its mapping: big memory files only. */
+#define MIRROR_MIN (4ULL << 20)
+#define USER_END 0x7ffffffff000ULL
+
+/* rel is "<image>/memory/<start>-<end>", the pages of that mapping. */
+static int memory_range(const char *rel, uint64_t *start, uint64_t *end)
+{
+	const char *p = strchr(rel, '/');
+	char *dash, *stop;
+
+	if (!p || strncmp(p, "/memory/", 8) != 0)
+		return 0;
+	p += 8;
+	*start = strtoull(p, &dash, 16);
+	if (dash == p || *dash != '-')
+		return 0;
+	*end = strtoull(dash + 1, &stop, 16);
+	return stop != dash + 1 && !*stop && *start < *end && *end <= USER_END &&
+	       !((*start | *end) & (DIRECT_ALIGN - 1)) && *end - *start >= MIRROR_MIN;
+}
+
+static struct ps_prefill *image_prefill(const char *name)
+{
+	struct ps_prefill *p = NULL;
+	struct image *im;
+
+	pthread_mutex_lock(&R.lock);
+	im = image_find(name);
+	if (im && !im->running && !im->prefill && start_idle_reaper() == 0)
+		im->prefill = ps_prefill_new();
+	if (im && !im->running && im->prefill) {
+		p = im->prefill;
+		ps_prefill_get(p);
+	}
+	pthread_mutex_unlock(&R.lock);
+	return p;
+}
+
+/*
+ * A memory file created here with O_DIRECT writes: its aligned writes are
+ * copied into the image's nursery too, at the mapping's address, so the
+ * restore finds those pages already in place. Only a file this handle
+ * created and wrote alone is mirrored; anything else that touches it, or
+ * the image, stops that (stop_mirror, abandon_prefill).
+ */
+static void start_mirror(struct ps_restore_handle *h, const char *rel)
+{
+	uint64_t start, end;
+	struct stat st;
+
+	if (h->direct_fd < 0 || !h->image[0] || !memory_range(rel, &start, &end) ||
+	    fstat(h->fd, &st) < 0)
+		return;
+	h->prefill = image_prefill(h->image);
+	if (!h->prefill)
+		return;
+	if (ps_prefill_region(h->prefill, start, end, st.st_dev, st.st_ino) < 0) {
+		ps_prefill_put(h->prefill);
+		h->prefill = NULL;
+		return;
+	}
+	h->region = start;
+}
+
+/*
+ * A copy that stopped halfway (interrupted, the disk full) leaves its
+ * image incomplete: its early fill, memory held by a nursery, is let go
+ * once no writer has had the image open for PREFILL_IDLE seconds. A
+ * later completion restores from the spool as without an early fill.
+ */
+#define PREFILL_IDLE 30
+
+static struct ps_prefill *take_idle(const struct timespec *now)
+{
+	struct ps_prefill *p = NULL;
+
+	for (struct image *im = R.images; im && !p; im = im->next) {
+		if (!im->prefill || im->writers || im->running ||
+		    now->tv_sec - im->idle_since.tv_sec < PREFILL_IDLE)
+			continue;
+		p = im->prefill;
+		im->prefill = NULL;
+		image_trim(im);
+	}
+	return p;
+}
+
+static void *idle_reaper_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&R.lock);
+	while (!R.stopping) {
+		struct timespec now, tick;
+		struct ps_prefill *p;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		p = take_idle(&now);
+		if (p) {
+			pthread_mutex_unlock(&R.lock);
+			ps_prefill_abandon(p);
+			ps_prefill_put(p);
+			pthread_mutex_lock(&R.lock);
+			continue;
+		}
+		tick = (struct timespec){ now.tv_sec + 1, now.tv_nsec };
+		pthread_cond_timedwait(&R.stop, &R.lock, &tick);
+	}
+	pthread_mutex_unlock(&R.lock);
+	return NULL;
+}
+
+/* Lock held. The reaper waits on CLOCK_MONOTONIC, immune to clock jumps. */
+static int start_idle_reaper(void)
+{
+	pthread_condattr_t attr;
+
+	if (R.reaper_started)
+		return 0;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&R.stop);
+	pthread_cond_init(&R.stop, &attr);
+	pthread_condattr_destroy(&attr);
+	if (pthread_create(&R.idle_reaper, NULL, idle_reaper_main, NULL) != 0)
+		return -1;
+	R.reaper_started = 1;
+	return 0;
+}
+
+static void stop_idle_reaper(void)
+{
+	pthread_mutex_lock(&R.lock);
+	R.stopping = 1;
+	pthread_cond_broadcast(&R.stop);
+	pthread_mutex_unlock(&R.lock);
+	if (R.reaper_started)
+		pthread_join(R.idle_reaper, NULL);
+	R.reaper_started = 0;
+}
+
+/* spool_writer.c's tee: runs in a writer thread, h alive until settled */
+static void mirror(void *ctx, int ok, off_t off, const void *buf, size_t len)
+{
+	struct ps_restore_handle *h = ctx;
+
+	if (ok)
+		ps_prefill_write(h->prefill, h->region, (uint64_t)off, buf, len);
+	else
+		abandon_prefill(h->image);   /* the copy fails: free its memory now */
+}
+
+static void stop_mirror(struct ps_restore_handle *h)
+{
+	if (h->prefill)
+		ps_prefill_drop(h->prefill, h->region);
+}
+
+/* Something changed in the image that no mirror saw. */
+static void abandon_prefill(const char *name)
+{
+	struct ps_prefill *p = NULL;
+	struct image *im;
+
+	if (!name[0])
+		return;
+	pthread_mutex_lock(&R.lock);
+	im = image_find(name);
+	if (im) {
+		p = im->prefill;
+		im->prefill = NULL;
+		image_trim(im);
+	}
+	pthread_mutex_unlock(&R.lock);
+	if (p) {
+		ps_prefill_abandon(p);
+		ps_prefill_put(p);
+	}
+}
+
 /* Count h as a writer of its image when it writes inside one. */
 static int begin_write(struct ps_restore_handle *h)
 {
@@ -854,8 +1092,10 @@ int ps_restore_open(const char *rel, int flags, struct ps_restore_handle **out)
 		handle_free(h);
 		return rc;
 	}
-	if (is_write(flags))
+	if (is_write(flags)) {
 		open_direct(h, flags);
+		abandon_prefill(h->image);
+	}
 	*out = h;
 	return 0;
 }
@@ -903,6 +1143,7 @@ int ps_restore_create(const char *rel, mode_t mode, int flags, struct ps_restore
 	}
 	open_direct(h, flags);
 	changed(rel);
+	start_mirror(h, rel);
 	*out = h;
 	return 0;
 }
@@ -954,7 +1195,9 @@ ssize_t ps_restore_write_buf(struct ps_restore_handle *h, struct fuse_bufvec *sr
 		return -EBADF;
 	if (h->direct_fd >= 0 && size <= PS_SPOOL_WRITE_MAX &&
 	    !((off | (off_t)size) & (DIRECT_ALIGN - 1)))
-		return ps_spool_write_behind(&h->writes, h->direct_fd, h->fd, src, off);
+		return ps_spool_write_behind(&h->writes, h->direct_fd, h->fd, src, off,
+					     h->prefill ? mirror : NULL, h);
+	stop_mirror(h);
 	if (settle(h) < 0)
 		return -errno;
 	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -981,6 +1224,7 @@ int ps_restore_fallocate(struct ps_restore_handle *h, int mode, off_t off, off_t
 {
 	if (h->fd < 0)
 		return -EBADF;
+	stop_mirror(h);
 	return settle(h) < 0 || fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
 }
 

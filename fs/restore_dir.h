@@ -9,10 +9,14 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* Brings the process of the complete image in image_dir back to life.
- * Returns 0 with *pid_out set and err a note for status ("" if none), or
- * -errno with a sentence in err. */
-typedef int (*ps_restore_fn)(const char *image_dir, pid_t *pid_out, char *err, size_t errlen);
+struct ps_prefill;
+
+/* Brings the process of the complete image in image_dir back to life,
+ * taking what it can of prefill (memory filled while the image was copied
+ * in; may be NULL). Returns 0 with *pid_out set and err a note for status
+ * ("" if none), or -errno with a sentence in err. */
+typedef int (*ps_restore_fn)(const char *image_dir, struct ps_prefill *prefill, pid_t *pid_out,
+			     char *err, size_t errlen);
 
 /* readdir callback: one entry's name and the type bits of its st_mode.
  * Returns nonzero to stop (the caller's buffer is full). */

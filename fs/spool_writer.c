@@ -25,9 +25,9 @@
  * write that succeeded must not leave a full-sized file with a hole in it
  * that would pass for a complete image.
  */
-#define NBUF 16
+#define NBUF 32
 #define BUF_SIZE PS_SPOOL_WRITE_MAX
-#define NTHREADS 2
+#define NTHREADS 4
 #define ALIGN 4096              /* O_DIRECT buffers: a page covers any block size */
 
 struct job {
@@ -36,6 +36,8 @@ struct job {
 	off_t off;
 	size_t len;
 	int buf;                    /* index into W.bufs */
+	ps_spool_tee_fn tee;
+	void *ctx;
 };
 
 static struct {
@@ -99,6 +101,8 @@ static void *writer_main(void *arg)
 		W.count--;
 		pthread_mutex_unlock(&W.mu);
 		e = write_job(&j);
+		if (j.tee)
+			j.tee(j.ctx, e == 0, j.off, W.bufs[j.buf], j.len);
 		pthread_mutex_lock(&W.mu);
 		if (e && (!j.w->err || j.off < j.w->failed_at)) {
 			j.w->err = j.w->err ? j.w->err : e;
@@ -189,11 +193,11 @@ static void queue_job(const struct job *j)
 }
 
 ssize_t ps_spool_write_behind(struct ps_spool_writes *w, int direct_fd, int buffered_fd,
-			      struct fuse_bufvec *src, off_t off)
+			      struct fuse_bufvec *src, off_t off, ps_spool_tee_fn tee, void *ctx)
 {
 	size_t size = fuse_buf_size(src);
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-	struct job j = { w, direct_fd, buffered_fd, off, size, -1 };
+	struct job j = { w, direct_fd, buffered_fd, off, size, -1, tee, ctx };
 	ssize_t n;
 	int e = 0;
 

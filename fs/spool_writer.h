@@ -28,9 +28,13 @@ void ps_spool_writer_stop(void);
  * for direct_fd, to be written there with O_DIRECT (or to buffered_fd if
  * the file system refuses that write). Returns size once the bytes are
  * taken, or the -errno of a write of w that failed: after one failure,
- * every later write fails too. */
+ * every later write fails too. tee (may be NULL) sees the bytes too. */
+/* Called by a writer thread once a write is done (ok: on disk), with the
+ * bytes still in hand. */
+typedef void (*ps_spool_tee_fn)(void *ctx, int ok, off_t off, const void *buf, size_t len);
+
 ssize_t ps_spool_write_behind(struct ps_spool_writes *w, int direct_fd, int buffered_fd,
-			      struct fuse_bufvec *src, off_t off);
+			      struct fuse_bufvec *src, off_t off, ps_spool_tee_fn tee, void *ctx);
 
 /* Wait until w's writes are on disk. 0, or the -errno of the first that
  * failed, with *failed_at where the file's good bytes end. */

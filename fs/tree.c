@@ -616,8 +616,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	return (int)ps_snapshot_read(ps_hold_snapshot(h->hold), (size_t)h->idx, buf, size, off);
 }
 
-/* With splice reads enabled, the bytes of a write arrive in a pipe and are
- * read from it once, into the spool file or a write-behind buffer. */
+/* The bytes of a write into restore/ go to its spool file, through a
+ * write-behind buffer when aligned (restore_dir.c, spool_writer.c). */
 static int op_write_buf(const char *path, struct fuse_bufvec *src, off_t off,
 			struct fuse_file_info *fi)
 {

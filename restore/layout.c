@@ -17,6 +17,7 @@
 #include "gone_files.h"
 #include "layout.h"
 #include "pages.h"
+#include "prefill.h"
 #include "proc_parse.h"
 
 #define PAGE 4096ULL
@@ -146,6 +147,29 @@ int ps_layout_map_trampoline(struct ps_rctx *c)
 	return 0;
 }
 
+/* Unmap [a, b) except what adopted mappings take over. */
+static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
+{
+	for (size_t i = 0; c->adopted && i < c->m->maps.count && a < b; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+		long ret;
+
+		if (!c->adopted[i] || m->end <= a || m->start >= b)
+			continue;
+		if (m->start > a) {
+			ret = ps_rcall(c, "munmap of procsnap's own memory in the new process",
+				       SYS_munmap, a, m->start - a, 0, 0, 0, 0);
+			if (ret < 0)
+				return (int)ret;
+		}
+		a = m->end;
+	}
+	if (a >= b)
+		return 0;
+	return (int)ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
+			     b - a, 0, 0, 0, 0) < 0 ? -EIO : 0;
+}
+
 int ps_layout_clear(struct ps_rctx *c)
 {
 	struct range *r;
@@ -153,14 +177,9 @@ int ps_layout_clear(struct ps_rctx *c)
 	int e = read_stub_ranges(c, &r, &n);
 
 	for (size_t i = 0; e == 0 && i < n; i++) {
-		long ret;
-
 		if (r[i].keep || overlaps(r[i].start, r[i].end, c->tramp, c->tramp + TRAMP_SIZE))
 			continue;
-		ret = ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap,
-			       r[i].start, r[i].end - r[i].start, 0, 0, 0, 0);
-		if (ret < 0)
-			e = (int)ret;
+		e = unmap_but_adopted(c, r[i].start, r[i].end);
 	}
 	free(r);
 	return e;
@@ -207,6 +226,49 @@ static int content_in_file(const struct ps_rctx *c, const struct ps_mapping *m)
 static int needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
 {
 	return m->data_pages && !content_in_file(c, m);
+}
+
+/* ---- memory filled early, in the nursery ---- */
+
+/* A private anonymous mapping, made by mmap as the nursery's memory was. */
+static int adoptable(const struct ps_mapping *m)
+{
+	return (m->kind == PS_MAP_ANON || m->kind == PS_MAP_HEAP) && !m->shared && m->content &&
+	       !has_vm_flag(m, "gd");
+}
+
+/* The region was filled from this very spool file, not one put in its
+ * place since (a rename over it, a new copy). */
+static int same_file(const struct ps_rctx *c, const struct ps_mapping *m,
+		     const struct ps_prefill_region *r)
+{
+	char path[PS_PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, m->content);
+	return stat(path, &st) == 0 && st.st_dev == r->dev && st.st_ino == r->ino;
+}
+
+int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t n)
+{
+	size_t count = c->m->maps.count, used = 0;
+
+	c->adopted = calloc(count ? count : 1, sizeof(*c->adopted));
+	if (!c->adopted)
+		return ps_rfail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		for (size_t k = 0; k < n; k++) {
+			if (r[k].start != m->start || r[k].end != m->end)
+				continue;
+			if (adoptable(m) && same_file(c, m, &r[k])) {
+				c->adopted[i] = &r[k];
+				used++;
+			}
+		}
+	}
+	return (int)used;
 }
 
 static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone_files *gone)
@@ -307,6 +369,19 @@ static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return ret < 0 ? (int)ret : 0;
 }
 
+/* The nursery mapped it read-write. */
+static int protect_adopted(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+	long ret;
+
+	if (m->prot == (PROT_READ | PROT_WRITE))
+		return 0;
+	map_name(m, what, sizeof(what));
+	ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
 /* ---- the vDSO ---- */
 
 /*
@@ -367,11 +442,17 @@ int ps_layout_build(struct ps_rctx *c)
 
 		if (is_kernel_mapping(m))
 			continue;
-		e = map_one(c, m, gone);
-		if (e == 0 && needs_fill(c, m))
-			e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)));
-		if (e == 0)
-			e = protect_one(c, m);
+		if (c->adopted && c->adopted[i]) {
+			e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), c->adopted[i]);
+			if (e == 0)
+				e = protect_adopted(c, m);
+		} else {
+			e = map_one(c, m, gone);
+			if (e == 0 && needs_fill(c, m))
+				e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL);
+			if (e == 0)
+				e = protect_one(c, m);
+		}
 		if (e == 0)
 			e = advise_one(c, m);
 		if (e == 0)

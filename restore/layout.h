@@ -10,7 +10,13 @@
  * later syscall from it. */
 int ps_layout_map_trampoline(struct ps_rctx *c);
 
-/* Unmap everything the stub inherited from procsnap, vDSO included. */
+/* Which mappings take over the n regions the nursery filled early (and the
+ * stub inherited): sets c->adopted, returns how many, or -errno. */
+struct ps_prefill_region;
+int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t n);
+
+/* Unmap everything the stub inherited from procsnap, vDSO included, but
+ * the adopted regions. */
 int ps_layout_clear(struct ps_rctx *c);
 
 /* Create every mapping of the image with its flags, fill the saved pages,

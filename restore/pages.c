@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pages.h"
+#include "prefill.h"
 
 #define PAGE 4096ULL
 #define IOV_BATCH 512
@@ -218,7 +219,7 @@ static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, co
 	return 0;
 }
 
-int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
+static int fill_from_file(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
 {
 	char path[PS_PATH_MAX];
 	struct stat st;
@@ -239,5 +240,26 @@ int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *wha
 	if (e == 0)
 		e = write_short(c, m, fd, what);
 	close(fd);
+	return e;
+}
+
+int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what,
+		  const struct ps_prefill_region *done)
+{
+	struct ps_mapping todo = *m;
+	int e;
+
+	if (!done)
+		return fill_from_file(c, m, what);
+	/* only the runs the nursery did not get */
+	todo.data = calloc(m->ndata ? m->ndata : 1, sizeof(*todo.data));
+	if (!todo.data)
+		return ps_rfail(c, -ENOMEM, "out of memory");
+	todo.ndata = 0;
+	for (size_t i = 0; i < m->ndata; i++)
+		if (!ps_prefill_covers(done, m->data[i].first, m->data[i].count))
+			todo.data[todo.ndata++] = m->data[i];
+	e = fill_from_file(c, &todo, what);
+	free(todo.data);
 	return e;
 }

@@ -5,9 +5,13 @@
 
 #include "rctx.h"
 
+struct ps_prefill_region;
+
 /* Fill m's saved pages (its data runs, nothing else) from its memory file
- * in the image. m must be mapped and writable. what names the mapping for
- * errors. 0 or -errno with err filled. */
-int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what);
+ * in the image, but those the nursery filled already (done, may be NULL).
+ * m must be mapped and writable. what names the mapping for errors. 0 or
+ * -errno with err filled. */
+int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what,
+		  const struct ps_prefill_region *done);
 
 #endif

@@ -14,6 +14,8 @@
  * for syscall arguments that live in memory (paths, structs). */
 #define PS_SCRATCH_SIZE 8192
 
+struct ps_prefill_region;
+
 struct ps_rctx {
 	const struct ps_model *m;
 	const char *dir;            /* the image directory (in the spool) */
@@ -23,6 +25,9 @@ struct ps_rctx {
 	uint64_t scratch;           /* = tramp + 4096 */
 	char *err;
 	size_t errlen;
+	/* Per mapping of m: the memory the nursery filled for it while the
+	 * image was copied in, which the stub inherited (NULL: none). */
+	const struct ps_prefill_region **adopted;
 	/* What the user should know of a restore that succeeded ("fd 0: ...
 	 * is gone, /dev/null is open there instead"); status shows it. */
 	char note[512];

@@ -12,6 +12,7 @@
 #include "fds.h"
 #include "image_read.h"
 #include "layout.h"
+#include "prefill.h"
 #include "process.h"
 #include "rctx.h"
 #include "regs.h"
@@ -28,6 +29,7 @@ struct restore_job {
 	const struct ps_model *m;
 	const char *dir;
 	const struct ps_restore_options *opt;
+	struct ps_prefill *prefill;
 	char *err;
 	size_t errlen;
 };
@@ -144,6 +146,29 @@ static void time_offsets(const struct ps_image_meta *meta, struct ps_time_offset
 		      CLOCK_BOOTTIME);
 }
 
+/*
+ * The memory the nursery filled while the image was copied in: the
+ * regions of it some mapping takes over. With none, the nursery is let go
+ * and the stub comes from a new one, as without an early fill.
+ */
+static int adopt_prefill(struct ps_rctx *c, struct ps_prefill *p, struct ps_nursery *n,
+			 struct ps_prefill_region **regions, size_t *count)
+{
+	int got = p ? ps_prefill_take(p, n, regions) : 0, used;
+
+	*count = got > 0 ? (size_t)got : 0;
+	if (got <= 0)
+		return 0;
+	used = ps_layout_adopt(c, *regions, *count);
+	if (used > 0)
+		return 0;
+	ps_nursery_end(n);
+	ps_prefill_regions_free(*regions, *count);
+	*regions = NULL;
+	*count = 0;
+	return used < 0 ? used : 0;
+}
+
 static int restore_on_tracer(void *arg)
 {
 	struct restore_job *j = arg;
@@ -151,6 +176,9 @@ static int restore_on_tracer(void *arg)
 	size_t n = j->m->nthreads - 1;
 	struct ps_rthread *th = calloc(n ? n : 1, sizeof(*th));
 	struct ps_time_offsets offsets;
+	struct ps_prefill_region *regions = NULL;
+	struct ps_nursery nursery;
+	size_t nregions = 0;
 	struct ps_stub stub;
 	uint64_t insn;
 	int e;
@@ -161,8 +189,11 @@ static int restore_on_tracer(void *arg)
 		th[i].t = &j->m->threads[i + 1];
 	if (j->opt->timens && j->m->meta.has_clocks)
 		time_offsets(&j->m->meta, &offsets);
-	e = ps_stub_create(j->m->meta.pid, j->opt->timens && j->m->meta.has_clocks ? &offsets : NULL,
-			   &stub, j->err, j->errlen);
+	e = adopt_prefill(&c, j->prefill, &nursery, &regions, &nregions);
+	if (e == 0)
+		e = ps_stub_create(j->m->meta.pid,
+				   j->opt->timens && j->m->meta.has_clocks ? &offsets : NULL,
+				   nregions ? &nursery : NULL, &stub, j->err, j->errlen);
 	if (e == 0) {
 		c.pid = stub.pid;
 		e = ps_find_syscall_insn(c.pid, &insn, j->err, j->errlen);
@@ -182,14 +213,16 @@ static int restore_on_tracer(void *arg)
 		}
 	}
 	free(th);
+	free(c.adopted);
+	ps_prefill_regions_free(regions, nregions);
 	return e;
 }
 
 int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_restore_options *opt,
-		     pid_t *pid_out, char *err, size_t errlen)
+		     struct ps_prefill *prefill, pid_t *pid_out, char *err, size_t errlen)
 {
 	struct ps_model m;
-	struct restore_job job = { &m, dir, opt, err, errlen };
+	struct restore_job job = { &m, dir, opt, prefill, err, errlen };
 	int e;
 
 	memset(&m, 0, sizeof(m));

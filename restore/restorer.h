@@ -16,7 +16,10 @@ struct ps_restore_options {
 	int timens;
 };
 
+struct ps_prefill;
+/* prefill (may be NULL): memory filled while the image was copied in; the
+ * restore takes what it can use of it, and it is spent afterwards. */
 int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_restore_options *opt,
-		     pid_t *pid_out, char *err, size_t errlen);
+		     struct ps_prefill *prefill, pid_t *pid_out, char *err, size_t errlen);
 
 #endif

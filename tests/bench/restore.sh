@@ -3,8 +3,8 @@
 # from an image on tmpfs, against cp of a 1 GiB file from the same tmpfs.
 # A: cp -r of the image into restore/ (spool on disk, procsnap's default)
 # until cp returns with the process running. R: the restore step alone:
-# every file but image.json staged first, then the timed cp of image.json,
-# whose close runs the restore. Baselines: B, cp of the file tmpfs to tmpfs;
+# every file but image.json staged first (its memory, filled early, already
+# in place), then the timed cp of image.json, whose close runs the restore. Baselines: B, cp of the file tmpfs to tmpfs;
 # S, cp of the file to the spool's file system (the same file systems as
 # the restore's copy). Interleaved in one run, like bench/snapshot.sh.
 set -eu -o pipefail
@@ -23,7 +23,7 @@ for d in src dst; do
 	PS_MOUNTS+=("$PS_TMP/$d")   # unmounted by the cleanup
 done
 mkdir "$PS_TMP/spool" "$PS_TMP/disk"
-SPOOL_FS=$(stat -f -c %T "$PS_TMP/spool")
+SPOOL_FS=$(findmnt -n -o FSTYPE -T "$PS_TMP/spool")
 [ "$SPOOL_FS" != tmpfs ] ||
 	ps_log "note: $PS_TMP is on tmpfs, so is the spool; set TMPDIR to a disk directory"
 MNT=$PS_TMP/mnt
