@@ -1,5 +1,5 @@
 /* Write-behind into the spool: aligned writes into restore/ are taken into
- * a small set of buffers and written to disk with O_DIRECT by two threads. */
+ * a small set of buffers and written to disk with O_DIRECT by writer threads. */
 #define FUSE_USE_VERSION 314
 
 #include <errno.h>
@@ -25,6 +25,11 @@
  * write that succeeded must not leave a full-sized file with a hole in it
  * that would pass for a complete image.
  */
+/* Four threads: each write is an O_DIRECT write then, for a big memory
+ * file, a copy into the nursery (restore/prefill.c, page faults): while
+ * some wait for the disk the others fault. On a 1 GiB image, 4 did better
+ * than 2 (cp -r into restore/ 1.34-1.63 s against 1.69-2.37 s), 6 no
+ * better than 4. */
 #define NBUF 32
 #define BUF_SIZE PS_SPOOL_WRITE_MAX
 #define NTHREADS 4

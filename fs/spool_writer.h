@@ -1,5 +1,5 @@
 /* Write-behind into the spool: aligned writes into restore/ are taken into
- * a small set of buffers and written to disk with O_DIRECT by two threads. */
+ * a small set of buffers and written to disk with O_DIRECT by writer threads. */
 #ifndef PROCSNAP_SPOOL_WRITER_H
 #define PROCSNAP_SPOOL_WRITER_H
 
