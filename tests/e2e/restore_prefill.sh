@@ -3,7 +3,7 @@
 # new process's memory while the copy goes on (a nursery holds it, the stub
 # inherits it). The restored memory is exactly the staged file's, also when
 # that file was changed after its first copy; a failed restore, a removed
-# image and a killed procsnap leave no nursery behind.
+# image, a copy left idle halfway and a killed procsnap leave no nursery.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -101,6 +101,21 @@ check_memory "$pid" "$addr"
 rs_kill "$pid"
 rm -rf "${MNT:?}/restore/again" "${MNT:?}/restore/$pid"
 ps_pass "a restore failing with a nursery ready ($RS_STATUS) leaves none, the first process untouched"
+
+# ---- a copy left halfway: its nursery goes after 30 s idle ----
+stage_all_but_image_json "$PS_TMP/plain" "$pid"
+[ -n "$(rs_children "$PS_DAEMON")" ] || ps_fail "no nursery holds the staged $big"
+end=$((SECONDS + 45))
+while [ -n "$(rs_children "$PS_DAEMON")" ]; do
+	[ "$SECONDS" -lt "$end" ] || ps_fail "the nursery of a half-staged image outlived 45 s idle"
+	sleep 0.5
+done
+cp "$PS_TMP/plain/image.json" "$MNT/restore/$pid/"
+[ "$(rs_status "$pid")" = "restored $pid" ] || ps_fail "restore after the idle nursery went: $(rs_status "$pid")"
+check_memory "$pid" "$addr"
+rs_kill "$pid"
+rm -rf "${MNT:?}/restore/$pid"
+ps_pass "an idle half-staged image lets its nursery go, and restores from the spool after"
 
 # ---- procsnap killed while a nursery holds a staged file ----
 rm -rf "${MNT:?}/restore/$pid"
