@@ -2,6 +2,7 @@
  * never following a symlink), each image's writers, status and restore. */
 #define FUSE_USE_VERSION 314
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -266,7 +267,6 @@ static int give_to_caller(int dirfd, const char *base)
 }
 
 /* ---- image state ---- */
-
 
 static struct image *image_find(const char *name)
 {
@@ -890,11 +890,13 @@ static int memory_range(const char *rel, uint64_t *start, uint64_t *end)
 	const char *p = strchr(rel, '/');
 	char *dash, *stop;
 
-	if (!p || strncmp(p, "/memory/", 8) != 0)
+	if (!p || strncmp(p, "/memory/", 8) != 0 || !isxdigit((unsigned char)p[8]))
 		return 0;
 	p += 8;
 	*start = strtoull(p, &dash, 16);
 	if (dash == p || *dash != '-')
+		return 0;
+	if (!isxdigit((unsigned char)dash[1]))
 		return 0;
 	*end = strtoull(dash + 1, &stop, 16);
 	return stop != dash + 1 && !*stop && *start < *end && *end <= USER_END &&
