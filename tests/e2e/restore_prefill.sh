@@ -53,6 +53,12 @@ checkpoint() { # NAME: a bigmap with every byte touched, checkpointed into $PS_T
 	[ -n "$big" ] || ps_fail "the image has no memory file of $MIB MiB"
 }
 
+complete_restore() { # WHAT: copy image.json into restore/$pid; it must restore
+	cp "$PS_TMP/plain/image.json" "$MNT/restore/$pid/" || true
+	PS_PIDS+=("$pid")   # ours to kill, should the test fail from here
+	[ "$(rs_status "$pid")" = "restored $pid" ] || ps_fail "$1: $(rs_status "$pid")"
+}
+
 stage_all_but_image_json() { # IMG NAME
 	mkdir "$MNT/restore/$2"
 	for f in "$1"/*; do
@@ -64,8 +70,7 @@ stage_all_but_image_json() { # IMG NAME
 checkpoint plain
 stage_all_but_image_json "$PS_TMP/plain" "$pid"
 [ -n "$(rs_children "$PS_DAEMON")" ] || ps_fail "no nursery holds the staged $big"
-cp "$PS_TMP/plain/image.json" "$MNT/restore/$pid/"
-[ "$(rs_status "$pid")" = "restored $pid" ] || ps_fail "restore: $(rs_status "$pid")"
+complete_restore restore
 check_memory "$pid" "$addr"
 no_children "after the restore"
 rs_kill "$pid"
@@ -76,8 +81,7 @@ rm -rf "${MNT:?}/restore/$pid"
 stage_all_but_image_json "$PS_TMP/plain" "$pid"
 printf 'X%.0s' $(seq 4096) | dd of="$MNT/restore/$pid/$big" bs=4096 seek="$PATCH_PAGE" count=1 \
 	conv=notrunc status=none
-cp "$PS_TMP/plain/image.json" "$MNT/restore/$pid/"
-[ "$(rs_status "$pid")" = "restored $pid" ] || ps_fail "restore: $(rs_status "$pid")"
+complete_restore restore
 check_memory "$pid" "$addr" patched
 rs_kill "$pid"
 ps_pass "a page written into the staged file after its copy is restored as written"
@@ -110,8 +114,7 @@ while [ -n "$(rs_children "$PS_DAEMON")" ]; do
 	[ "$SECONDS" -lt "$end" ] || ps_fail "the nursery of a half-staged image outlived 45 s idle"
 	sleep 0.5
 done
-cp "$PS_TMP/plain/image.json" "$MNT/restore/$pid/"
-[ "$(rs_status "$pid")" = "restored $pid" ] || ps_fail "restore after the idle nursery went: $(rs_status "$pid")"
+complete_restore "restore after the idle nursery went"
 check_memory "$pid" "$addr"
 rs_kill "$pid"
 rm -rf "${MNT:?}/restore/$pid"
