@@ -1,6 +1,8 @@
-/* Writing a whole buffer to a file, a pipe or a socket: retried after
- * EINTR and short writes. */
+/* Writing a whole buffer to a file, a pipe or a socket (retried after
+ * EINTR and short writes), and opening a file we hold again. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -22,4 +24,12 @@ int ps_write_all(int fd, const void *buf, size_t len, off_t off)
 			off += n;
 	}
 	return 0;
+}
+
+int ps_reopen(int fd, int flags)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	return open(link, flags | O_CLOEXEC);
 }

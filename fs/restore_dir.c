@@ -18,6 +18,7 @@
 
 #include <fuse.h>
 
+#include "backend/fileio.h"
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
 #include "restore/image_read.h"
@@ -870,12 +871,8 @@ static int spool_flags(int flags)
  */
 static void open_direct(struct ps_restore_handle *h, int flags)
 {
-	char self[64];
-
-	if (flags & O_APPEND)
-		return;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", h->fd);
-	h->direct_fd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	if (!(flags & O_APPEND))
+		h->direct_fd = ps_reopen(h->fd, O_WRONLY | O_DIRECT);
 }
 
 /* ---- early fill (restore/prefill.c) ---- */

@@ -11,6 +11,7 @@
 
 #include <fuse.h>
 
+#include "backend/fileio.h"
 #include "fs/spool_writer.h"
 
 /*
@@ -60,32 +61,14 @@ static struct {
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
-static int write_all_at(int fd, const char *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* A file system may refuse a direct write it has no block alignment for
  * (EINVAL): the same bytes then go through the page cache. */
 static int write_job(const struct job *j)
 {
-	int e = write_all_at(j->direct_fd, W.bufs[j->buf], j->len, j->off);
+	int e = -ps_write_all(j->direct_fd, W.bufs[j->buf], j->len, j->off);
 
 	if (e == EINVAL)
-		e = write_all_at(j->buffered_fd, W.bufs[j->buf], j->len, j->off);
+		e = -ps_write_all(j->buffered_fd, W.bufs[j->buf], j->len, j->off);
 	return e;
 }
 

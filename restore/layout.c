@@ -147,12 +147,14 @@ int ps_layout_map_trampoline(struct ps_rctx *c)
 	return 0;
 }
 
-/* Unmap [a, b) except what adopted mappings take over. */
+/* Unmap [a, b) except what adopted mappings take over; the image's
+ * mappings are sorted by address (maps_json.c refuses them otherwise). */
 static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 {
+	long ret;
+
 	for (size_t i = 0; c->adopted && i < c->m->maps.count && a < b; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
-		long ret;
 
 		if (!c->adopted[i] || m->end <= a || m->start >= b)
 			continue;
@@ -166,8 +168,9 @@ static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 	}
 	if (a >= b)
 		return 0;
-	return (int)ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
-			     b - a, 0, 0, 0, 0) < 0 ? -EIO : 0;
+	ret = ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
+		       b - a, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
 }
 
 int ps_layout_clear(struct ps_rctx *c)
@@ -357,29 +360,27 @@ static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return ret < 0 ? (int)ret : 0;
 }
 
-static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
+/* Its own protection, once its pages are in (it was mapped writable for
+ * them, by map_one or by the nursery). */
+static int protect(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	char what[PS_PATH_MAX + 64];
 	long ret;
 
-	if (!m->data_pages || (m->prot & PROT_WRITE))
-		return 0;
 	map_name(m, what, sizeof(what));
 	ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0, 0);
 	return ret < 0 ? (int)ret : 0;
 }
 
+static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	return !m->data_pages || (m->prot & PROT_WRITE) ? 0 : protect(c, m);
+}
+
 /* The nursery mapped it read-write. */
 static int protect_adopted(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	char what[PS_PATH_MAX + 64];
-	long ret;
-
-	if (m->prot == (PROT_READ | PROT_WRITE))
-		return 0;
-	map_name(m, what, sizeof(what));
-	ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	return m->prot == (PROT_READ | PROT_WRITE) ? 0 : protect(c, m);
 }
 
 /* ---- the vDSO ---- */

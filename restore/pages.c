@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "pages.h"
 #include "prefill.h"
 
@@ -60,12 +61,9 @@ struct long_fill {
 
 static int open_direct(int fd)
 {
-	char self[64];
-	int dfd;
+	int dfd = ps_reopen(fd, O_RDONLY | O_DIRECT);
 
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	return dfd >= 0 ? dfd : open(self, O_RDONLY | O_CLOEXEC);
+	return dfd >= 0 ? dfd : ps_reopen(fd, O_RDONLY);
 }
 
 static size_t count_chunks(const struct ps_mapping *m)
@@ -98,7 +96,7 @@ static int copy_chunk(struct long_fill *f, const struct chunk *k, char *buf)
 	ssize_t n = pread(f->fd, buf, k->len, (off_t)k->off);
 
 	if (n != (ssize_t)k->len)
-		return n < 0 ? errno : EIO;
+		return n < 0 ? errno : ENODATA;
 	if (process_vm_writev(f->pid, &local, 1, &remote, 1, 0) != (ssize_t)k->len)
 		return errno ? errno : EIO;
 	return 0;
@@ -157,6 +155,9 @@ static int fill_long_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd,
 		pthread_join(helpers[--started], NULL);
 	close(f.fd);
 	free(f.chunks);
+	if (f.err == ENODATA)
+		return ps_rfail(c, -EIO, "%s: %s ends before its saved pages do: was it cut "
+				"while the restore read it?", what, m->content);
 	if (f.err)
 		return ps_rfail(c, -f.err, "%s: writing its pages from %s into the new process: %s",
 				what, m->content, strerror(f.err));
