@@ -17,14 +17,13 @@
 
 #include "capture.h"
 #include "fds.h"
+#include "log.h"
 #include "process.h"
 #include "regs.h"
 #include "remote_syscall.h"
 #include "signals.h"
 #include "syscall_restart.h"
 #include "proc_parse.h"
-
-#define SCRATCH_SIZE 4096
 
 static int remote_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 		       long *ret, char *err, size_t errlen)
@@ -156,7 +155,7 @@ static int remote_thread_state(struct ps_remote *r, uint64_t scratch, struct ps_
 
 static int remote_map_scratch(struct ps_remote *r, uint64_t *scratch, char *err, size_t errlen)
 {
-	uint64_t args[6] = { 0, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+	uint64_t args[6] = { 0, PS_NET_SCRATCH, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
 	long ret;
 	int e = ps_remote_syscall(r, SYS_mmap, args, &ret, err, errlen);
@@ -176,41 +175,73 @@ static int remote_unmap_scratch(struct ps_remote *r, uint64_t scratch, char *err
 {
 	long ret;
 
-	return remote_call(r, SYS_munmap, scratch, SCRATCH_SIZE, 0, &ret, err, errlen);
+	return remote_call(r, SYS_munmap, scratch, PS_NET_SCRATCH, 0, &ret, err, errlen);
+}
+
+/* The thread's own alternate-stack state: the kernel reports SS_ONSTACK from
+ * the stack pointer of the call, and a call under a net runs below the
+ * thread's own stack pointer. on_sig_stack() in the kernel: never with
+ * SS_AUTODISARM, else sp in (ss_sp, ss_sp + ss_size]. */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)     /* linux/signal.h; glibc 2.36 lacks it */
+#endif
+
+static void own_onstack(struct ps_thread *t, uint64_t sp)
+{
+	int on = !(t->altstack_flags & (SS_DISABLE | SS_AUTODISARM)) &&
+		 sp > t->altstack_sp && sp - t->altstack_sp <= t->altstack_size;
+
+	t->altstack_flags = (t->altstack_flags & ~SS_ONSTACK) | (on ? SS_ONSTACK : 0);
 }
 
 /*
- * One remote session per thread. A scratch page is mapped in the first one
- * (its memory is shared by all threads) and unmapped in the last, before the
- * address space is read, so it never shows in the image.
+ * One remote session per thread, each over its own safety net, whose
+ * scratch area (dead stack) holds the syscalls' arguments and results. A
+ * thread that cannot have a net gets a scratch page mapped and unmapped in
+ * its session, before the address space is read, so it never shows in the
+ * image; procsnap's death in that session could harm it, and the log says
+ * so.
  */
+static int capture_thread_remote(struct ps_model *m, size_t i, const struct ps_gadgets *g,
+				 char *err, size_t errlen)
+{
+	struct ps_thread *t = &m->threads[i];
+	struct ps_remote r;
+	char why[160], err2[256];
+	uint64_t scratch = 0;
+	int e = ps_remote_begin_safe(&r, m->meta.pid, t->tid, g, why, sizeof(why), err, errlen);
+
+	if (e < 0)
+		return e;
+	if (why[0])
+		ps_warn("process %d, thread %d: no safety net for its remote syscalls (%s): "
+			"killing procsnap during this capture could harm it", m->meta.pid, t->tid,
+			why);
+	scratch = ps_remote_scratch(&r);
+	if (!scratch)
+		e = remote_map_scratch(&r, &scratch, err, errlen);
+	if (e == 0 && i == 0)
+		e = remote_process_state(&r, scratch, m, err, errlen);
+	if (e == 0)
+		e = remote_thread_state(&r, scratch, t, err, errlen);
+	if (e == 0)
+		own_onstack(t, r.saved.rsp);
+	if (scratch && !ps_remote_scratch(&r))
+		remote_unmap_scratch(&r, scratch, err2, sizeof(err2));
+	if (ps_remote_end(&r, err2, sizeof(err2)) < 0 && e == 0) {
+		snprintf(err, errlen, "%s", err2);
+		e = -EIO;
+	}
+	return e;
+}
+
 static int capture_remote(struct ps_model *m, char *err, size_t errlen)
 {
-	uint64_t insn, scratch = 0;
-	int e = ps_find_syscall_insn(m->meta.pid, &insn, err, errlen);
+	struct ps_gadgets g;
+	int e = ps_find_gadgets(m->meta.pid, &g, err, errlen);
 
-	for (size_t i = 0; e == 0 && i < m->nthreads; i++) {
-		struct ps_remote r;
-		char err2[256];
-
-		e = ps_remote_begin(&r, m->threads[i].tid, insn, err, errlen);
-		if (e < 0)
-			break;
-		if (i == 0)
-			e = remote_map_scratch(&r, &scratch, err, errlen);
-		if (e == 0 && i == 0)
-			e = remote_process_state(&r, scratch, m, err, errlen);
-		if (e == 0)
-			e = remote_thread_state(&r, scratch, &m->threads[i], err, errlen);
-		if (scratch && (e < 0 || i + 1 == m->nthreads)) {
-			remote_unmap_scratch(&r, scratch, err2, sizeof(err2));
-			scratch = 0;
-		}
-		if (ps_remote_end(&r, err2, sizeof(err2)) < 0 && e == 0) {
-			snprintf(err, errlen, "%s", err2);
-			e = -EIO;
-		}
-	}
+	for (size_t i = 0; e == 0 && i < m->nthreads; i++)
+		e = capture_thread_remote(m, i, &g, err, errlen);
 	return e;
 }
 

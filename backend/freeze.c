@@ -60,6 +60,24 @@ static void add_straggler(pid_t tid)
 	stragglers[nstragglers++] = tid;
 }
 
+/*
+ * PTRACE_DETACH works only on a tracee in a ptrace stop. One that is not
+ * has been killed (it is on its way out: SIGKILL wakes even a stopped
+ * tracee) or has not reached its stop yet. A dying tracee becomes a zombie
+ * that only its tracer's wait releases: until then its parent's wait()
+ * blocks and its pid stays taken. So it is waited for now, or, if it has
+ * not finished dying, by the idle chores, as a straggler is let go.
+ */
+static void let_go(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_DETACH, tid, 0, 0) == 0)
+		return;
+	if (waitpid(tid, &status, __WALL | WNOHANG) == 0)
+		add_straggler(tid);
+}
+
 /* Every frozen process, so that the idle chores can see its threads die. */
 static struct ps_frozen **held;
 static size_t nheld;
@@ -204,7 +222,7 @@ static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asl
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 
-		ptrace(PTRACE_DETACH, tid, 0, 0);
+		let_go(tid);
 		return e;
 	}
 	e = ps_wait_interrupt_stop(tid);
@@ -215,32 +233,67 @@ static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asl
 	return e;
 }
 
-static void describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
+/* Who traces pid, or 0. */
+static pid_t tracer_of(pid_t pid)
 {
 	char path[64], *text = NULL;
-	size_t len;
 	struct ps_status st;
+	pid_t tracer = 0;
+	size_t len;
 
-	if (e == -EPERM) {
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-		if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
-			free(st.groups);
-			if (st.tracer_pid) {
-				snprintf(err, errlen, "process %d is already traced by pid %d (a debugger?)",
-					 pid, st.tracer_pid);
-				free(text);
-				return;
-			}
-		}
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
+		free(st.groups);
+		tracer = st.tracer_pid;
+	}
+	free(text);
+	return tracer;
+}
+
+static int is_our_thread(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	return access(path, F_OK) == 0;
+}
+
+/* The sentence, and the errno that fits it: EBUSY for a process another
+ * tracer has (gdb, strace, or our own straggler), ESRCH for one gone. */
+static int describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
+{
+	pid_t tracer = e == -EPERM ? tracer_of(pid) : 0;
+	char comm[64] = "";
+
+	if (tracer && is_our_thread(tracer)) {
+		snprintf(err, errlen, "process %d is still being let go by procsnap after an "
+			 "earlier snapshot (a thread of it has not stopped yet): try again", pid);
+		return -EBUSY;
+	}
+	if (tracer) {
+		char path[64], *text = NULL;
+		size_t len;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", tracer);
+		if (ps_read_file(path, &text, &len) == 0)
+			snprintf(comm, sizeof(comm), " (%.*s)", (int)strcspn(text, "\n"), text);
 		free(text);
+		snprintf(err, errlen, "process %d is already traced by pid %d%s: a process can "
+			 "have one tracer only", pid, tracer, comm);
+		return -EBUSY;
 	}
 	if (e == -ETIMEDOUT) {
 		snprintf(err, errlen, "process %d did not stop within %d s: a thread is blocked "
 			 "in the kernel (reading this very mount, or in uninterruptible I/O)",
 			 pid, STOP_TIMEOUT_MS / 1000);
-		return;
+		return e;
+	}
+	if (e == -ESRCH) {
+		snprintf(err, errlen, "process %d exited", pid);
+		return e;
 	}
 	snprintf(err, errlen, "cannot stop process %d: ptrace(PTRACE_SEIZE): %s", pid, strerror(-e));
+	return e;
 }
 
 /* One pass over /proc/<pid>/task: seize every thread not yet stopped.
@@ -269,12 +322,12 @@ static int freeze_pass(struct ps_frozen *f, struct ps_sleep_clocks *clocks, char
 		if (r == -ESRCH)
 			continue;       /* it exited between readdir and seize */
 		if (r < 0) {
-			describe_seize_error(f->pid, r, err, errlen);
+			r = describe_seize_error(f->pid, r, err, errlen);
 			break;
 		}
 		r = add_tid(f, tid, asleep);
 		if (r < 0) {
-			ptrace(PTRACE_DETACH, tid, 0, 0);
+			let_go(tid);
 			snprintf(err, errlen, "out of memory while stopping process %d", f->pid);
 			break;
 		}
@@ -331,14 +384,8 @@ int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
 void ps_thaw(struct ps_frozen *f)
 {
 	unhold(f);
-	for (size_t i = 0; i < f->ntids; i++) {
-		int status;
-
-		/* A thread that died while stopped must still be waited for, or
-		 * it stays a zombie of ours until we exit. */
-		if (ptrace(PTRACE_DETACH, f->tids[i], 0, 0) < 0)
-			waitpid(f->tids[i], &status, __WALL | WNOHANG);
-	}
+	for (size_t i = 0; i < f->ntids; i++)
+		let_go(f->tids[i]);
 	free(f->tids);
 	free(f->asleep_ns);
 	f->tids = NULL;

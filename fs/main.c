@@ -15,6 +15,7 @@
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
 #include "fs/tree.h"
+#include "log.h"
 #include "restore/restorer.h"
 #include "snapshot.h"
 
@@ -33,6 +34,12 @@ static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap
 {
 	/* fuse_log_level mirrors syslog's levels one to one */
 	vsyslog((int)level, fmt, ap);
+}
+
+/* The backend's warnings go where fuse_log goes. */
+static void log_backend_warning(const char *line)
+{
+	fuse_log(FUSE_LOG_WARNING, "procsnap: %s\n", line);
 }
 
 /* Snapshots change under unchanged names and die after the hold time:
@@ -185,6 +192,7 @@ static int run(void)
 	char err[600];
 	int rc;
 
+	ps_log_set_sink(log_backend_warning);
 	ps_tree_setup(M.opt.allow_other);
 	ps_tree_operations(&ops);
 	ops.init = on_init;

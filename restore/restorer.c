@@ -180,7 +180,7 @@ static int restore_on_tracer(void *arg)
 	struct ps_nursery nursery;
 	size_t nregions = 0;
 	struct ps_stub stub;
-	uint64_t insn;
+	struct ps_gadgets gadgets;
 	int e;
 
 	if (!th)
@@ -196,9 +196,9 @@ static int restore_on_tracer(void *arg)
 				   nregions ? &nursery : NULL, &stub, j->err, j->errlen);
 	if (e == 0) {
 		c.pid = stub.pid;
-		e = ps_find_syscall_insn(c.pid, &insn, j->err, j->errlen);
+		e = ps_find_gadgets(c.pid, &gadgets, j->err, j->errlen);
 		if (e == 0)
-			e = ps_remote_begin(&c.r, c.pid, insn, j->err, j->errlen);
+			e = ps_remote_begin(&c.r, c.pid, gadgets.syscall_insn, j->err, j->errlen);
 		if (e == 0)
 			e = build(&c, th, n);
 		if (e == 0)

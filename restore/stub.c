@@ -248,9 +248,12 @@ void ps_nursery_end(struct ps_nursery *n)
 		;
 }
 
+/* EXITKILL: should procsnap die before the restore is done, the kernel
+ * kills the half-made process with it (its nursery would too, on EOF, but
+ * only after the stub had run on from borrowed registers). */
 static int seize_stub(pid_t pid)
 {
-	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)PTRACE_O_TRACESYSGOOD) < 0)
+	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0)
 		return -errno;

@@ -23,10 +23,12 @@
  * TRACECLONE makes the kernel attach every new thread to us and stop it
  * (PTRACE_EVENT_STOP, as the stub was seized) before it returns to user
  * space: it would otherwise run from the trampoline with no stack of its own.
+ * The options replace the stub's: EXITKILL must stay (stub.c), and the
+ * threads inherit it.
  */
 static int trace_clones(struct ps_rctx *c)
 {
-	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE;
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE;
 
 	if (ptrace(PTRACE_SETOPTIONS, c->pid, 0, (void *)opts) < 0)
 		return ps_rfail(c, -errno, "PTRACE_SETOPTIONS(TRACECLONE) on the new process: %s",
