@@ -17,7 +17,7 @@
 
 #include "capture.h"
 #include "fds.h"
-#include "log.h"
+#include "warnings.h"
 #include "process.h"
 #include "regs.h"
 #include "remote_syscall.h"

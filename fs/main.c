@@ -15,7 +15,7 @@
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
 #include "fs/tree.h"
-#include "log.h"
+#include "warnings.h"
 #include "restore/restorer.h"
 #include "snapshot.h"
 

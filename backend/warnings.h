@@ -1,7 +1,7 @@
 /* Warnings of the backend (what it did that a user may want to know but
  * that fails nothing), sent where the FUSE layer logs. */
-#ifndef PROCSNAP_LOG_H
-#define PROCSNAP_LOG_H
+#ifndef PROCSNAP_WARNINGS_H
+#define PROCSNAP_WARNINGS_H
 
 typedef void (*ps_log_fn)(const char *line);
 
