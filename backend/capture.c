@@ -284,6 +284,43 @@ static int open_mem(struct ps_capture *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A signal the thread will take as soon as it runs: then the EINTR its wait
+ * returned is the right answer and must stay. */
+static int has_deliverable_signal(pid_t pid, pid_t tid)
+{
+	char path[64], *text;
+	struct ps_status st;
+	size_t len;
+	int yes;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (ps_read_file(path, &text, &len) < 0)
+		return 1;
+	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
+	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
+	free(text);
+	return yes;
+}
+
+/* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
+ * would: restart them, so that a snapshot stays invisible to the program,
+ * with what was left of their timeout (the time frozen does not count).
+ * Done as soon as the registers are saved, not at the thaw: should
+ * procsnap die while it holds the snapshot, the threads go on from the
+ * registers they have then. */
+static void restart_interrupted_waits(struct ps_capture *c)
+{
+	for (size_t i = 0; i < c->model.nthreads; i++) {
+		const struct ps_thread *t = &c->model.threads[i];
+		struct user_regs_struct regs = t->regs;
+
+		if (!ps_restart_interrupted_wait(&regs) || has_deliverable_signal(c->frozen.pid, t->tid))
+			continue;
+		ps_shorten_restarted_timeout(&regs, (long)t->regs.orig_rax, t->asleep_ns);
+		ptrace(PTRACE_SETREGS, t->tid, 0, &regs);
+	}
+}
+
 static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 {
 	struct ps_model *m = &c->model;
@@ -292,8 +329,10 @@ static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 
 	if (e == 0)
 		e = capture_threads(c, err, errlen);
-	if (e == 0)
+	if (e == 0) {
+		restart_interrupted_waits(c);
 		e = capture_remote(m, err, errlen);
+	}
 	if (e == 0)
 		e = ps_capture_maps(pid, &m->maps, err, errlen);
 	if (e == 0)
@@ -348,43 +387,8 @@ int ps_capture_take(pid_t pid, struct ps_capture *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* A signal the thread will take as soon as it runs: then the EINTR its wait
- * returned is the right answer and must stay. */
-static int has_deliverable_signal(pid_t pid, pid_t tid)
-{
-	char path[64], *text;
-	struct ps_status st;
-	size_t len;
-	int yes;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (ps_read_file(path, &text, &len) < 0)
-		return 1;
-	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
-	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
-	free(text);
-	return yes;
-}
-
-/* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
- * would: restart them, so that a snapshot stays invisible to the program,
- * with what was left of their timeout (the time frozen does not count). */
-static void restart_interrupted_waits(struct ps_capture *c)
-{
-	for (size_t i = 0; i < c->model.nthreads; i++) {
-		const struct ps_thread *t = &c->model.threads[i];
-		struct user_regs_struct regs = t->regs;
-
-		if (!ps_restart_interrupted_wait(&regs) || has_deliverable_signal(c->frozen.pid, t->tid))
-			continue;
-		ps_shorten_restarted_timeout(&regs, (long)t->regs.orig_rax, t->asleep_ns);
-		ptrace(PTRACE_SETREGS, t->tid, 0, &regs);
-	}
-}
-
 void ps_capture_release(struct ps_capture *c)
 {
-	restart_interrupted_waits(c);
 	ps_thaw(&c->frozen);
 	if (c->memfd >= 0)
 		close(c->memfd);

@@ -75,6 +75,19 @@ for point in net-laid net-laid:2 net-laid:4 \
 done
 ps_pass "procsnap killed at each point of a remote syscall: the victim ran on unharmed"
 
+# While the snapshot is held: the waits our interrupt ended with EINTR were
+# already set to be made again.
+for ((i = 1; i <= 5; i++)); do
+	new_mount
+	exec 9<"$MNT/$pid/image.json"
+	sleep 0.05
+	kill -KILL "$PS_DAEMON"
+	exec 9<&-
+	reap_daemon "while holding the snapshot"
+	unharmed "after procsnap died holding its snapshot"
+done
+ps_pass "procsnap killed while holding a snapshot: the victim ran on unharmed"
+
 # 2. At random instants of cp -r.
 for ((i = 1; i <= TRIALS; i++)); do
 	new_mount

@@ -6,7 +6,8 @@
  * the CPU has it) AVX registers and checks them, its signal mask and its
  * alternate stack; one thread sleeps with usleep() (nanosleep without a
  * remaining-time pointer: EINTR shows), one blocks in read() on a pipe
- * another thread feeds in order. MIB MiB of memory hold a pattern whose
+ * another thread feeds in order, one waits in epoll_wait and sigtimedwait
+ * (which a stop ends with EINTR) for what never comes. MIB MiB of memory hold a pattern whose
  * checksum SIGUSR2 has checked ("OK memory <sum>"). Any change is a line
  * "FAIL ..." in RESULTS. READY gives pid, the progress counter's address.
  */
@@ -17,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -207,6 +211,32 @@ static void *reader(void *unused)
 	return NULL;
 }
 
+/* Both waits time out, never fail: nothing is ever ready or sent. */
+static void *waiter(void *unused)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), ev = eventfd(0, EFD_CLOEXEC);
+	struct epoll_event e = { .events = EPOLLIN };
+	struct timespec ts = { 0, 5000000 };
+	sigset_t rt;
+
+	(void)unused;
+	block_watched();
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN + 3);
+	if (ep < 0 || ev < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) < 0)
+		report_to(results, "FAIL setting up epoll: %s", strerror(errno));
+	for (;;) {
+		int n = epoll_wait(ep, &e, 1, 5);
+
+		if (n != 0)
+			report_to(results, "FAIL epoll_wait gave %d (%s)", n, strerror(errno));
+		n = sigtimedwait(&rt, NULL, &ts);
+		if (n != -1 || errno != EAGAIN)
+			report_to(results, "FAIL sigtimedwait gave %d (%s)", n, strerror(errno));
+	}
+	return NULL;
+}
+
 static void on_usr2(int sig)
 {
 	(void)sig;
@@ -290,6 +320,7 @@ int main(int argc, char **argv)
 	start(sleeper);
 	start(feeder);
 	start(reader);
+	start(waiter);
 	block_watched();
 	printf("READY pid=%d progress=%p avx=%d\n", (int)getpid(), (void *)&progress, avx);
 	fflush(stdout);
