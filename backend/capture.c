@@ -253,14 +253,19 @@ static int capture_threads(struct ps_capture *c, char *err, size_t errlen)
 	if (!m->threads)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->frozen.ntids; i++) {
-		int e = ps_capture_thread(c->frozen.pid, c->frozen.tids[i],
-					  &m->threads[m->nthreads], err, errlen);
+		const struct ps_frozen_thread *f = &c->frozen.threads[i];
+		struct ps_thread *t = &m->threads[m->nthreads];
+		/* A rewound wait is saved as the stop ended it: a restore makes
+		 * it again with the time it had left (restore/regs.c). */
+		int e = ps_capture_thread(c->frozen.pid, f->tid, f->rewound ? &f->own_regs : NULL, t,
+					  err, errlen);
 
 		if (e == -ESRCH)
 			continue;       /* exited while stopped: it is not part of the state */
 		if (e < 0)
 			return e;
-		m->threads[m->nthreads++].asleep_ns = c->frozen.asleep_ns[i];
+		t->asleep_ns = f->asleep_ns;
+		m->nthreads++;
 	}
 	if (m->nthreads == 0) {
 		snprintf(err, errlen, "process %d exited", c->frozen.pid);
@@ -284,43 +289,6 @@ static int open_mem(struct ps_capture *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* A signal the thread will take as soon as it runs: then the EINTR its wait
- * returned is the right answer and must stay. */
-static int has_deliverable_signal(pid_t pid, pid_t tid)
-{
-	char path[64], *text;
-	struct ps_status st;
-	size_t len;
-	int yes;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (ps_read_file(path, &text, &len) < 0)
-		return 1;
-	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
-	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
-	free(text);
-	return yes;
-}
-
-/* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
- * would: restart them, so that a snapshot stays invisible to the program,
- * with what was left of their timeout (the time frozen does not count).
- * Done as soon as the registers are saved, not at the thaw: should
- * procsnap die while it holds the snapshot, the threads go on from the
- * registers they have then. */
-static void restart_interrupted_waits(struct ps_capture *c)
-{
-	for (size_t i = 0; i < c->model.nthreads; i++) {
-		const struct ps_thread *t = &c->model.threads[i];
-		struct user_regs_struct regs = t->regs;
-
-		if (!ps_restart_interrupted_wait(&regs) || has_deliverable_signal(c->frozen.pid, t->tid))
-			continue;
-		ps_shorten_restarted_timeout(&regs, (long)t->regs.orig_rax, t->asleep_ns);
-		ptrace(PTRACE_SETREGS, t->tid, 0, &regs);
-	}
-}
-
 static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 {
 	struct ps_model *m = &c->model;
@@ -329,10 +297,8 @@ static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 
 	if (e == 0)
 		e = capture_threads(c, err, errlen);
-	if (e == 0) {
-		restart_interrupted_waits(c);
+	if (e == 0)
 		e = capture_remote(m, err, errlen);
-	}
 	if (e == 0)
 		e = ps_capture_maps(pid, &m->maps, err, errlen);
 	if (e == 0)

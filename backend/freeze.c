@@ -14,29 +14,24 @@
 #include "freeze.h"
 #include "proc_parse.h"
 #include "sleep_time.h"
+#include "syscall_restart.h"
 
 static int has_tid(const struct ps_frozen *f, pid_t tid)
 {
 	for (size_t i = 0; i < f->ntids; i++)
-		if (f->tids[i] == tid)
+		if (f->threads[i].tid == tid)
 			return 1;
 	return 0;
 }
 
-static int add_tid(struct ps_frozen *f, pid_t tid, uint64_t asleep_ns)
+static int add_thread(struct ps_frozen *f, const struct ps_frozen_thread *t)
 {
-	pid_t *n = realloc(f->tids, (f->ntids + 1) * sizeof(*n));
-	uint64_t *a;
+	struct ps_frozen_thread *n = realloc(f->threads, (f->ntids + 1) * sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
-	f->tids = n;
-	a = realloc(f->asleep_ns, (f->ntids + 1) * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	f->asleep_ns = a;
-	f->tids[f->ntids] = tid;
-	f->asleep_ns[f->ntids++] = asleep_ns;
+	f->threads = n;
+	f->threads[f->ntids++] = *t;
 	return 0;
 }
 
@@ -114,12 +109,11 @@ static void collect_dead(struct ps_frozen *f)
 
 	for (size_t i = 0; i < f->ntids; i++) {
 		int status;
-		pid_t r = waitpid(f->tids[i], &status, __WALL | WNOHANG);
+		pid_t r = waitpid(f->threads[i].tid, &status, __WALL | WNOHANG);
 
 		if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
 			continue;
-		f->asleep_ns[kept] = f->asleep_ns[i];
-		f->tids[kept++] = f->tids[i];
+		f->threads[kept++] = f->threads[i];
 	}
 	f->ntids = kept;
 }
@@ -206,8 +200,45 @@ int ps_wait_interrupt_stop(pid_t tid)
 	}
 }
 
-static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asleep_ns)
+/* A signal the thread will take as soon as it runs: then the EINTR its wait
+ * returned is the right answer and must stay. */
+static int has_deliverable_signal(pid_t tid)
 {
+	char path[64], *text;
+	struct ps_status st;
+	size_t len;
+	int yes;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (ps_read_file(path, &text, &len) < 0)
+		return 1;
+	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
+	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
+	free(text);
+	return yes;
+}
+
+/* Our PTRACE_INTERRUPT ends epoll_wait and the like with EINTR, as SIGSTOP
+ * would: they are made again, so that a snapshot stays invisible to the
+ * program, with what was left of their timeout (the time frozen does not
+ * count). Done the moment the thread stops: from then on, whenever and
+ * however it is let go (procsnap's death included), it waits on. */
+static void rewind_interrupted_wait(struct ps_frozen_thread *t)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->own_regs) < 0)
+		return;
+	regs = t->own_regs;
+	if (!ps_restart_interrupted_wait(&regs) || has_deliverable_signal(t->tid))
+		return;
+	ps_shorten_restarted_timeout(&regs, (long)t->own_regs.orig_rax, t->asleep_ns);
+	t->rewound = ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0;
+}
+
+static int seize_thread(struct ps_frozen_thread *t, struct ps_sleep_clocks *clocks)
+{
+	pid_t tid = t->tid;
 	int e;
 
 	/* TRACESYSGOOD marks syscall-stops as SIGTRAP|0x80: should procsnap die
@@ -218,7 +249,7 @@ static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asl
 		return -errno;
 	/* Seizing changes nothing; the interrupt wakes a sleeping thread, and
 	 * then nothing tells any more since when it slept. */
-	*asleep_ns = ps_thread_asleep_ns(tid, clocks);
+	t->asleep_ns = ps_thread_asleep_ns(tid, clocks);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 
@@ -226,6 +257,8 @@ static int seize_thread(pid_t tid, struct ps_sleep_clocks *clocks, uint64_t *asl
 		return e;
 	}
 	e = ps_wait_interrupt_stop(tid);
+	if (e == 0)
+		rewind_interrupted_wait(t);
 	/* Not stopped, so it cannot be detached yet (PTRACE_DETACH needs a
 	 * stopped tracee): it is let go when it stops. */
 	if (e == -ETIMEDOUT)
@@ -313,19 +346,19 @@ static int freeze_pass(struct ps_frozen *f, struct ps_sleep_clocks *clocks, char
 		return -ESRCH;
 	}
 	while ((de = readdir(d))) {
-		pid_t tid = atoi(de->d_name);
-		uint64_t asleep = 0;
+		struct ps_frozen_thread t = { .tid = atoi(de->d_name) };
+		pid_t tid = t.tid;
 
 		if (tid <= 0 || has_tid(f, tid))
 			continue;
-		r = seize_thread(tid, clocks, &asleep);
+		r = seize_thread(&t, clocks);
 		if (r == -ESRCH)
 			continue;       /* it exited between readdir and seize */
 		if (r < 0) {
 			r = describe_seize_error(f->pid, r, err, errlen);
 			break;
 		}
-		r = add_tid(f, tid, asleep);
+		r = add_thread(f, &t);
 		if (r < 0) {
 			let_go(tid);
 			snprintf(err, errlen, "out of memory while stopping process %d", f->pid);
@@ -341,14 +374,12 @@ static int freeze_pass(struct ps_frozen *f, struct ps_sleep_clocks *clocks, char
 static void leader_first(struct ps_frozen *f)
 {
 	for (size_t i = 1; i < f->ntids; i++) {
-		uint64_t asleep = f->asleep_ns[i];
+		struct ps_frozen_thread t = f->threads[i];
 
-		if (f->tids[i] != f->pid)
+		if (t.tid != f->pid)
 			continue;
-		f->tids[i] = f->tids[0];
-		f->asleep_ns[i] = f->asleep_ns[0];
-		f->tids[0] = f->pid;
-		f->asleep_ns[0] = asleep;
+		f->threads[i] = f->threads[0];
+		f->threads[0] = t;
 		return;
 	}
 }
@@ -385,10 +416,8 @@ void ps_thaw(struct ps_frozen *f)
 {
 	unhold(f);
 	for (size_t i = 0; i < f->ntids; i++)
-		let_go(f->tids[i]);
-	free(f->tids);
-	free(f->asleep_ns);
-	f->tids = NULL;
-	f->asleep_ns = NULL;
+		let_go(f->threads[i].tid);
+	free(f->threads);
+	f->threads = NULL;
 	f->ntids = 0;
 }

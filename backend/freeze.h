@@ -6,11 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
+
+struct ps_frozen_thread {
+	pid_t tid;
+	uint64_t asleep_ns;     /* how long it had been asleep (0: was not) */
+	/* A wait our interrupt ended with EINTR is set to be made again the
+	 * moment the thread stops (so that not even procsnap's death hands the
+	 * program that EINTR); own_regs are its registers as the stop left
+	 * them, which the image keeps. */
+	int rewound;
+	struct user_regs_struct own_regs;
+};
 
 struct ps_frozen {
 	pid_t pid;
-	pid_t *tids;        /* every stopped thread, the leader first when alive */
-	uint64_t *asleep_ns;  /* for each: how long it had been asleep (0: was not) */
+	struct ps_frozen_thread *threads;   /* the leader first when alive */
 	size_t ntids;
 };
 

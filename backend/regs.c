@@ -153,13 +153,16 @@ static void capture_syscall_state(struct ps_thread *t)
 	t->syscall_ret = t->in_syscall ? (long)t->regs.rax : 0;
 }
 
-int ps_capture_thread(pid_t pid, pid_t tid, struct ps_thread *t, char *err, size_t errlen)
+int ps_capture_thread(pid_t pid, pid_t tid, const struct user_regs_struct *own_regs,
+		      struct ps_thread *t, char *err, size_t errlen)
 {
 	int r;
 
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
-	if (ptrace(PTRACE_GETREGS, tid, 0, &t->regs) < 0)
+	if (own_regs)
+		t->regs = *own_regs;
+	else if (ptrace(PTRACE_GETREGS, tid, 0, &t->regs) < 0)
 		return fail(err, errlen, tid, "PTRACE_GETREGS");
 	capture_syscall_state(t);
 	r = capture_xsave(tid, t, err, errlen);

@@ -6,8 +6,11 @@
 #include "model.h"
 
 /* Fill everything of t that ptrace and /proc give; altstack and
- * clear_child_tid need a remote syscall and are filled by the caller. */
-int ps_capture_thread(pid_t pid, pid_t tid, struct ps_thread *t, char *err, size_t errlen);
+ * clear_child_tid need a remote syscall and are filled by the caller.
+ * own_regs, if not NULL, are the registers to save instead of the ones the
+ * thread has now (the freeze rewound a wait in it). */
+int ps_capture_thread(pid_t pid, pid_t tid, const struct user_regs_struct *own_regs,
+		      struct ps_thread *t, char *err, size_t errlen);
 
 /* Read a pending-signal queue with PTRACE_PEEKSIGINFO: the thread's own
  * (shared = 0) or the process-wide one (shared = 1), without dequeuing. */
