@@ -152,9 +152,14 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Like waitpid(tid, __WALL), but gives up with -ETIMEDOUT at deadline. */
+/* Like waitpid(tid, __WALL), but gives up with -ETIMEDOUT at deadline.
+ * The first polls come fast: a thread reaches its stop within
+ * microseconds, and until procsnap has seen the stop (and rewound a wait
+ * the interrupt ended) its death would hand the program an EINTR. */
 static pid_t wait_until(pid_t tid, int *status, long deadline)
 {
+	useconds_t pause = 10;
+
 	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 
@@ -164,7 +169,9 @@ static pid_t wait_until(pid_t tid, int *status, long deadline)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		usleep(1000);
+		usleep(pause);
+		if (pause < 1000)
+			pause *= 2;
 	}
 }
 
