@@ -173,15 +173,18 @@ static int restore_as_caller(const char *dir, struct ps_prefill *prefill, pid_t 
 
 /* Refused before anything is mounted: a second procsnap on the mount
  * point, or on the spool (two daemons would each believe its images and
- * their state theirs). */
+ * their state theirs). The spool is swept of what a killed procsnap left
+ * half-written only once it is ours. */
 static int take_mountpoint_and_spool(char *err, size_t errlen)
 {
 	int rc = ps_guard_mountpoint(M.opt.mountpoint, err, errlen);
 
 	if (rc == 0)
-		rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, err, errlen);
+		rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, M.opt.keep_staged, err, errlen);
 	if (rc == 0)
 		rc = ps_guard_spool(M.opt.spool, M.opt.mountpoint, err, errlen);
+	if (rc == 0)
+		ps_restore_dir_sweep();
 	return rc;
 }
 

@@ -31,6 +31,7 @@ enum {
 	KEY_SPOOL,
 	KEY_ALLOW_OTHER,
 	KEY_TIMENS,
+	KEY_KEEP_STAGED,
 	KEY_LOG,
 	KEY_FSNAME,
 	KEY_SUBTYPE,
@@ -48,6 +49,7 @@ static const struct fuse_opt ps_opts[] = {
 	FUSE_OPT_KEY("spool=", KEY_SPOOL),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("timens", KEY_TIMENS),
+	FUSE_OPT_KEY("keep_staged", KEY_KEEP_STAGED),
 	FUSE_OPT_KEY("log=", KEY_LOG),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
@@ -118,6 +120,8 @@ static void print_usage(const char *prog)
 	       "  -o timens            restore each process in a time namespace of its own\n"
 	       "                       where CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from\n"
 	       "                       the checkpoint instead of jumping ahead\n"
+	       "  -o keep_staged       keep an image's files in the spool after it restored\n"
+	       "                       (by default they are removed; status stays)\n"
 	       "  -o log=FILE          append every log line to FILE too (as well as to\n"
 	       "                       stderr in the foreground, syslog when daemonized)\n"
 	       "  -o OPTION            any other libfuse mount option (allow_root,\n"
@@ -230,6 +234,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;
 	case KEY_TIMENS:
 		ps->o->timens = 1;
+		return 0;
+	case KEY_KEEP_STAGED:
+		ps->o->keep_staged = 1;
 		return 0;
 	case KEY_LOG:
 		return parse_log(ps, opt_value(arg));
