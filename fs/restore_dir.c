@@ -56,6 +56,7 @@ struct image {
 	int running;                 /* its restore (or its cleanup) runs now */
 	struct ps_image_state state; /* as kept in the spool (image_state.h) */
 	int unsaved;                 /* state differs from the spool's: keep it here */
+	int tidy;                    /* restored: its files go once no writer has any */
 	struct ps_prefill *prefill;  /* memory filled while it is copied in */
 	struct timespec idle_since;  /* when its last writer closed */
 };
@@ -458,37 +459,45 @@ static char *read_whole(int fd, size_t size)
 	return buf;
 }
 
-/* The pid image.json is of, or 0 if it cannot tell. Only asked after a
- * procsnap was killed during a restore (load_state). */
-static pid_t image_json_pid(const char *key)
+/* key's image.json decoded into meta (what the image is of, the files it
+ * lists): 0, or -errno; meta is the caller's to free either way. */
+static int read_meta(const char *key, struct ps_image_meta *meta)
 {
-	struct ps_image_meta meta = { 0 };
-	char path[KEY_MAX + 16], err[256], *text = NULL;
+	char path[KEY_MAX + 16], err[256], *text;
 	json_t *j = NULL;
 	struct stat st;
-	pid_t pid = 0;
-	int fd;
+	int fd, rc = -EINVAL;
 
 	snprintf(path, sizeof(path), "%s/image.json", key);
 	fd = open_beneath(path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return 0;
+		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || too_big(st.st_size, err, sizeof(err))) {
 		close(fd);
-		return 0;
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&R.parse_lock);
 	text = read_whole(fd, (size_t)st.st_size);
 	if (text)
 		j = json_loadb(text, (size_t)st.st_size, 0, NULL);
 	free(text);
-	if (j && ps_decode_image_meta(j, &meta, err, sizeof(err)) == 0)
-		pid = meta.pid;
+	if (j)
+		rc = ps_decode_image_meta(j, meta, err, sizeof(err));
 	json_decref(j);
-	ps_image_meta_free(&meta);
 	after_parse(st.st_size);
 	pthread_mutex_unlock(&R.parse_lock);
 	close(fd);
+	return rc;
+}
+
+/* The pid image.json is of, or 0 if it cannot tell. Only asked after a
+ * procsnap was killed during a restore (load_state). */
+static pid_t image_json_pid(const char *key)
+{
+	struct ps_image_meta meta = { 0 };
+	pid_t pid = read_meta(key, &meta) == 0 ? meta.pid : 0;
+
+	ps_image_meta_free(&meta);
 	return pid;
 }
 
@@ -560,7 +569,7 @@ static void image_trim(struct image *im)
 {
 	struct image **pp;
 
-	if (im->writers || im->waiters || im->running || im->prefill || im->unsaved)
+	if (im->writers || im->waiters || im->running || im->prefill || im->unsaved || im->tidy)
 		return;
 	for (pp = &R.images; *pp; pp = &(*pp)->next) {
 		if (*pp == im) {
@@ -640,6 +649,8 @@ static int image_begin_write(const char *key)
 	return im ? 0 : -ENOMEM;
 }
 
+static void tidy_if_idle(const char *key);
+
 static void image_end_write(const char *key)
 {
 	struct image *im;
@@ -652,6 +663,7 @@ static void image_end_write(const char *key)
 		image_trim(im);
 	}
 	pthread_mutex_unlock(&R.lock);
+	tidy_if_idle(key);
 }
 
 enum claim {
@@ -685,8 +697,8 @@ static enum claim image_claim(const char *key, unsigned own)
 }
 
 /* End a claim; st (NULL: unchanged) is the image's state now, and saved
- * whether it is in the spool. */
-static void image_unclaim(const char *key, const struct ps_image_state *st, int saved)
+ * whether it is in the spool; tidy: its staged files are to go. */
+static void image_unclaim(const char *key, const struct ps_image_state *st, int saved, int tidy)
 {
 	struct image *im;
 
@@ -698,6 +710,7 @@ static void image_unclaim(const char *key, const struct ps_image_state *st, int 
 			im->state = *st;
 			im->unsaved = !saved;
 		}
+		im->tidy |= tidy;
 		image_trim(im);
 	}
 	pthread_cond_broadcast(&R.done);
@@ -753,49 +766,60 @@ static int run_hook(const char *key, struct ps_image_state *st)
 	return rc;
 }
 
-/* Remove every file below dfd, keeping the directories (a copy tool
- * still sets their modes and times once their files are written) and, at
- * the top, the state file. depth bounds what a user can make us walk. */
-static void remove_files(int dfd, int top, int depth)
+/* Unlink key/name, never following a symlink out of the image. */
+static void unlink_in(const char *key, const char *name)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
+	char path[PATH_MAX];
+	const char *base;
+	int dfd;
 
-	if (fd < 0)
+	if (snprintf(path, sizeof(path), "%s/%s", key, name) >= (int)sizeof(path))
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	dfd = open_parent(path, &base);
+	if (dfd < 0)
 		return;
-	}
-	while ((de = readdir(d))) {
-		int sub;
+	unlinkat(dfd, base, 0);
+	close(dfd);
+}
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    (top && !strcmp(de->d_name, STATUS_NAME)))
-			continue;
-		if (unlinkat(dfd, de->d_name, 0) == 0 || errno != EISDIR || depth == 0)
-			continue;
-		sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0) {
-			remove_files(sub, 0, depth - 1);
-			close(sub);
-		}
+/* The files image.json lists, then image.json: the directories stay (a
+ * copy tool still sets their modes and times once their files are
+ * written), and so does any file the image does not list (rsync's
+ * temporary file, in flight to its name). */
+static void remove_listed(const char *key)
+{
+	struct ps_image_meta meta = { 0 };
+
+	if (read_meta(key, &meta) == 0) {
+		for (size_t i = 0; i < meta.nfiles; i++)
+			unlink_in(key, meta.files[i].name);
+		unlink_in(key, "image.json");
 	}
-	closedir(d);
+	ps_image_meta_free(&meta);
 }
 
 /* A restored image's files have done their job: unless -o keep_staged,
- * they leave the spool, and the image's directory says what became of it. */
-static void remove_staged(const char *key)
+ * they leave the spool once no writer has one open (touch, say, sets the
+ * time of image.json by its name after the close that restored it), and
+ * the image's directory says what became of it. Claimed like a restore,
+ * so that no writer comes in meanwhile. */
+static void tidy_if_idle(const char *key)
 {
-	int fd = open_beneath(key, O_RDONLY | O_DIRECTORY, 0);
+	struct image *im;
+	int go;
 
-	if (fd < 0)
+	pthread_mutex_lock(&R.lock);
+	im = image_find(key);
+	go = im && im->tidy && !im->writers && !im->running;
+	if (go) {
+		im->tidy = 0;
+		im->running = 1;
+	}
+	pthread_mutex_unlock(&R.lock);
+	if (!go)
 		return;
-	remove_files(fd, 1, 8);
-	close(fd);
+	remove_listed(key);
+	image_unclaim(key, NULL, 1, 0);
 }
 
 /* A complete image is checked and restored, its state in the spool while
@@ -831,7 +855,7 @@ static int restore_claimed(const char *key, struct ps_image_state *st)
 /* If image key is now complete and nobody else is writing it, restore it
  * here, synchronously, so the close() or rename() that completed it
  * reports the outcome. Once restored, its files leave the spool (unless
- * -o keep_staged), before any other writer may come in. */
+ * -o keep_staged) when their last writer lets go. */
 static int maybe_restore(const char *key, unsigned own)
 {
 	struct ps_image_state st;
@@ -846,20 +870,18 @@ static int maybe_restore(const char *key, unsigned own)
 		return 0;
 	if (c == CLAIM_CLEANUP) {
 		/* written once more after its restore: nothing to restore */
-		if (check_complete(key, err, sizeof(err)) == 0)
-			remove_staged(key);
-		image_unclaim(key, NULL, 1);
+		image_unclaim(key, NULL, 1, check_complete(key, err, sizeof(err)) == 0);
+		tidy_if_idle(key);
 		return 0;
 	}
 	rc = restore_claimed(key, &st);
 	if (st.kind == PS_STATE_NONE) {
-		image_unclaim(key, NULL, 1);
+		image_unclaim(key, NULL, 1, 0);
 		return 0;
 	}
 	saved = save_state(key, &st) == 0;
-	if (rc == 0 && !R.keep_staged)
-		remove_staged(key);
-	image_unclaim(key, &st, saved);
+	image_unclaim(key, &st, saved, rc == 0 && !R.keep_staged);
+	tidy_if_idle(key);
 	/* The kernel takes ENOSYS from FLUSH to mean "no flush op" and stops
 	 * sending any flush on this mount, and returns 0 to close(). */
 	return rc == -ENOSYS ? -EOPNOTSUPP : rc;
