@@ -267,21 +267,16 @@ static int resolve_mountpoint(struct parse_state *ps)
 	}
 	mp = ps->nonopt[ps->nnonopt - 1];
 	ps->o->mountpoint = realpath(mp, NULL);
+	if (ps->o->mountpoint && stat(ps->o->mountpoint, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	/* a FUSE mount whose daemon died answers every access so */
-	if (!ps->o->mountpoint && errno == ENOTCONN) {
+	if (errno == ENOTCONN)
 		fprintf(stderr, "%s: bad mount point '%s': a file system whose daemon is gone is still "
 			"mounted there (fusermount3 -u %s first)\n", ps->prog, mp, mp);
-		return -1;
-	}
-	if (!ps->o->mountpoint) {
-		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp, strerror(errno));
-		return -1;
-	}
-	if (stat(ps->o->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp, strerror(ENOTDIR));
-		return -1;
-	}
-	return 0;
+	else
+		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp,
+			strerror(ps->o->mountpoint ? ENOTDIR : errno));
+	return -1;
 }
 
 /* So that mount(8) and df show "procsnap" and "fuse.procsnap"; and
