@@ -152,17 +152,12 @@ static int caller_may_trace(pid_t pid, char *why, size_t whylen)
 	return rc == -EACCES ? -EPERM : rc;
 }
 
-/* A refused access: its sentence is kept for the caller (/.errors/<pid>);
- * a granted one clears what the caller had for pid. A pid that is not
- * there is just not there (ENOENT), as anywhere else. */
+/* A refused access: its sentence is kept for the caller (/.errors/<pid>).
+ * A pid that is not there is just not there (ENOENT), as anywhere else. */
 static int tell_caller(pid_t pid, int rc, const char *why)
 {
-	uid_t uid = fuse_get_context()->uid;
-
-	if (rc == 0)
-		ps_errors_clear(uid, pid);
-	else if (rc != -ENOENT)
-		ps_errors_note(uid, pid, rc, why);
+	if (rc < 0 && rc != -ENOENT)
+		ps_errors_note(fuse_get_context()->uid, pid, rc, why);
 	return rc;
 }
 
@@ -203,6 +198,9 @@ static int hold_for(pid_t pid, struct ps_hold **out)
 	}
 	if (rc == 0)
 		rc = ps_holds_get(pid, out, why, sizeof(why));
+	/* the snapshot the caller was refused is hers now: no news any more */
+	if (rc == 0)
+		ps_errors_clear(fuse_get_context()->uid, pid);
 	return tell_caller(pid, rc, why);
 }
 

@@ -45,6 +45,8 @@ esac
 ps_assert_eq "$child" "$(ls "$MNT/.errors")" "the caller's /.errors"
 ps_assert_eq "400 root" "$(stat -c '%a %U' "$MNT/.errors/$child")" "mode and owner of /.errors/$child"
 [ ! -e "$MNT/$child/.errors" ] || ps_fail "the error shows inside the image directory"
+stat "$MNT/$child" >/dev/null   # looking at /<pid> is not the access that was refused
+[ -e "$MNT/.errors/$child" ] || ps_fail "stat of /$child cleared /.errors/$child"
 ps_assert_eq "$tracer" "$(ps_tracer "$child")" "TracerPid of $child after the refusal"
 ps_pass "/.errors/$child: $why"
 
