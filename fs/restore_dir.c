@@ -56,9 +56,10 @@ struct image {
 	int running;                 /* its restore (or its cleanup) runs now */
 	struct ps_image_state state; /* as kept in the spool (image_state.h) */
 	int unsaved;                 /* state differs from the spool's: keep it here */
-	int tidy;                    /* restored: its files go once no writer has any */
+	int tidy;                    /* restored: its files go once it is quiet */
 	struct ps_prefill *prefill;  /* memory filled while it is copied in */
 	struct timespec idle_since;  /* when its last writer closed */
+	struct timespec changed_at;  /* when it was last written or changed */
 };
 
 /* O_DIRECT wants offsets, sizes and buffers aligned to the logical block
@@ -503,6 +504,29 @@ static pid_t image_json_pid(const char *key)
 
 /* ---- image state ---- */
 
+/*
+ * A restored image's files leave the spool once the image has been quiet
+ * this long: no writer, no change. Not at once: a copy tool may still set
+ * the modes and times of the files it wrote, by name, after the close that
+ * restored the image (touch does, and rsync does for the files it found
+ * unchanged).
+ */
+#define TIDY_QUIET 2
+
+static void mark_changed(struct image *im)
+{
+	clock_gettime(CLOCK_MONOTONIC, &im->changed_at);
+}
+
+/* Lock held. */
+static void mark_tidy(struct image *im)
+{
+	if (R.keep_staged || start_idle_reaper() < 0)
+		return;
+	im->tidy = 1;
+	mark_changed(im);
+}
+
 /* The image's state as the spool keeps it: a restore that was running when
  * a procsnap before this one was killed is judged now, once. */
 static void load_state(struct image *im)
@@ -518,6 +542,9 @@ static void load_state(struct image *im)
 			 im->key, im->state.result);
 	}
 	close(fd);
+	/* files a procsnap killed before their cleanup left behind */
+	if (ps_state_process_lives(&im->state))
+		mark_tidy(im);
 }
 
 static int save_state(const char *key, const struct ps_image_state *st)
@@ -605,10 +632,25 @@ static void image_forget(const char *key)
 
 	pthread_mutex_lock(&R.lock);
 	im = image_get(key);
+	if (im)
+		mark_changed(im);
 	if (im && !im->running) {
 		image_changes(im);
 		image_trim(im);
 	}
+	pthread_mutex_unlock(&R.lock);
+}
+
+/* Something of the image was set (a mode, an owner): not a change of what
+ * it holds, but the image is not quiet. */
+static void image_touch(const char *key)
+{
+	struct image *im;
+
+	pthread_mutex_lock(&R.lock);
+	im = image_find(key);
+	if (im)
+		mark_changed(im);
 	pthread_mutex_unlock(&R.lock);
 }
 
@@ -649,8 +691,6 @@ static int image_begin_write(const char *key)
 	return im ? 0 : -ENOMEM;
 }
 
-static void tidy_if_idle(const char *key);
-
 static void image_end_write(const char *key)
 {
 	struct image *im;
@@ -660,10 +700,10 @@ static void image_end_write(const char *key)
 	if (im && im->writers) {
 		im->writers--;
 		clock_gettime(CLOCK_MONOTONIC, &im->idle_since);
+		mark_changed(im);
 		image_trim(im);
 	}
 	pthread_mutex_unlock(&R.lock);
-	tidy_if_idle(key);
 }
 
 enum claim {
@@ -710,7 +750,8 @@ static void image_unclaim(const char *key, const struct ps_image_state *st, int 
 			im->state = *st;
 			im->unsaved = !saved;
 		}
-		im->tidy |= tidy;
+		if (tidy)
+			mark_tidy(im);
 		image_trim(im);
 	}
 	pthread_cond_broadcast(&R.done);
@@ -798,30 +839,6 @@ static void remove_listed(const char *key)
 	ps_image_meta_free(&meta);
 }
 
-/* A restored image's files have done their job: unless -o keep_staged,
- * they leave the spool once no writer has one open (touch, say, sets the
- * time of image.json by its name after the close that restored it), and
- * the image's directory says what became of it. Claimed like a restore,
- * so that no writer comes in meanwhile. */
-static void tidy_if_idle(const char *key)
-{
-	struct image *im;
-	int go;
-
-	pthread_mutex_lock(&R.lock);
-	im = image_find(key);
-	go = im && im->tidy && !im->writers && !im->running;
-	if (go) {
-		im->tidy = 0;
-		im->running = 1;
-	}
-	pthread_mutex_unlock(&R.lock);
-	if (!go)
-		return;
-	remove_listed(key);
-	image_unclaim(key, NULL, 1, 0);
-}
-
 /* A complete image is checked and restored, its state in the spool while
  * the restore runs (a procsnap killed then is found out by the next one,
  * image_state.h). Returns the restore's error for the close() or rename()
@@ -855,7 +872,7 @@ static int restore_claimed(const char *key, struct ps_image_state *st)
 /* If image key is now complete and nobody else is writing it, restore it
  * here, synchronously, so the close() or rename() that completed it
  * reports the outcome. Once restored, its files leave the spool (unless
- * -o keep_staged) when their last writer lets go. */
+ * -o keep_staged) when it is quiet (TIDY_QUIET). */
 static int maybe_restore(const char *key, unsigned own)
 {
 	struct ps_image_state st;
@@ -871,7 +888,6 @@ static int maybe_restore(const char *key, unsigned own)
 	if (c == CLAIM_CLEANUP) {
 		/* written once more after its restore: nothing to restore */
 		image_unclaim(key, NULL, 1, check_complete(key, err, sizeof(err)) == 0);
-		tidy_if_idle(key);
 		return 0;
 	}
 	rc = restore_claimed(key, &st);
@@ -880,8 +896,7 @@ static int maybe_restore(const char *key, unsigned own)
 		return 0;
 	}
 	saved = save_state(key, &st) == 0;
-	image_unclaim(key, &st, saved, rc == 0 && !R.keep_staged);
-	tidy_if_idle(key);
+	image_unclaim(key, &st, saved, rc == 0);
 	/* The kernel takes ENOSYS from FLUSH to mean "no flush op" and stops
 	 * sending any flush on this mount, and returns 0 to close(). */
 	return rc == -ENOSYS ? -EOPNOTSUPP : rc;
@@ -999,6 +1014,15 @@ static void changed(const char *path)
 
 	if (image_key(path, key))
 		image_forget(key);
+}
+
+/* A mode or an owner set by path: the image is not quiet. */
+static void touched(const char *path)
+{
+	char key[KEY_MAX];
+
+	if (image_key(path, key))
+		image_touch(key);
 }
 
 /* Removed, renamed or cut by path: no mirror of the image can be trusted. */
@@ -1273,6 +1297,7 @@ int ps_restore_chmod(const char *rel, struct ps_restore_handle *h, mode_t mode)
 		return dfd;
 	rc = chmod_private(dfd, base, mode);
 	close(dfd);
+	touched(p.path);
 	return rc;
 }
 
@@ -1299,6 +1324,7 @@ int ps_restore_chown(const char *rel, struct ps_restore_handle *h, uid_t uid, gi
 	if (fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = -errno;
 	close(dfd);
+	touched(p.path);
 	return rc;
 }
 
@@ -1448,6 +1474,8 @@ static int memory_range(const char *path, uint64_t *start, uint64_t *end)
 	       !((*start | *end) & (DIRECT_ALIGN - 1)) && *end - *start >= MIRROR_MIN;
 }
 
+/* Only an image that may restore is worth one: not one restored already,
+ * whose process runs (image_changes()). */
 static struct ps_prefill *image_prefill(const char *key)
 {
 	struct ps_prefill *p = NULL;
@@ -1455,6 +1483,8 @@ static struct ps_prefill *image_prefill(const char *key)
 
 	pthread_mutex_lock(&R.lock);
 	im = image_find(key);
+	if (im && im->state.kind != PS_STATE_NONE)
+		im = NULL;
 	if (im && !im->running && !im->prefill && start_idle_reaper() == 0)
 		im->prefill = ps_prefill_new();
 	if (im && !im->running && im->prefill) {
@@ -1514,6 +1544,22 @@ static struct ps_prefill *take_idle(const struct timespec *now)
 	return p;
 }
 
+/* A restored image quiet for TIDY_QUIET seconds: claimed (so that no
+ * writer comes in while its files go), its key in key. Lock held. */
+static int take_tidy(const struct timespec *now, char key[KEY_MAX])
+{
+	for (struct image *im = R.images; im; im = im->next) {
+		if (!im->tidy || im->writers || im->running ||
+		    now->tv_sec - im->changed_at.tv_sec < TIDY_QUIET)
+			continue;
+		im->tidy = 0;
+		im->running = 1;
+		snprintf(key, KEY_MAX, "%s", im->key);
+		return 1;
+	}
+	return 0;
+}
+
 static void *idle_reaper_main(void *arg)
 {
 	(void)arg;
@@ -1521,6 +1567,7 @@ static void *idle_reaper_main(void *arg)
 	while (!R.stopping) {
 		struct timespec now, tick;
 		struct ps_prefill *p;
+		char key[KEY_MAX];
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		p = take_idle(&now);
@@ -1528,6 +1575,13 @@ static void *idle_reaper_main(void *arg)
 			pthread_mutex_unlock(&R.lock);
 			ps_prefill_abandon(p);
 			ps_prefill_put(p);
+			pthread_mutex_lock(&R.lock);
+			continue;
+		}
+		if (take_tidy(&now, key)) {
+			pthread_mutex_unlock(&R.lock);
+			remove_listed(key);
+			image_unclaim(key, NULL, 1, 0);
 			pthread_mutex_lock(&R.lock);
 			continue;
 		}

@@ -20,12 +20,16 @@ start_time() { # PID: field 22 of its stat, which names one process for good
 	awk '{ print $20 }' <<<"$s"
 }
 
-# no_staged_files DIR SPOOLDIR: DIR (in restore/) and its copy in the spool hold
-# no file but status.
+# staged_files_gone DIR SPOOLDIR: DIR (in restore/) and its copy in the
+# spool hold no file but status.
+staged_files_gone() {
+	[ -z "$(find "$1" "$2" -type f ! -name status)" ]
+}
+
+# no_staged_files DIR SPOOLDIR: that, once the image has been left alone
+# for a while (procsnap waits 2 s for a copy tool to be done with it).
 no_staged_files() {
-	local left
-	left=$(find "$1" "$2" -type f ! -name status)
-	[ -z "$left" ] || ps_fail "files left staged after the restore: $left"
+	ps_wait_for 10 "the staged files of $1 to leave the spool" staged_files_gone "$1" "$2"
 }
 
 # expect_failed NAME WHAT: the last copy into restore/NAME failed, naming $log.
