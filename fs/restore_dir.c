@@ -447,16 +447,17 @@ static char *read_whole(int fd, size_t size)
 {
 	char *buf = malloc(size + 1);
 	size_t got = 0;
-	ssize_t n = 1;
+	ssize_t n;
 
-	while (buf && got < size && (n = pread(fd, buf + got, size - got, (off_t)got)) > 0)
+	if (!buf)
+		return NULL;
+	while (got < size && (n = pread(fd, buf + got, size - got, (off_t)got)) > 0)
 		got += (size_t)n;
-	if (buf && got < size) {
+	if (got < size) {
 		free(buf);
 		return NULL;
 	}
-	if (buf)
-		buf[size] = '\0';
+	buf[size] = '\0';
 	return buf;
 }
 
