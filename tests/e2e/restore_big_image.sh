@@ -14,7 +14,7 @@ ps_mount "$MNT"
 
 # Sanitizers hold freed memory back (quarantine) and add their own.
 if grep -q __asan_init "$PROCSNAP"; then
-	PEAK_MAX_MIB=2048 KEPT_MAX_MIB=768
+	PEAK_MAX_MIB=2048 KEPT_MAX_MIB=1024
 else
 	PEAK_MAX_MIB=512 KEPT_MAX_MIB=96
 fi
