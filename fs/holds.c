@@ -13,6 +13,7 @@
 #include <fuse_log.h>
 
 #include "fs/holds.h"
+#include "proc_parse.h"
 #include "snapshot.h"
 
 enum hold_state {
@@ -29,6 +30,7 @@ struct ps_hold {
 	enum hold_state state;
 	struct ps_snapshot *snap;
 	int error;                  /* -errno when HOLD_FAILED */
+	char why[PS_HOLD_WHY_MAX];  /* and the backend's sentence */
 	unsigned users;             /* open handles + threads using or waiting */
 	int stale;                  /* its process has died: new gets of the pid
 				       take a new snapshot, of whoever has it now */
@@ -78,38 +80,63 @@ static void unlink_hold(struct ps_hold *h)
 	}
 }
 
-/* Called with the lock held by a thread that waited on a failed take. */
-static int drop_failed(struct ps_hold *h)
+/* Called with the lock held by a thread that waited on a failed take:
+ * the failure and its sentence become that thread's. */
+static int drop_failed(struct ps_hold *h, char *why, size_t whylen)
 {
 	int rc = h->error;
 
+	snprintf(why, whylen, "%s", h->why);
 	if (--h->users == 0)
 		free(h);
 	return rc;
 }
 
 /* Join an existing hold: wait out a take in progress. Lock held. */
-static int join_hold(struct ps_hold *h, struct ps_hold **out)
+static int join_hold(struct ps_hold *h, struct ps_hold **out, char *why, size_t whylen)
 {
 	h->users++;
 	while (h->state == HOLD_TAKING)
 		pthread_cond_wait(&T.changed, &T.lock);
 	if (h->state == HOLD_FAILED)
-		return drop_failed(h);
+		return drop_failed(h, why, whylen);
 	*out = h;
 	return 0;
 }
 
+/* PTRACE_SEIZE says EPERM both for "not allowed" and for "someone traces
+ * it already" (a debugger, strace, another procsnap): the second is not a
+ * matter of rights but of the process being busy, and the caller can do
+ * something about it. */
+static int busy_or_refused(pid_t pid, int rc)
+{
+	char path[32], *text = NULL;
+	struct ps_status st;
+	size_t len;
+	int traced = 0;
+
+	if (rc != -EPERM)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
+		traced = st.tracer_pid != 0;
+		free(st.groups);
+	}
+	free(text);
+	return traced ? -EBUSY : rc;
+}
+
 /* Take the snapshot for a new hold, with the lock dropped: freezing a
  * process can take a while and must not stall other pids. */
-static int take_new(pid_t pid, struct ps_hold **out)
+static int take_new(pid_t pid, struct ps_hold **out, char *why, size_t whylen)
 {
 	struct ps_hold *h = calloc(1, sizeof(*h));
-	char err[512] = "";
 	int rc;
 
-	if (!h)
+	if (!h) {
+		snprintf(why, whylen, "out of memory for the snapshot of process %d", (int)pid);
 		return -ENOMEM;
+	}
 	h->pid = pid;
 	h->state = HOLD_TAKING;
 	h->users = 1;
@@ -117,19 +144,23 @@ static int take_new(pid_t pid, struct ps_hold **out)
 	T.list = h;
 
 	pthread_mutex_unlock(&T.lock);
-	rc = ps_snapshot_take(pid, &h->snap, err, sizeof(err));
+	rc = ps_snapshot_take(pid, &h->snap, h->why, sizeof(h->why));
 	if (rc == 0 && !h->snap)
 		rc = -EIO;
+	if (rc < 0)
+		rc = busy_or_refused(pid, rc);
 	pthread_mutex_lock(&T.lock);
 
 	if (rc < 0) {
-		fuse_log(FUSE_LOG_ERR, "procsnap: snapshot of pid %d failed: %s\n",
-			 (int)pid, err[0] ? err : strerror(-rc));
+		if (!h->why[0])
+			snprintf(h->why, sizeof(h->why), "snapshot of process %d failed: %s",
+				 (int)pid, strerror(-rc));
+		fuse_log(FUSE_LOG_ERR, "procsnap: snapshot of pid %d failed: %s\n", (int)pid, h->why);
 		h->state = HOLD_FAILED;
 		h->error = rc;
 		unlink_hold(h);
 		pthread_cond_broadcast(&T.changed);
-		return drop_failed(h);
+		return drop_failed(h, why, whylen);
 	}
 	h->state = HOLD_READY;
 	pthread_cond_broadcast(&T.changed);
@@ -137,7 +168,7 @@ static int take_new(pid_t pid, struct ps_hold **out)
 	return 0;
 }
 
-int ps_holds_get(pid_t pid, struct ps_hold **out)
+int ps_holds_get(pid_t pid, struct ps_hold **out, char *why, size_t whylen)
 {
 	struct ps_hold *h;
 	int rc;
@@ -145,6 +176,7 @@ int ps_holds_get(pid_t pid, struct ps_hold **out)
 	pthread_mutex_lock(&T.lock);
 	if (!T.running) {
 		pthread_mutex_unlock(&T.lock);
+		snprintf(why, whylen, "procsnap is shutting down");
 		return -EIO;
 	}
 	/* A hold being released must be gone before a new take of the same
@@ -159,7 +191,7 @@ int ps_holds_get(pid_t pid, struct ps_hold **out)
 		h->stale = 1;
 		h = NULL;
 	}
-	rc = h ? join_hold(h, out) : take_new(pid, out);
+	rc = h ? join_hold(h, out, why, whylen) : take_new(pid, out, why, whylen);
 	pthread_mutex_unlock(&T.lock);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef PROCSNAP_HOLDS_H
 #define PROCSNAP_HOLDS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct ps_snapshot;
@@ -18,9 +19,11 @@ void ps_holds_stop(void);
 
 /* The held snapshot of pid, taking one if none is held; a concurrent caller
  * for the same pid waits for that one take and shares it. The caller owns
- * one use of *out until ps_holds_put. On failure returns -errno, and the
- * backend's sentence has been logged. */
-int ps_holds_get(pid_t pid, struct ps_hold **out);
+ * one use of *out until ps_holds_put. On failure returns -errno (-EBUSY:
+ * another tracer has the process, -ESRCH: it is gone) with the backend's
+ * sentence in why, which has been logged too. */
+#define PS_HOLD_WHY_MAX 512
+int ps_holds_get(pid_t pid, struct ps_hold **out, char *why, size_t whylen);
 
 struct ps_snapshot *ps_hold_snapshot(const struct ps_hold *h);
 

@@ -2,15 +2,15 @@
  * backend in init and stop it in destroy, around libfuse's threaded loop. */
 #define FUSE_USE_VERSION 314
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 
 #include <fuse.h>
 
 #include "fs/holds.h"
+#include "fs/log.h"
+#include "fs/mount_guard.h"
 #include "fs/options.h"
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
@@ -30,13 +30,7 @@ static struct {
 	int init_failed;
 } M;
 
-static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
-{
-	/* fuse_log_level mirrors syslog's levels one to one */
-	vsyslog((int)level, fmt, ap);
-}
-
-/* The backend's warnings go where fuse_log goes. */
+/* The backend's warnings go where fuse_log goes (fs/log.c). */
 static void log_backend_warning(const char *line)
 {
 	fuse_log(FUSE_LOG_WARNING, "procsnap: %s\n", line);
@@ -158,10 +152,9 @@ static int serve(struct fuse *fuse)
 		fuse_unmount(fuse);
 		return -1;
 	}
-	if (!M.opt.foreground) {
-		openlog("procsnap", LOG_PID, LOG_DAEMON);
-		fuse_set_log_func(log_to_syslog);
-	}
+	if (!M.opt.foreground)
+		ps_log_to_syslog();
+	ps_guard_spool_owner();
 	if (fuse_set_signal_handlers(se) != 0) {
 		fuse_log(FUSE_LOG_ERR, "procsnap: cannot install signal handlers\n");
 		fuse_unmount(fuse);
@@ -185,6 +178,23 @@ static int restore_as_caller(const char *dir, struct ps_prefill *prefill, pid_t 
 	return ps_restore_image(dir, ctx->uid, ctx->gid, &opt, prefill, pid, err, errlen);
 }
 
+/* Refused before anything is mounted: a second procsnap on the mount
+ * point, or on the spool (two daemons would each believe its images and
+ * their state theirs). The spool is swept of what a killed procsnap left
+ * half-written only once it is ours. */
+static int take_mountpoint_and_spool(char *err, size_t errlen)
+{
+	int rc = ps_guard_mountpoint(M.opt.mountpoint, err, errlen);
+
+	if (rc == 0)
+		rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, M.opt.keep_staged, err, errlen);
+	if (rc == 0)
+		rc = ps_guard_spool(M.opt.spool, M.opt.mountpoint, err, errlen);
+	if (rc == 0)
+		ps_restore_dir_sweep();
+	return rc;
+}
+
 static int run(void)
 {
 	struct fuse_operations ops;
@@ -200,7 +210,7 @@ static int run(void)
 	fuse = fuse_new(&M.opt.args, &ops, sizeof(ops), NULL);
 	if (!fuse)
 		return -1;  /* libfuse has said which option it did not like */
-	rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, err, sizeof(err));
+	rc = take_mountpoint_and_spool(err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "procsnap: %s\n", err);
 	ps_restore_dir_set_hook(restore_as_caller);
@@ -209,11 +219,13 @@ static int run(void)
 	fuse_destroy(fuse);  /* runs on_destroy if init ran */
 	stop_services();     /* in case it did not */
 	ps_restore_dir_fini();
+	ps_guard_release();
 	return rc < 0 || M.init_failed ? -1 : 0;
 }
 
 int main(int argc, char *argv[])
 {
+	char err[600];
 	int rc;
 
 	/* the kernel has applied the caller's umask to modes in restore/
@@ -222,6 +234,9 @@ int main(int argc, char *argv[])
 	rc = ps_options_parse(argc, argv, &M.opt);
 	if (rc)
 		return rc < 0 ? 1 : 0;
+	rc = ps_log_start(M.opt.log, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "procsnap: %s\n", err);
 	/* other users in means the kernel checks modes and owners for us */
 	if (M.opt.allow_other && fuse_opt_add_arg(&M.opt.args, "-odefault_permissions") < 0) {
 		fprintf(stderr, "procsnap: out of memory\n");
@@ -229,6 +244,7 @@ int main(int argc, char *argv[])
 	}
 	if (rc == 0)
 		rc = run();
+	ps_log_stop();
 	ps_options_free(&M.opt);
 	return rc < 0 ? 1 : 0;
 }

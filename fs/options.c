@@ -31,6 +31,8 @@ enum {
 	KEY_SPOOL,
 	KEY_ALLOW_OTHER,
 	KEY_TIMENS,
+	KEY_KEEP_STAGED,
+	KEY_LOG,
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 };
@@ -47,6 +49,8 @@ static const struct fuse_opt ps_opts[] = {
 	FUSE_OPT_KEY("spool=", KEY_SPOOL),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("timens", KEY_TIMENS),
+	FUSE_OPT_KEY("keep_staged", KEY_KEEP_STAGED),
+	FUSE_OPT_KEY("log=", KEY_LOG),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	/* mount(8) and fstab pass these; fuse_new rejects them, and none of
@@ -74,6 +78,12 @@ static const struct fuse_opt ps_opts[] = {
 	FUSE_OPT_KEY("silent", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("loud", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("comment=", FUSE_OPT_KEY_DISCARD),
+	/* mount.fuse3 run by root adds "dev,suid" (mount(8)'s defaults),
+	 * which would clear the nosuid,nodev libfuse mounts with. Nothing
+	 * under procsnap is a device or a set-id program, and what is staged
+	 * in restore/ is other users' bytes: never honour them. */
+	FUSE_OPT_KEY("dev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("suid", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_END
 };
 
@@ -110,6 +120,10 @@ static void print_usage(const char *prog)
 	       "  -o timens            restore each process in a time namespace of its own\n"
 	       "                       where CLOCK_MONOTONIC and CLOCK_BOOTTIME go on from\n"
 	       "                       the checkpoint instead of jumping ahead\n"
+	       "  -o keep_staged       keep an image's files in the spool after it restored\n"
+	       "                       (by default they are removed; status stays)\n"
+	       "  -o log=FILE          append every log line to FILE too (as well as to\n"
+	       "                       stderr in the foreground, syslog when daemonized)\n"
 	       "  -o OPTION            any other libfuse mount option (allow_root,\n"
 	       "                       auto_unmount, max_read=N, ...), see mount.fuse3(8)\n",
 	       prog, prog, PS_DEFAULT_HOLD, PS_DEFAULT_SPOOL);
@@ -147,6 +161,23 @@ static int parse_spool(struct parse_state *ps, const char *value)
 	free(ps->o->spool);
 	ps->o->spool = strdup(value);
 	if (!ps->o->spool) {
+		fprintf(stderr, "%s: out of memory\n", ps->prog);
+		ps->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_log(struct parse_state *ps, const char *value)
+{
+	if (!*value) {
+		fprintf(stderr, "%s: log= needs a file name\n", ps->prog);
+		ps->failed = 1;
+		return -1;
+	}
+	free(ps->o->log);
+	ps->o->log = strdup(value);
+	if (!ps->o->log) {
 		fprintf(stderr, "%s: out of memory\n", ps->prog);
 		ps->failed = 1;
 		return -1;
@@ -204,6 +235,11 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_TIMENS:
 		ps->o->timens = 1;
 		return 0;
+	case KEY_KEEP_STAGED:
+		ps->o->keep_staged = 1;
+		return 0;
+	case KEY_LOG:
+		return parse_log(ps, opt_value(arg));
 	case KEY_FSNAME:
 		ps->has_fsname = 1;
 		return 1;
@@ -231,25 +267,28 @@ static int resolve_mountpoint(struct parse_state *ps)
 	}
 	mp = ps->nonopt[ps->nnonopt - 1];
 	ps->o->mountpoint = realpath(mp, NULL);
-	if (!ps->o->mountpoint) {
-		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp, strerror(errno));
-		return -1;
-	}
-	if (stat(ps->o->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp, strerror(ENOTDIR));
-		return -1;
-	}
-	return 0;
+	if (ps->o->mountpoint && stat(ps->o->mountpoint, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	/* a FUSE mount whose daemon died answers every access so */
+	if (errno == ENOTCONN)
+		fprintf(stderr, "%s: bad mount point '%s': a file system whose daemon is gone is still "
+			"mounted there (fusermount3 -u %s first)\n", ps->prog, mp, mp);
+	else
+		fprintf(stderr, "%s: bad mount point '%s': %s\n", ps->prog, mp,
+			strerror(ps->o->mountpoint ? ENOTDIR : errno));
+	return -1;
 }
 
-/* So that mount(8) and df show "procsnap" and "fuse.procsnap". */
-static int add_names(struct parse_state *ps)
+/* So that mount(8) and df show "procsnap" and "fuse.procsnap"; and
+ * nosuid,nodev said out loud, as fusermount3 does, not left to libfuse's
+ * defaults. */
+static int add_mount_options(struct parse_state *ps)
 {
 	if (!ps->has_fsname && fuse_opt_add_arg(&ps->o->args, "-ofsname=procsnap") < 0)
 		return -1;
 	if (!ps->has_subtype && fuse_opt_add_arg(&ps->o->args, "-osubtype=procsnap") < 0)
 		return -1;
-	return 0;
+	return fuse_opt_add_arg(&ps->o->args, "-onosuid,nodev");
 }
 
 int ps_options_parse(int argc, char **argv, struct ps_options *o)
@@ -273,7 +312,7 @@ int ps_options_parse(int argc, char **argv, struct ps_options *o)
 		fprintf(stderr, "%s: out of memory\n", ps.prog);
 		return -1;
 	}
-	if (add_names(&ps) < 0) {
+	if (add_mount_options(&ps) < 0) {
 		fprintf(stderr, "%s: out of memory\n", ps.prog);
 		return -1;
 	}
@@ -284,6 +323,7 @@ void ps_options_free(struct ps_options *o)
 {
 	free(o->mountpoint);
 	free(o->spool);
+	free(o->log);
 	fuse_opt_free_args(&o->args);
 	memset(o, 0, sizeof(*o));
 }

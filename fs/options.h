@@ -1,5 +1,5 @@
 /* procsnap's command line: the mount point, procsnap's own options (hold=,
- * spool=, -f, -d) and the rest handed to libfuse untouched. */
+ * spool=, log=, keep_staged, -f, -d) and the rest handed to libfuse. */
 #ifndef PROCSNAP_OPTIONS_H
 #define PROCSNAP_OPTIONS_H
 
@@ -15,6 +15,8 @@ struct ps_options {
 	int foreground;         /* -f or -d: do not daemonize */
 	int allow_other;        /* -o allow_other: check callers' rights */
 	int timens;             /* -o timens: restored processes' monotonic time goes on */
+	int keep_staged;        /* -o keep_staged: a restored image stays in the spool */
+	char *log;              /* -o log=FILE: every log line goes there too, malloc'd */
 	struct fuse_args args;  /* what fuse_new gets */
 };
 

@@ -1,5 +1,5 @@
-/* restore/: a writable directory kept in the spool directory on disk, the
- * virtual status file of each image in it, and starting an image's restore. */
+/* restore/: a writable directory kept in the spool directory on disk, each
+ * user's own, the status file of each image in it, and its restore. */
 #ifndef PROCSNAP_RESTORE_DIR_H
 #define PROCSNAP_RESTORE_DIR_H
 
@@ -25,17 +25,23 @@ typedef int (*ps_restore_dirent_fn)(void *ctx, const char *name, mode_t type);
 struct ps_restore_handle;
 struct fuse_bufvec;
 
-/* Create the spool directory (0700, parents too) if needed and open it.
- * shared (allow_other): restore/ shows as 1777 and new entries belong to
- * the caller who made them. 0 or -errno with a sentence in err. */
-int ps_restore_dir_init(const char *spool, int shared, char *err, size_t errlen);
+/* Create the spool directory (0700, parents too) if needed and open it:
+ * images/<uid>/ holds each user's staged images, tmp/ state files being
+ * written. shared (allow_other): restore/ shows as 1777 and new entries
+ * belong to the caller who made them. keep_staged: a restored image's
+ * files stay. 0 or -errno with a sentence in err. */
+int ps_restore_dir_init(const char *spool, int shared, int keep_staged, char *err, size_t errlen);
+/* Remove what a procsnap killed before this one left half-written in tmp/;
+ * only once the spool is this procsnap's (mount_guard.h). */
+void ps_restore_dir_sweep(void);
 void ps_restore_dir_fini(void);
 
 /* The restorer a complete image is handed to; set before serving. */
 void ps_restore_dir_set_hook(ps_restore_fn fn);
 
-/* Paths are relative to restore/: "" is restore/ itself, then "img",
- * "img/memory/7f00-7f01", ... Every function returns 0 or -errno. Where a
+/* Paths are relative to restore/ as the caller sees it: "" is restore/
+ * itself, then "img", "img/memory/7f00-7f01", ... in the caller's own
+ * namespace (spool_ns.h). Every function returns 0 or -errno. Where a
  * handle is given (fstat, ftruncate, ...) it is used and rel is ignored. */
 int ps_restore_getattr(const char *rel, struct ps_restore_handle *h, struct stat *st);
 int ps_restore_truncate(const char *rel, struct ps_restore_handle *h, off_t size);

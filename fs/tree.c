@@ -1,5 +1,5 @@
 /* The mounted tree: which path is what, who may snapshot which pid, and the
- * FUSE operations on /, /self and /<pid>/; /restore is passed through. */
+ * FUSE operations on /, /self, /.errors and /<pid>/; /restore is passed through. */
 #define FUSE_USE_VERSION 314
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 
 #include <fuse.h>
 
+#include "fs/errors.h"
 #include "fs/holds.h"
 #include "fs/restore_dir.h"
 #include "fs/tree.h"
@@ -29,6 +30,8 @@ enum node {
 	N_NONE,
 	N_ROOT,       /* / */
 	N_SELF,       /* /self */
+	N_ERRORS,     /* /.errors: why the caller's accesses were refused */
+	N_ERROR_FILE, /* /.errors/<pid> */
 	N_RESTORE,    /* /restore and below; rel is the path below it */
 	N_PID_DIR,    /* /<pid>: stat-able without a snapshot */
 	N_PID_ENTRY,  /* /<pid>/<rel>: served from the snapshot */
@@ -44,6 +47,8 @@ enum handle_kind {
 	H_ROOT = 1,
 	H_PID,        /* a file or directory of a snapshot */
 	H_RESTORE,
+	H_ERRORS,     /* /.errors */
+	H_ERROR_FILE, /* /.errors/<pid>: its text as it was at open */
 };
 
 struct handle {
@@ -52,6 +57,9 @@ struct handle {
 	struct ps_hold *hold;            /* H_PID: one use of the hold */
 	int idx;                         /* H_PID: file index, -1 for /<pid> */
 	struct ps_restore_handle *rh;    /* H_RESTORE */
+	char *text;                      /* H_ERROR_FILE */
+	size_t len;
+	struct timespec when;            /* H_ERROR_FILE: when it was noted */
 };
 
 static struct {
@@ -108,6 +116,10 @@ static struct where classify(const char *path)
 		w.node = N_RESTORE;
 	else if (len == 4 && !strncmp(name, "self", 4))
 		w.node = slash ? N_NONE : N_SELF;
+	else if (len == 7 && !strncmp(name, ".errors", 7) && !slash)
+		w.node = N_ERRORS;
+	else if (len == 7 && !strncmp(name, ".errors", 7))
+		w.node = parse_pid(w.rel, strlen(w.rel), &w.pid) ? N_ERROR_FILE : N_NONE;
 	else if (parse_pid(name, len, &w.pid))
 		w.node = !slash ? N_PID_DIR : *w.rel ? N_PID_ENTRY : N_NONE;
 	return w;
@@ -122,8 +134,9 @@ static pid_t caller_tgid(void)
 	return c->pid > 0 ? ps_proclist_tgid(c->pid) : -1;
 }
 
-/* The /proc/<pid>/mem rule, for other users when they are let in at all. */
-static int caller_may_trace(pid_t pid, int quiet)
+/* The /proc/<pid>/mem rule, for other users when they are let in at all:
+ * 0, or -EPERM (ptrace's word for it) with the reason in why. */
+static int caller_may_trace(pid_t pid, char *why, size_t whylen)
 {
 	struct fuse_context *c = fuse_get_context();
 	char err[256] = "";
@@ -132,32 +145,63 @@ static int caller_may_trace(pid_t pid, int quiet)
 	if (!T.allow_other || c->uid == 0)
 		return 0;
 	rc = ps_proclist_may_trace(c->pid, c->uid, c->gid, pid, err, sizeof(err));
-	if (rc < 0 && !quiet)
-		fuse_log(FUSE_LOG_INFO, "procsnap: uid %u may not snapshot pid %d: %s\n",
-			 (unsigned)c->uid, (int)pid, err[0] ? err : strerror(-rc));
-	return rc < 0 ? rc : 0;
+	if (rc == 0)
+		return 0;
+	snprintf(why, whylen, "uid %u may not snapshot process %d: %s", (unsigned)c->uid, (int)pid,
+		 err[0] ? err : strerror(-rc));
+	return rc == -EACCES ? -EPERM : rc;
+}
+
+/* A refused access: its sentence is kept for the caller (/.errors/<pid>).
+ * A pid that is not there is just not there (ENOENT), as anywhere else. */
+static int tell_caller(pid_t pid, int rc, const char *why)
+{
+	if (rc < 0 && rc != -ENOENT)
+		ps_errors_note(fuse_get_context()->uid, pid, rc, why);
+	return rc;
+}
+
+/* pid is shown, and the caller may snapshot it. */
+static int may_access(pid_t pid, char *why, size_t whylen)
+{
+	int rc;
+
+	if (!ps_proclist_is_shown(pid))
+		return -ENOENT;
+	rc = caller_may_trace(pid, why, whylen);
+	if (rc < 0)
+		fuse_log(FUSE_LOG_INFO, "procsnap: %s\n", why);
+	return rc;
 }
 
 static int check_visible(pid_t pid)
 {
-	if (!ps_proclist_is_shown(pid))
-		return -ENOENT;
-	return caller_may_trace(pid, 0);
+	char why[PS_HOLD_WHY_MAX] = "";
+
+	return tell_caller(pid, may_access(pid, why, sizeof(why)), why);
 }
 
 /* Every access below /<pid>/ comes here before touching a snapshot. */
 static int hold_for(pid_t pid, struct ps_hold **out)
 {
-	int rc;
+	char why[PS_HOLD_WHY_MAX] = "";
+	int rc = 0;
 
 	/* Freezing the caller's own process would stop the very thread that
 	 * waits for the answer. */
-	if (caller_tgid() == pid)
-		return -EDEADLK;
-	rc = check_visible(pid);
-	if (rc < 0)
-		return rc;
-	return ps_holds_get(pid, out);
+	if (caller_tgid() == pid) {
+		rc = -EDEADLK;
+		snprintf(why, sizeof(why), "process %d cannot snapshot itself: stopping it would stop "
+			 "the thread that waits for the snapshot", (int)pid);
+	} else {
+		rc = may_access(pid, why, sizeof(why));
+	}
+	if (rc == 0)
+		rc = ps_holds_get(pid, out, why, sizeof(why));
+	/* the snapshot the caller was refused is hers now: no news any more */
+	if (rc == 0)
+		ps_errors_clear(fuse_get_context()->uid, pid);
+	return tell_caller(pid, rc, why);
 }
 
 /* ---- attributes ---- */
@@ -203,6 +247,37 @@ static int self_stat(struct stat *st)
 	st->st_size = snprintf(buf, sizeof(buf), "%d", (int)tgid);
 	st->st_atim = st->st_mtim = st->st_ctim = T.mounted;
 	return 0;
+}
+
+static int errors_dir_stat(struct stat *st)
+{
+	root_stat(st);
+	return 0;
+}
+
+/* /.errors/<pid>: the caller's own, readable by the caller alone. */
+static void error_stat(size_t len, const struct timespec *when, struct stat *st)
+{
+	struct fuse_context *c = fuse_get_context();
+
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0400;
+	st->st_nlink = 1;
+	st->st_uid = c->uid;
+	st->st_gid = c->gid;
+	st->st_size = (off_t)len;
+	st->st_atim = st->st_mtim = st->st_ctim = *when;
+}
+
+static int error_file_stat(pid_t pid, struct stat *st)
+{
+	char text[PS_ERRORS_TEXT_MAX];
+	struct timespec when;
+	int rc = ps_errors_text(fuse_get_context()->uid, pid, text, sizeof(text), &when);
+
+	if (rc == 0)
+		error_stat(strlen(text), &when, st);
+	return rc;
 }
 
 /* /<pid> itself: owner and times of /proc/<pid>, no snapshot. */
@@ -320,6 +395,7 @@ static void handle_free(struct handle *h)
 		ps_holds_put(h->hold);
 	if (h->kind == H_RESTORE)
 		ps_restore_release(h->rh);
+	free(h->text);
 	free(h);
 }
 
@@ -373,6 +449,35 @@ static int pid_handle(struct fuse_file_info *fi, pid_t pid, const char *rel, int
 	return rc;
 }
 
+/* The caller's text for pid, taken now: it may change while the file is
+ * open, as a /proc file does. Served with direct_io, since its size may
+ * not be what getattr said. */
+static int error_handle(struct fuse_file_info *fi, pid_t pid)
+{
+	char text[PS_ERRORS_TEXT_MAX];
+	struct timespec when;
+	struct handle *h;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return -EACCES;
+	rc = ps_errors_text(fuse_get_context()->uid, pid, text, sizeof(text), &when);
+	if (rc < 0)
+		return rc;
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->text = strdup(text))) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->kind = H_ERROR_FILE;
+	h->len = strlen(text);
+	h->when = when;
+	h->idx = -1;
+	handle_link(fi, h);
+	fi->direct_io = 1;
+	return 0;
+}
+
 /* ---- operations ---- */
 
 /* Staged files report 1 MiB blocks too, so cp writes them in 1 MiB
@@ -399,6 +504,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	}
 	if (h && h->kind == H_PID)
 		return pid_dir_stat(ps_snapshot_pid(ps_hold_snapshot(h->hold)), st);
+	if (h && h->kind == H_ERROR_FILE) {
+		error_stat(h->len, &h->when, st);
+		return 0;
+	}
 	if (h)
 		return root_stat(st);
 	w = classify(path);
@@ -407,6 +516,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return root_stat(st);
 	case N_SELF:
 		return self_stat(st);
+	case N_ERRORS:
+		return errors_dir_stat(st);
+	case N_ERROR_FILE:
+		return error_file_stat(w.pid, st);
 	case N_RESTORE:
 		return restore_stat(w.rel, NULL, st);
 	case N_PID_DIR:
@@ -452,6 +565,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		fi->direct_io = 1;
 		fi->noflush = 1;
 		return pid_handle(fi, w.pid, w.rel, 0);
+	case N_ERROR_FILE:
+		return error_handle(fi, w.pid);
 	case N_NONE:
 		return -ENOENT;
 	default:
@@ -482,6 +597,8 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	switch (w.node) {
 	case N_ROOT:
 		return handle_new(fi, H_ROOT, NULL, -1, NULL);
+	case N_ERRORS:
+		return handle_new(fi, H_ERRORS, NULL, -1, NULL);
 	case N_PID_DIR:
 	case N_PID_ENTRY:
 		return pid_handle(fi, w.pid, w.rel, 1);
@@ -489,6 +606,7 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 		rc = ps_restore_opendir(w.rel, &rh);
 		return rc < 0 ? rc : restore_handle(fi, rh);
 	case N_SELF:
+	case N_ERROR_FILE:
 		return -ENOTDIR;
 	default:
 		return -ENOENT;
@@ -505,7 +623,9 @@ static int fill(void *buf, fuse_fill_dir_t filler, const char *name, mode_t type
 /* Hidden from a non-root caller under allow_other: what it cannot trace. */
 static int listed(pid_t pid)
 {
-	return caller_may_trace(pid, 1) == 0;
+	char why[PS_HOLD_WHY_MAX];
+
+	return caller_may_trace(pid, why, sizeof(why)) == 0;
 }
 
 static int readdir_root(void *buf, fuse_fill_dir_t filler)
@@ -518,7 +638,8 @@ static int readdir_root(void *buf, fuse_fill_dir_t filler)
 	if (rc < 0)
 		return rc;
 	if (fill(buf, filler, ".", S_IFDIR) || fill(buf, filler, "..", S_IFDIR) ||
-	    fill(buf, filler, "self", S_IFLNK) || fill(buf, filler, "restore", S_IFDIR))
+	    fill(buf, filler, "self", S_IFLNK) || fill(buf, filler, "restore", S_IFDIR) ||
+	    fill(buf, filler, ".errors", S_IFDIR))
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (!listed(pids[i]))
@@ -568,6 +689,24 @@ struct restore_fill {
 	fuse_fill_dir_t filler;
 };
 
+static int error_dirent(void *ctx, pid_t pid)
+{
+	struct restore_fill *rf = ctx;
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	return fill(rf->buf, rf->filler, name, S_IFREG);
+}
+
+/* Only the caller's own: nobody learns what others were refused. */
+static int readdir_errors(struct restore_fill *rf)
+{
+	if (fill(rf->buf, rf->filler, ".", S_IFDIR) || fill(rf->buf, rf->filler, "..", S_IFDIR))
+		return 0;
+	ps_errors_list(fuse_get_context()->uid, error_dirent, rf);
+	return 0;
+}
+
 static int restore_dirent(void *ctx, const char *name, mode_t type)
 {
 	struct restore_fill *rf = ctx;
@@ -593,6 +732,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		return readdir_snapshot(h, buf, filler);
 	case H_RESTORE:
 		return ps_restore_readdir(h->rh, restore_dirent, &rf);
+	case H_ERRORS:
+		return readdir_errors(&rf);
+	case H_ERROR_FILE:
+		return -ENOTDIR;
 	}
 	return -EBADF;
 }
@@ -604,6 +747,17 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static size_t text_read(const struct handle *h, char *buf, size_t size, off_t off)
+{
+	size_t n;
+
+	if (off < 0 || (size_t)off >= h->len)
+		return 0;
+	n = h->len - (size_t)off < size ? h->len - (size_t)off : size;
+	memcpy(buf, h->text + off, n);
+	return n;
+}
+
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
@@ -611,6 +765,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 	(void)path;
 	if (h && h->kind == H_RESTORE)
 		return (int)ps_restore_read(h->rh, buf, size, off);
+	if (h && h->kind == H_ERROR_FILE)
+		return (int)text_read(h, buf, size, off);
 	if (!h || h->kind != H_PID || h->idx < 0)
 		return -EISDIR;
 	return (int)ps_snapshot_read(ps_hold_snapshot(h->hold), (size_t)h->idx, buf, size, off);
@@ -645,6 +801,14 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return h && h->kind == H_RESTORE ? ps_restore_fsync(h->rh, datasync) : 0;
 }
 
+/* A text is all data, with the only hole at its end. */
+static off_t text_seek(const struct handle *h, off_t off, int whence)
+{
+	if (off < 0 || (size_t)off >= h->len)
+		return -ENXIO;
+	return whence == SEEK_HOLE ? (off_t)h->len : off;
+}
+
 /* The kernel answers SEEK_SET/CUR/END itself; only SEEK_DATA and SEEK_HOLE
  * come here, so that cp and tar can skip a mapping's holes. */
 static off_t op_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi)
@@ -655,6 +819,8 @@ static off_t op_lseek(const char *path, off_t off, int whence, struct fuse_file_
 	(void)path;
 	if (h && h->kind == H_RESTORE)
 		return ps_restore_lseek(h->rh, off, whence);
+	if (h && h->kind == H_ERROR_FILE)
+		return text_seek(h, off, whence);
 	if (!h || h->kind != H_PID || h->idx < 0)
 		return -EISDIR;
 	if (whence == SEEK_DATA || whence == SEEK_HOLE)
