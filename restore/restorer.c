@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 
 #include "creds.h"
+#include "fault_point.h"
 #include "fds.h"
 #include "image_read.h"
 #include "layout.h"
@@ -201,8 +202,10 @@ static int restore_on_tracer(void *arg)
 			e = ps_remote_begin(&c.r, c.pid, gadgets.syscall_insn, j->err, j->errlen);
 		if (e == 0)
 			e = build(&c, th, n);
+		ps_fault_point("restore-built");
 		if (e == 0)
 			e = detach_all(&c, th, n);
+		ps_fault_point("restore-detached");
 		if (e < 0) {
 			kill(stub.pid, SIGKILL);
 			ps_threads_reap(th, n);
