@@ -60,12 +60,12 @@ static int each_thread(struct ps_rctx *c, struct ps_rthread *th, size_t n,
  * out of it). The threads come after it: clone3's set_tid is privileged. */
 static int build_process(struct ps_rctx *c)
 {
-	int e = ps_caller_enter(c);
+	int e = ps_restore_unregister_rseq(c);
 
 	if (e == 0)
-		e = ps_restore_unregister_rseq(c);
-	if (e == 0)
 		e = ps_layout_map_trampoline(c);
+	if (e == 0)
+		e = ps_caller_enter(c);   /* its arguments go through the scratch pages */
 	if (e == 0)
 		e = ps_restore_fds(c);
 	if (e == 0)

@@ -537,6 +537,9 @@ static int probe_fd(struct probes *ps, const struct ps_fd *f)
 	if (fd_is_opened(f))
 		rc = add_probe(ps, who, f->path.data, mode, 0,
 			       mode == F_OK ? "reach %s" : "open %s for %s", f->path.data);
+	if (!rc && fd_is_opened(f) && f->type == PS_FD_FIFO && f->data)
+		rc = add_probe(ps, who, f->path.data, R_OK | W_OK, 0,
+			       "open the FIFO %s for writing its unread bytes back", f->path.data);
 	if (!rc && made && f->sock)
 		rc = add_probe(ps, who, made, W_OK | X_OK, 1, "bind a socket to %s", made);
 	if (!rc && made && !f->sock) {
