@@ -510,9 +510,10 @@ static long open_exe(struct ps_rctx *c, const char *path)
 		rc = ps_rfail(c, -EPERM, "the executable %s is set-user-ID or set-group-ID: only root "
 			      "may restore a process with such an executable", path);
 	snprintf(deed, sizeof(deed), "run %s", path);
-	if (rc == 0 && ps_rput(c, 0, "", 1))
-		rc = ps_caller_call(c, who, deed, SYS_faccessat2, (uint64_t)exe, c->scratch, X_OK,
-				    AT_EACCESS | AT_EMPTY_PATH, 0, 0);
+	if (rc == 0)
+		rc = ps_rput(c, 0, "", 1) ? ps_caller_call(c, who, deed, SYS_faccessat2, (uint64_t)exe,
+							   c->scratch, X_OK,
+							   AT_EACCESS | AT_EMPTY_PATH, 0, 0) : -EIO;
 	if (rc >= 0)
 		return exe;
 	ps_rcall(c, "close", SYS_close, (uint64_t)exe, 0, 0, 0, 0, 0);
