@@ -15,8 +15,10 @@
 #include "report.h"
 
 /* fd 3: a file of the user's; 4: a unix datagram socket bound in her
- * directory; 5: inotify watching that directory; 6: a FIFO of hers. */
-enum { FILE_FD = 3, SOCK_FD, WATCH_FD, FIFO_FD };
+ * directory; 5: inotify watching that directory; 6: a FIFO of hers; 7: a
+ * file of hers deleted while open, mode 0440. */
+enum { FILE_FD = 3, SOCK_FD, WATCH_FD, FIFO_FD, GONE_FD };
+#define GONE_TEXT "gone but open"
 
 static volatile sig_atomic_t verify_requested;
 static const char *dir;
@@ -69,6 +71,10 @@ static void verify(const char *results)
 		strcmp(got.sun_path, want.sun_path) != 0, "fd 4 is not bound to %s", want.sun_path);
 	FAIL_IF(results, fcntl(WATCH_FD, F_GETFD) < 0, "fd 5 is not open");
 	FAIL_IF(results, fstat(FIFO_FD, &st) < 0 || !S_ISFIFO(st.st_mode), "fd 6 is not a FIFO");
+	FAIL_IF(results, fstat(GONE_FD, &st) < 0 || st.st_nlink != 0 || st.st_uid != getuid() ||
+		(st.st_mode & 07777) != 0440, "fd 7 is not her deleted file, mode 0440");
+	FAIL_IF(results, pread(GONE_FD, text, sizeof(text), 0) != (ssize_t)strlen(GONE_TEXT) ||
+		memcmp(text, GONE_TEXT, strlen(GONE_TEXT)) != 0, "fd 7 lost its content");
 	first_line(text, sizeof(text));
 	report_to(results, "OK fd3=%s", text);
 }
@@ -99,6 +105,11 @@ int main(int argc, char **argv)
 	if (mkfifo(path, 0600) < 0 && errno != EEXIST)
 		die("mkfifo");
 	place(open(path, O_RDWR), FIFO_FD, "open fifo");
+	snprintf(path, sizeof(path), "%s/gone", dir);
+	place(open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), GONE_FD, "open gone");
+	if (write(GONE_FD, GONE_TEXT, strlen(GONE_TEXT)) < 0 || fchmod(GONE_FD, 0440) < 0 ||
+	    unlink(path) < 0)
+		die("gone");
 	signal(SIGUSR2, on_usr2);
 	printf("READY pid=%d\n", (int)getpid());
 	fflush(stdout);
