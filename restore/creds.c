@@ -12,17 +12,13 @@
 #include "creds.h"
 #include "proc_parse.h"
 
-struct caps {
-	uint64_t inh, prm, eff, bnd, amb;
-};
-
 static int call_ok(long rc)
 {
 	return rc < 0 ? (int)rc : 0;
 }
 
 /* The stub's capabilities now, from /proc/<pid>/status (its main thread's). */
-static int read_stub_caps(struct ps_rctx *c, struct caps *now)
+int ps_stub_caps(struct ps_rctx *c, struct ps_caps *now)
 {
 	struct ps_status st;
 	char path[48], *text;
@@ -38,25 +34,24 @@ static int read_stub_caps(struct ps_rctx *c, struct caps *now)
 	if (rc < 0)
 		return ps_rfail(c, rc, "%s: cannot parse it", path);
 	free(st.groups);
-	*now = (struct caps){ st.cap_inh, st.cap_prm, st.cap_eff, st.cap_bnd, st.cap_amb };
+	*now = (struct ps_caps){ st.cap_inh, st.cap_prm, st.cap_eff, st.cap_bnd, st.cap_amb };
 	return 0;
 }
 
-static int set_groups(struct ps_rctx *c)
+int ps_set_groups(struct ps_rctx *c, const gid_t *groups, size_t n)
 {
-	const struct ps_creds *cr = &c->m->proc.creds;
 	size_t max = PS_SCRATCH_SIZE / sizeof(gid_t);
 	uint64_t addr = 0;
 
-	if (cr->ngroups > max)
+	if (n > max)
 		return ps_rfail(c, -E2BIG, "%zu supplementary groups: a restore can set at most %zu",
-				cr->ngroups, max);
-	if (cr->ngroups) {
-		addr = ps_rput(c, 0, cr->groups, cr->ngroups * sizeof(gid_t));
+				n, max);
+	if (n) {
+		addr = ps_rput(c, 0, groups, n * sizeof(gid_t));
 		if (!addr)
 			return -EIO;
 	}
-	return call_ok(ps_rcall(c, "setgroups", SYS_setgroups, cr->ngroups, addr, 0, 0, 0, 0));
+	return call_ok(ps_rcall(c, "setgroups", SYS_setgroups, n, addr, 0, 0, 0, 0));
 }
 
 /* setfsuid/setfsgid return the previous id, never an error: asking again
@@ -116,7 +111,7 @@ static int set_securebits(struct ps_rctx *c, uint32_t bits)
 }
 
 /* capset v3: two data structs, the low and the high 32 bits of each set. */
-static int set_caps(struct ps_rctx *c, uint64_t eff, uint64_t prm, uint64_t inh)
+int ps_set_caps(struct ps_rctx *c, uint64_t eff, uint64_t prm, uint64_t inh)
 {
 	struct {
 		struct __user_cap_header_struct hdr;
@@ -139,7 +134,7 @@ static int set_caps(struct ps_rctx *c, uint64_t eff, uint64_t prm, uint64_t inh)
 /* PR_CAP_AMBIENT_RAISE takes a capability that is both permitted and
  * inheritable, and no privilege; a clear comes first when the stub has
  * ambient capabilities the image lacks. */
-static int set_ambient(struct ps_rctx *c, const struct caps *now)
+static int set_ambient(struct ps_rctx *c, const struct ps_caps *now)
 {
 	uint64_t want = c->m->proc.creds.cap_amb, have = now->amb;
 	char what[64];
@@ -166,7 +161,7 @@ static int set_ambient(struct ps_rctx *c, const struct caps *now)
 
 /* PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set. Only the
  * capabilities the stub's bounding set still holds are dropped. */
-static int drop_bounding(struct ps_rctx *c, const struct caps *now)
+static int drop_bounding(struct ps_rctx *c, const struct ps_caps *now)
 {
 	uint64_t drop = now->bnd & ~c->m->proc.creds.cap_bnd;
 	char what[64];
@@ -203,15 +198,15 @@ static int drop_bounding(struct ps_rctx *c, const struct caps *now)
 int ps_restore_creds(struct ps_rctx *c)
 {
 	const struct ps_creds *cr = &c->m->proc.creds;
-	struct caps now = { 0 };
-	int rc = read_stub_caps(c, &now);
+	struct ps_caps now = { 0 };
+	int rc = ps_stub_caps(c, &now);
 
 	if (!rc)
-		rc = set_groups(c);
+		rc = ps_set_groups(c, cr->groups, cr->ngroups);
 	if (!rc)
 		rc = set_gids(c);
 	if (!rc && cr->cap_inh != now.inh)
-		rc = set_caps(c, now.eff, now.prm, cr->cap_inh);
+		rc = ps_set_caps(c, now.eff, now.prm, cr->cap_inh);
 	if (!rc)
 		rc = set_ambient(c, &now);
 	if (!rc)
@@ -223,7 +218,7 @@ int ps_restore_creds(struct ps_rctx *c)
 	if (!rc && cr->securebits != SECBIT_NO_SETUID_FIXUP)
 		rc = set_securebits(c, cr->securebits);
 	if (!rc)
-		rc = set_caps(c, cr->cap_eff, cr->cap_prm, cr->cap_inh);
+		rc = ps_set_caps(c, cr->cap_eff, cr->cap_prm, cr->cap_inh);
 	/* Changing uids resets dumpable to the suid_dumpable sysctl, which
 	 * would keep the owner from tracing (and checkpointing) its process.
 	 * 2 is the sysctl's own value and cannot be set with prctl. */

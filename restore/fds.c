@@ -7,9 +7,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "fds.h"
 #include "fds_anon.h"
 #include "fds_content.h"
@@ -24,54 +26,29 @@
 #define KEPT_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
 		    O_NOATIME | O_NOFOLLOW | O_DIRECTORY | O_PATH)
 
-static const struct {
-	int mask, value;
-	const char *name;
-} flag_names[] = {
-	{ O_ACCMODE, O_RDONLY, "O_RDONLY" }, { O_ACCMODE, O_WRONLY, "O_WRONLY" },
-	{ O_ACCMODE, O_RDWR, "O_RDWR" }, { O_APPEND, O_APPEND, "O_APPEND" },
-	{ O_NONBLOCK, O_NONBLOCK, "O_NONBLOCK" }, { O_SYNC, O_SYNC, "O_SYNC" },
-	{ O_SYNC, O_DSYNC, "O_DSYNC" }, { O_DIRECT, O_DIRECT, "O_DIRECT" },
-	{ O_NOATIME, O_NOATIME, "O_NOATIME" }, { O_NOFOLLOW, O_NOFOLLOW, "O_NOFOLLOW" },
-	{ O_DIRECTORY, O_DIRECTORY, "O_DIRECTORY" }, { O_PATH, O_PATH, "O_PATH" },
-};
-
-/* "O_WRONLY|O_APPEND", for error sentences. */
-static void describe_flags(int flags, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-		if ((flags & flag_names[i].mask) == flag_names[i].value && used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-						 flag_names[i].name);
-}
-
-/* A FIFO opened for reading or writing only would block in open() until
- * the other end shows up: the stub would hang inside our syscall. It is
- * opened O_NONBLOCK and given its own blocking mode back afterwards. */
+/* Every open is O_NONBLOCK (as_caller.c): a FIFO, a lease or a modem line
+ * must never keep the stub waiting inside our syscall. */
 static int open_flags(const struct ps_fd *f)
 {
 	int flags = f->flags & KEPT_FLAGS;
 
 	if (f->type == PS_FD_DIR)
 		flags |= O_DIRECTORY;
-	if (f->type == PS_FD_FIFO)
-		flags |= O_NONBLOCK;
 	return flags;
 }
 
-/* The status flags a FIFO (opened O_NONBLOCK, see above) or an epoll fd
- * (epoll_create1 takes no O_NONBLOCK) was not created with. */
+/* The status flags a file opened by path (O_NONBLOCK, see above) or an
+ * epoll fd (epoll_create1 takes no O_NONBLOCK) was not created with. */
 static int restore_status_flags(struct ps_rctx *c, const struct ps_fd *f)
 {
-	int fifo_blocks = f->type == PS_FD_FIFO && !(f->flags & O_NONBLOCK);
+	int by_path = f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_CHR ||
+		      f->type == PS_FD_FIFO;
+	int blocks = by_path && !(f->flags & (O_NONBLOCK | O_PATH));
 	int epoll_nonblock = ps_fd_is_epoll(f) && (f->flags & O_NONBLOCK);
 	char what[64];
 	long rc;
 
-	if (!fifo_blocks && !epoll_nonblock)
+	if (!blocks && !epoll_nonblock)
 		return 0;
 	snprintf(what, sizeof(what), "fd %d: fcntl(F_SETFL)", f->fd);
 	rc = ps_rcall(c, what, SYS_fcntl, (uint64_t)f->fd, F_SETFL, (uint64_t)(f->flags & KEPT_FLAGS),
@@ -79,9 +56,7 @@ static int restore_status_flags(struct ps_rctx *c, const struct ps_fd *f)
 	return rc < 0 ? (int)rc : 0;
 }
 
-/* Virtual consoles, /dev/tty and /dev/console (4, 5) and pty slaves
- * (136-143): the terminal a process ran on, which may be gone now. */
-static int is_terminal(const struct ps_fd *f)
+int ps_fd_is_terminal(const struct ps_fd *f)
 {
 	return f->type == PS_FD_CHR &&
 	       (f->rdev_major == 4 || f->rdev_major == 5 ||
@@ -124,28 +99,17 @@ static int make_room_for(struct ps_rctx *c, int maxfd)
 	return rc < 0 ? (int)rc : 0;
 }
 
-static long open_in_stub(struct ps_rctx *c, const char *what, const char *path, int flags)
-{
-	uint64_t addr = ps_rput(c, 0, path, strlen(path) + 1);
-
-	if (!addr)
-		return -EIO;
-	return ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, addr, (uint64_t)flags,
-			0, 0, 0);
-}
-
 /* A pty slave (136-143) whose node was made after the checkpoint: the
  * kernel reuses the numbers of closed ptys, so /dev/pts/3 may now be some
  * other session's terminal. devpts sets a node's ctime when it makes it. */
-static int is_new_pty(const struct ps_rctx *c, const struct ps_fd *f)
+static int is_new_pty(const struct ps_rctx *c, const struct ps_fd *f, const struct stat *st)
 {
 	const struct ps_image_meta *meta = &c->m->meta;
-	struct stat st;
 
-	if (f->rdev_major < 136 || f->rdev_major > 143 || stat(f->path.data, &st) < 0)
+	if (f->rdev_major < 136 || f->rdev_major > 143)
 		return 0;
-	return st.st_ctim.tv_sec > meta->taken_sec ||
-	       (st.st_ctim.tv_sec == meta->taken_sec && st.st_ctim.tv_nsec > meta->taken_nsec);
+	return st->st_ctim.tv_sec > meta->taken_sec ||
+	       (st->st_ctim.tv_sec == meta->taken_sec && st->st_ctim.tv_nsec > meta->taken_nsec);
 }
 
 /* "fd 0 (and 1, 2 sharing it): /dev/pts/3 is gone, ..." for status. */
@@ -163,6 +127,56 @@ static void note_replaced(struct ps_rctx *c, const struct ps_fd *f, const char *
 		 used ? " sharing it)" : "", f->path.data, why);
 }
 
+static const char *type_word(mode_t type)
+{
+	return type == S_IFDIR ? "directory" : type == S_IFIFO ? "FIFO" :
+	       type == S_IFCHR ? "character device" : "regular file";
+}
+
+/* What the path led to is what the image says f was: the same kind of
+ * file, and for a device the same device (a path swapped since the
+ * checkpoint, or a forged type, is refused rather than trusted). */
+static int check_opened(struct ps_rctx *c, const struct ps_fd *f, const struct stat *st)
+{
+	mode_t want = f->type == PS_FD_DIR ? S_IFDIR : f->type == PS_FD_FIFO ? S_IFIFO :
+		      f->type == PS_FD_CHR ? S_IFCHR : S_IFREG;
+
+	if ((st->st_mode & S_IFMT) != want)
+		return ps_rfail(c, -ESTALE, "fd %d: %s is no longer a %s", f->fd, f->path.data,
+				type_word(want));
+	if (want == S_IFCHR && (major(st->st_rdev) != f->rdev_major ||
+				minor(st->st_rdev) != f->rdev_minor))
+		return ps_rfail(c, -ESTALE, "fd %d: %s is now device %u:%u, not %u:%u as at the "
+				"checkpoint", f->fd, f->path.data, major(st->st_rdev),
+				minor(st->st_rdev), f->rdev_major, f->rdev_minor);
+	return 0;
+}
+
+/* f's file opened and checked, or -errno with err filled; *new_pty says
+ * that a pty made after the checkpoint is at its path (-ENOENT then). */
+static long open_checked(struct ps_rctx *c, const struct ps_fd *f, int flags, const char *who,
+			 int *new_pty)
+{
+	long nfd = ps_caller_open(c, who, f->path.data, flags, 0);
+	struct stat st;
+	int rc;
+
+	*new_pty = 0;
+	if (nfd < 0)
+		return nfd;
+	rc = ps_caller_fstat(c, who, nfd, &st);
+	if (rc == 0)
+		rc = check_opened(c, f, &st);
+	if (rc == 0 && ps_fd_is_terminal(f) && is_new_pty(c, f, &st)) {
+		*new_pty = 1;
+		rc = -ENOENT;
+	}
+	if (rc == 0)
+		return nfd;
+	ps_rcall(c, "close", SYS_close, (uint64_t)nfd, 0, 0, 0, 0, 0);
+	return rc;
+}
+
 /* Open f's file in the stub; returns the new descriptor (the lowest free
  * number, at most f->fd) or -errno. O_NOCTTY always: the restored process
  * must not pick up a controlling terminal by reopening one. */
@@ -170,24 +184,25 @@ static long open_file(struct ps_rctx *c, const struct ps_fd *f)
 {
 	int flags = open_flags(f);
 	int extra = O_NOCTTY | (f->cloexec ? O_CLOEXEC : 0);
-	char names[128], what[PS_PATH_MAX + 192];
-	int reused;
+	char who[32];
+	int new_pty;
 	long nfd;
 
-	describe_flags(flags, names, sizeof(names));
-	snprintf(what, sizeof(what), "fd %d: cannot open %s (%s)", f->fd, f->path.data, names);
-	reused = is_terminal(f) && is_new_pty(c, f);
-	nfd = reused ? -ENOENT : open_in_stub(c, what, f->path.data, flags | extra);
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	nfd = open_checked(c, f, flags | extra, who, &new_pty);
 	/* A terminal that is gone (a closed pty: ENOENT; /dev/tty without a
-	 * controlling terminal: ENXIO; a hung-up one: EIO) or is another one now
-	 * becomes /dev/null, as a daemon's would, and status says so. */
-	if (is_terminal(f) && (nfd == -ENOENT || nfd == -ENXIO || nfd == -EIO)) {
-		snprintf(what, sizeof(what), "fd %d: cannot open /dev/null in place of %s", f->fd,
-			 f->path.data);
-		nfd = open_in_stub(c, what, "/dev/null", (flags & O_ACCMODE) | extra);
+	 * controlling terminal: ENXIO; a hung-up one: EIO), is another one
+	 * now, or is no longer the caller's to open becomes /dev/null, as a
+	 * daemon's would, and status says so. */
+	if (ps_fd_is_terminal(f) && (nfd == -ENOENT || nfd == -ENXIO || nfd == -EIO ||
+				     nfd == -EACCES)) {
+		const char *why = nfd == -EACCES ? "may no longer be opened by this user"
+				  : new_pty ? "is another terminal now (made after the checkpoint)"
+				  : "is gone";
+
+		nfd = ps_caller_open(c, who, "/dev/null", (flags & O_ACCMODE) | extra, 0);
 		if (nfd >= 0)
-			note_replaced(c, f, reused ? "is another terminal now (made after the "
-					 "checkpoint)" : "is gone");
+			note_replaced(c, f, why);
 	}
 	return nfd;
 }

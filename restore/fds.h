@@ -7,4 +7,8 @@
 
 int ps_restore_fds(struct ps_rctx *c);
 
+/* A terminal (virtual console, /dev/tty, /dev/console, pty slave): one that
+ * is gone, or is not the caller's any more, becomes /dev/null. */
+int ps_fd_is_terminal(const struct ps_fd *f);
+
 #endif

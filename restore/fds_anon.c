@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "fds_anon.h"
 
 #define NS_PER_SEC 1000000000ULL
@@ -119,46 +120,49 @@ static long restore_signalfd(struct ps_rctx *c, const struct ps_fd *f)
 			create_flags(f), 0, 0);
 }
 
-/* The watched path must still lead to the watched inode. */
-static int check_watch_target(struct ps_rctx *c, const struct ps_fd *f,
-			      const struct ps_inotify_watch *w)
+/* The watched inode itself (a symlink is not followed: the saved path
+ * names what was watched), reached as the caller; it must still be the
+ * inode that was watched. */
+static long open_watched(struct ps_rctx *c, const struct ps_inotify_watch *w, const char *who)
 {
+	long fd = ps_caller_open(c, who, w->path.data, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	struct stat st;
+	int rc = fd < 0 ? (int)fd : ps_caller_fstat(c, who, fd, &st);
 
-	if (lstat(w->path.data, &st) < 0)
-		return ps_rfail(c, -errno, "fd %d: inotify watch %d: %s: %s", f->fd, w->wd,
-				w->path.data, strerror(errno));
-	if (st.st_ino != w->ino)
-		return ps_rfail(c, -ESTALE, "fd %d: inotify watch %d: %s is no longer the file "
-				"that was watched", f->fd, w->wd, w->path.data);
-	return 0;
+	if (rc == 0 && st.st_ino != w->ino)
+		rc = ps_rfail(c, -ESTALE, "%s: %s is no longer the file that was watched", who,
+			      w->path.data);
+	if (rc == 0)
+		return fd;
+	if (fd >= 0)
+		ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return rc;
 }
 
 /*
  * inotify hands out watch numbers cyclically, each one above the last it
  * gave, so adding the watches in wd order gets their numbers back; a gap
  * (a watch removed before the checkpoint) is skipped by adding and removing
- * a watch until the next number is the wanted one. IN_DONT_FOLLOW: the
- * saved path names the watched inode itself.
+ * a watch until the next number is the wanted one. The watch is added
+ * through link, /proc/self/fd/<n> of the inode opened and checked above,
+ * so the link is followed (no IN_DONT_FOLLOW) to that very inode; inotify
+ * asks the caller for the right to read it.
  */
-static int add_watch(struct ps_rctx *c, const struct ps_fd *f, long fd,
-		     const struct ps_inotify_watch *w)
+static int watch_with_number(struct ps_rctx *c, const struct ps_fd *f, long fd,
+			     const struct ps_inotify_watch *w, const char *who, const char *link)
 {
-	uint64_t mask = (w->mask & ~(uint32_t)(IN_MASK_ADD | IN_MASK_CREATE)) | IN_DONT_FOLLOW;
-	char what[PS_PATH_MAX + 96];
-	uint64_t at;
-	int rc = check_watch_target(c, f, w);
+	uint64_t mask = w->mask & ~(uint32_t)(IN_MASK_ADD | IN_MASK_CREATE | IN_DONT_FOLLOW);
+	char deed[PS_PATH_MAX + 16];
 
-	if (rc < 0)
-		return rc;
-	snprintf(what, sizeof(what), "fd %d: inotify_add_watch(%s)", f->fd, w->path.data);
+	snprintf(deed, sizeof(deed), "watch %s", w->path.data);
 	for (long tries = 0; tries < MAX_WD_SKIP; tries++) {
+		uint64_t at = ps_rput(c, 0, link, strlen(link) + 1);
 		long wd;
 
-		at = ps_rput(c, 0, w->path.data, w->path.len + 1);
 		if (!at)
 			return -EIO;
-		wd = ps_rcall(c, what, SYS_inotify_add_watch, (uint64_t)fd, at, mask, 0, 0, 0);
+		wd = ps_caller_call(c, who, deed, SYS_inotify_add_watch, (uint64_t)fd, at, mask, 0, 0,
+				    0);
 		if (wd < 0 || wd == w->wd)
 			return wd < 0 ? (int)wd : 0;
 		if (wd > w->wd)
@@ -169,6 +173,23 @@ static int add_watch(struct ps_rctx *c, const struct ps_fd *f, long fd,
 	}
 	return ps_rfail(c, -EBUSY, "fd %d: inotify watch %d on %s could not get its number back",
 			f->fd, w->wd, w->path.data);
+}
+
+static int add_watch(struct ps_rctx *c, const struct ps_fd *f, long fd,
+		     const struct ps_inotify_watch *w)
+{
+	char who[64], link[64];
+	long target;
+	int rc;
+
+	snprintf(who, sizeof(who), "fd %d: inotify watch %d", f->fd, w->wd);
+	target = open_watched(c, w, who);
+	if (target < 0)
+		return (int)target;
+	snprintf(link, sizeof(link), "/proc/self/fd/%ld", target);
+	rc = watch_with_number(c, f, fd, w, who, link);
+	ps_rcall(c, "close", SYS_close, (uint64_t)target, 0, 0, 0, 0, 0);
+	return rc;
 }
 
 /* Each skipped watch number queued an IN_IGNORED event the program must not

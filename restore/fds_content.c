@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "backend/fileio.h"
 #include "fds_content.h"
 
@@ -32,25 +33,21 @@ static long create_memfd(struct ps_rctx *c, const struct ps_fd *f)
 }
 
 /* O_TMPFILE makes a file that never had a name, in the directory the deleted
- * file was in (so on the same filesystem, under the same quotas). O_EXCL:
- * like the deleted file, it can never be linked into a directory again. */
+ * file was in (so on the same filesystem, under the same quotas), as the
+ * caller. O_EXCL: like the deleted file, it can never be linked into a
+ * directory again. Mode 0600 until its own is given, after it was filled
+ * and opened again with its flags. */
 static long create_unlinked(struct ps_rctx *c, const struct ps_fd *f)
 {
-	char *copy = strdup(f->path.data), what[PS_PATH_MAX + 96];
-	const char *dir;
-	uint64_t at;
+	char *copy = strdup(f->path.data), who[32];
+	long fd;
 
 	if (!copy)
 		return ps_rfail(c, -ENOMEM, "out of memory");
-	dir = dirname(copy);
-	snprintf(what, sizeof(what), "fd %d: creating an unlinked file in %s for the deleted %s",
-		 f->fd, dir, f->path.data);
-	at = ps_rput(c, 0, dir, strlen(dir) + 1);
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	fd = ps_caller_open(c, who, dirname(copy), O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 	free(copy);
-	if (!at)
-		return -EIO;
-	return ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
-			O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, f->mode & 07777, 0, 0);
+	return fd;
 }
 
 /* The data runs of src (its holes stay holes) into dst, then dst cut to size. */
@@ -109,7 +106,6 @@ static int fill_from_image(struct ps_rctx *c, const struct ps_fd *f, int dst)
 	return 0;
 }
 
-/* Content, owner and mode, then the seals (a seal may forbid the rest). */
 static int fill(struct ps_rctx *c, const struct ps_fd *f, long fd)
 {
 	int local = ps_rgrab(c, fd), rc;
@@ -117,11 +113,41 @@ static int fill(struct ps_rctx *c, const struct ps_fd *f, long fd)
 	if (local < 0)
 		return local;
 	rc = fill_from_image(c, f, local);
-	if (rc == 0 && (fchown(local, f->uid, f->gid) < 0 || fchmod(local, f->mode & 07777) < 0))
-		rc = ps_rfail(c, -errno, "fd %d: giving the recreated %s its owner %u:%u and mode "
-			      "%04o: %s", f->fd, f->path.data, f->uid, f->gid, f->mode & 07777,
-			      strerror(errno));
-	if (rc == 0 && f->seals && fcntl(local, F_ADD_SEALS, f->seals) < 0)
+	close(local);
+	return rc;
+}
+
+/* In the stub, so that the kernel decides what a caller other than root
+ * may give its own file (validation asked for no less). */
+static int give_owner_and_mode(struct ps_rctx *c, const struct ps_fd *f, long fd)
+{
+	char who[32], deed[PS_PATH_MAX + 96];
+	long rc;
+
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	snprintf(deed, sizeof(deed), "give the recreated %s its owner %u:%u", f->path.data, f->uid,
+		 f->gid);
+	rc = ps_caller_call(c, who, deed, SYS_fchown, (uint64_t)fd, f->uid, f->gid, 0, 0, 0);
+	snprintf(deed, sizeof(deed), "give the recreated %s its mode %04o", f->path.data,
+		 f->mode & 07777);
+	if (rc >= 0)
+		rc = ps_caller_call(c, who, deed, SYS_fchmod, (uint64_t)fd, f->mode & 07777, 0, 0, 0,
+				    0);
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* Last: a seal may forbid what comes before it. F_ADD_SEALS takes a
+ * writable descriptor. */
+static int add_seals(struct ps_rctx *c, const struct ps_fd *f, long fd)
+{
+	int local, rc = 0;
+
+	if (!f->seals)
+		return 0;
+	local = ps_rgrab(c, fd);
+	if (local < 0)
+		return local;
+	if (fcntl(local, F_ADD_SEALS, f->seals) < 0)
 		rc = ps_rfail(c, -errno, "fd %d: F_ADD_SEALS %#x on %s: %s", f->fd, f->seals,
 			      f->path.data, strerror(errno));
 	close(local);
@@ -131,13 +157,13 @@ static int fill(struct ps_rctx *c, const struct ps_fd *f, long fd)
 /*
  * Both ways of making the file give an O_RDWR descriptor; one with other
  * flags (read-only, O_APPEND...) is a new open of it through the magic link
- * /proc/self/fd/<n>, which reaches even a file without a name.
+ * /proc/self/fd/<n>, which reaches even a file without a name. That comes
+ * before the file's own mode, which may not let its owner open it so.
  */
 static long reopen_with_flags(struct ps_rctx *c, const struct ps_fd *f, long fd, int flags)
 {
-	char link[64], what[96];
+	char link[64], who[32];
 	uint64_t at;
-	long nfd;
 
 	if (flags == O_RDWR)
 		return fd;
@@ -145,25 +171,44 @@ static long reopen_with_flags(struct ps_rctx *c, const struct ps_fd *f, long fd,
 	at = ps_rput(c, 0, link, strlen(link) + 1);
 	if (!at)
 		return -EIO;
-	snprintf(what, sizeof(what), "fd %d: opening the recreated file again with its flags",
-		 f->fd);
-	nfd = ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
-		       (uint64_t)(flags | O_CLOEXEC), 0, 0, 0);
-	ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
-	return nfd;
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	return ps_caller_call(c, who, "open the recreated file again with its flags", SYS_openat,
+			      (uint64_t)(int64_t)AT_FDCWD, at, (uint64_t)(flags | O_CLOEXEC), 0, 0, 0);
+}
+
+/* Content, then the descriptor with its flags, then owner and mode, then
+ * the seals, all through the O_RDWR descriptor it was made with. */
+static long make_and_fill(struct ps_rctx *c, const struct ps_fd *f, long rw, int flags)
+{
+	long fd;
+	int rc = fill(c, f, rw);
+
+	if (rc < 0)
+		return rc;
+	fd = reopen_with_flags(c, f, rw, flags);
+	if (fd < 0)
+		return fd;
+	rc = give_owner_and_mode(c, f, rw);
+	if (rc == 0)
+		rc = add_seals(c, f, rw);
+	if (rc == 0)
+		return fd;
+	if (fd != rw)
+		ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return rc;
 }
 
 long ps_restore_content_fd(struct ps_rctx *c, const struct ps_fd *f, int flags)
 {
-	long fd = ps_fd_kind_is(f, "memfd") ? create_memfd(c, f) : create_unlinked(c, f);
-	int rc;
+	long rw = ps_fd_kind_is(f, "memfd") ? create_memfd(c, f) : create_unlinked(c, f), fd;
 
+	if (rw < 0)
+		return rw;
+	fd = make_and_fill(c, f, rw, flags);
+	if (fd != rw)
+		ps_rcall(c, "close", SYS_close, (uint64_t)rw, 0, 0, 0, 0, 0);
 	if (fd < 0)
 		return fd;
-	rc = fill(c, f, fd);
-	if (rc < 0)
-		return rc;
-	fd = reopen_with_flags(c, f, fd, flags);
 	/* made close-on-exec; dup3 to its number gives it its own flag, but
 	 * it may already be at its number */
 	if (fd == f->fd && !f->cloexec &&

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "as_caller.h"
 #include "gone_files.h"
 
 #define MEMFD_PREFIX "/memfd:"
@@ -40,18 +41,21 @@ static int wants_write(const struct ps_mapping *m)
 }
 
 /* The file's descriptor the process holds, opened again through the magic
- * link /proc/self/fd/<n>, which reaches a file without a name. */
-static long reopen_held(struct ps_rctx *c, const struct ps_fd *f, int writable, const char *what)
+ * link /proc/self/fd/<n>, which reaches a file without a name; the kernel
+ * checks the new access mode against the file, for the caller. */
+static long reopen_held(struct ps_rctx *c, const struct ps_fd *f, int writable, const char *who)
 {
-	char link[64];
+	char link[64], deed[96];
 	uint64_t at;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", f->fd);
 	at = ps_rput(c, 0, link, strlen(link) + 1);
 	if (!at)
 		return -EIO;
-	return ps_rcall(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
-			(uint64_t)((writable ? O_RDWR : O_RDONLY) | O_CLOEXEC), 0, 0, 0);
+	snprintf(deed, sizeof(deed), "open it again through fd %d for %s", f->fd,
+		 writable ? "reading and writing" : "reading");
+	return ps_caller_call(c, who, deed, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
+			      (uint64_t)((writable ? O_RDWR : O_RDONLY) | O_CLOEXEC), 0, 0, 0);
 }
 
 /* How far into the file the image's mappings of it reach. */

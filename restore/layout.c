@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "gone_files.h"
 #include "layout.h"
 #include "pages.h"
@@ -206,14 +207,14 @@ static const char *map_name(const struct ps_mapping *m, char *buf, size_t len)
 }
 
 /* Open the mapped file inside the stub, so mmap can take its fd there. */
-static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
+static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	int flags = (m->shared && (m->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
-	uint64_t path = ps_rput(c, 0, m->path.data, m->path.len + 1);
+	char who[64];
 
-	if (!path)
-		return -EIO;
-	return ps_rcall(c, what, SYS_openat, (uint64_t)AT_FDCWD, path, flags | O_CLOEXEC, 0, 0, 0);
+	snprintf(who, sizeof(who), "mapping %llx-%llx", (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	return ps_caller_open(c, who, m->path.data, flags | O_CLOEXEC, 0);
 }
 
 /* While pages are written the mapping must be writable: process_vm_writev
@@ -286,7 +287,7 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
 	if (m->kind == PS_MAP_FILE) {
-		fd = own_fd ? open_in_stub(c, m, what) : ps_gone_file_fd(c, gone, m);
+		fd = own_fd ? open_in_stub(c, m) : ps_gone_file_fd(c, gone, m);
 		if (fd < 0)
 			return (int)fd;
 	} else {
@@ -487,10 +488,45 @@ static void fill_mm_map(const struct ps_mm *mm, uint64_t auxv_at, uint32_t auxv_
 }
 
 /*
+ * The file the exe link will name, opened as the caller. A caller other
+ * than root must be able to run it (faccessat2 AT_EACCESS on the opened
+ * file itself, with the caller's effective ids and no capabilities), and
+ * it must not be set-user-ID or set-group-ID: the link would claim the
+ * process runs a privileged program it never ran.
+ */
+static long open_exe(struct ps_rctx *c, const char *path)
+{
+	static const char who[] = "the executable";
+	char deed[PS_PATH_MAX + 16];
+	struct stat st;
+	long exe = ps_caller_open(c, who, path, O_RDONLY | O_CLOEXEC, 0);
+	long rc = exe < 0 ? exe : ps_caller_fstat(c, who, exe, &st);
+
+	if (rc < 0 || c->uid == 0)
+		return rc < 0 ? rc : exe;
+	if (!S_ISREG(st.st_mode))
+		rc = ps_rfail(c, -EACCES, "the executable %s is not a regular file", path);
+	else if (st.st_mode & (S_ISUID | S_ISGID))
+		rc = ps_rfail(c, -EPERM, "the executable %s is set-user-ID or set-group-ID: only root "
+			      "may restore a process with such an executable", path);
+	snprintf(deed, sizeof(deed), "run %s", path);
+	if (rc == 0)
+		rc = ps_rput(c, 0, "", 1) ? ps_caller_call(c, who, deed, SYS_faccessat2, (uint64_t)exe,
+							   c->scratch, X_OK,
+							   AT_EACCESS | AT_EMPTY_PATH, 0, 0) : -EIO;
+	if (rc >= 0)
+		return exe;
+	ps_rcall(c, "close", SYS_close, (uint64_t)exe, 0, 0, 0, 0, 0);
+	return rc;
+}
+
+/*
  * PR_SET_MM_MAP sets every bound at once and checks them together (ranges
  * inside user space, brk within RLIMIT_DATA). It also replaces the exe link,
  * which the kernel allows only once the old executable (procsnap) is no
- * longer mapped: that is why this comes after the layout is built.
+ * longer mapped: that is why this comes after the layout is built. It is
+ * the one step of the address space that needs privilege (CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE for the exe link): caller mode is left around it.
  */
 int ps_layout_set_mm(struct ps_rctx *c)
 {
@@ -498,23 +534,23 @@ int ps_layout_set_mm(struct ps_rctx *c)
 	const struct ps_process *p = &c->m->proc;
 	struct prctl_mm_map map;
 	uint32_t auxv_size = mm->nauxv * sizeof(mm->auxv[0]);
-	uint64_t path, auxv, at;
+	uint64_t auxv, at;
 	long exe, ret;
 
-	if (p->exe.len + 1 + auxv_size + sizeof(map) > PS_SCRATCH_SIZE)
-		return ps_rfail(c, -E2BIG, "the executable's path and auxv are too long");
-	path = ps_rput(c, 0, p->exe.data, p->exe.len + 1);
-	if (!path)
-		return -EIO;
-	exe = ps_rcall(c, "opening the executable for the exe link", SYS_openat,
-		       (uint64_t)AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (1024 + auxv_size + sizeof(map) > PS_SCRATCH_SIZE)
+		return ps_rfail(c, -E2BIG, "the auxv is too long");
+	exe = open_exe(c, p->exe.data);
 	if (exe < 0)
 		return (int)exe;
-	auxv = ps_rput(c, 1024, mm->auxv, auxv_size);
+	ret = ps_caller_leave(c);
+	auxv = ret == 0 ? ps_rput(c, 1024, mm->auxv, auxv_size) : 0;
 	fill_mm_map(mm, auxv, auxv_size, (uint32_t)exe, &map);
 	at = auxv ? ps_rput(c, 1024 + auxv_size, &map, sizeof(map)) : 0;
-	ret = at ? ps_rcall(c, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, at,
-			    sizeof(map), 0, 0) : -EIO;
+	if (ret == 0)
+		ret = at ? ps_rcall(c, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
+				    at, sizeof(map), 0, 0) : -EIO;
+	if (ret >= 0)
+		ret = ps_caller_enter(c);
 	ps_rcall(c, "close", SYS_close, exe, 0, 0, 0, 0, 0);
 	return ret < 0 ? (int)ret : 0;
 }

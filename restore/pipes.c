@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "backend/fileio.h"
 #include "pipes.h"
 
@@ -178,8 +180,19 @@ static int pipe_fd_of(const char *pid, const char *want)
 	return fd;
 }
 
+/* /proc/<pid> belongs to the process's owner while it is dumpable, which
+ * is what opening one of its fds asks of a caller other than root. */
+static int may_be_joined(const struct ps_rctx *c, int proc, const char *pid)
+{
+	struct stat st;
+
+	return c->uid == 0 || (fstatat(proc, pid, &st, 0) == 0 && st.st_uid == c->uid);
+}
+
 /* A process (not the stub) that still has pipe ino open: the other end of a
- * shell pipeline, say. Unread bytes are then still in the pipe. */
+ * shell pipeline, say. Unread bytes are then still in the pipe. For a
+ * caller other than root only the caller's own processes count: another's
+ * could not be joined (and must not tell that it holds the pipe). */
 static int find_holder(struct ps_rctx *c, uint64_t ino, struct holder *h)
 {
 	char want[48];
@@ -193,7 +206,7 @@ static int find_holder(struct ps_rctx *c, uint64_t ino, struct holder *h)
 	while (h->fd < 0 && (de = readdir(d)) != NULL) {
 		pid_t pid = (pid_t)atoi(de->d_name);
 
-		if (pid <= 0 || pid == c->pid)
+		if (pid <= 0 || pid == c->pid || !may_be_joined(c, dirfd(d), de->d_name))
 			continue;
 		h->fd = pipe_fd_of(de->d_name, want);
 		h->pid = pid;
@@ -204,26 +217,29 @@ static int find_holder(struct ps_rctx *c, uint64_t ino, struct holder *h)
 
 /*
  * Opening /proc/<pid>/fd/<n> of a pipe opens that same pipe, like a FIFO, as
- * a new end of the access mode asked for. O_NONBLOCK so that a write end
- * with no reader left fails with ENXIO instead of waiting for one.
+ * a new end of the access mode asked for; the kernel lets a caller do so
+ * only with a process it may trace (PTRACE_MODE_READ_FSCREDS). O_NONBLOCK
+ * so that a write end with no reader left fails with ENXIO instead of
+ * waiting for one.
  */
 static long open_end_of(struct ps_rctx *c, const struct ps_fd *f, const struct holder *h)
 {
-	char link[64], what[128];
+	char link[64], who[32], deed[128];
 	uint64_t at;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)h->pid, h->fd);
 	at = ps_rput(c, 0, link, strlen(link) + 1);
 	if (!at)
 		return -EIO;
-	snprintf(what, sizeof(what), "fd %d: joining the pipe process %d still holds", f->fd,
-		 (int)h->pid);
-	return rcall_fd(c, what, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
-			(uint64_t)((f->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC));
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	snprintf(deed, sizeof(deed), "join the pipe process %d still holds (%s)", (int)h->pid, link);
+	return ps_caller_call(c, who, deed, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
+			      (uint64_t)((f->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC), 0, 0, 0);
 }
 
 /* Every fd of the pipe becomes an end of the live pipe. Returns 1 when the
- * pipe cannot be joined (no reader left for a writer): make it anew. */
+ * pipe cannot be joined (no reader left for a writer; a holder the caller
+ * may not reach after all): make it anew. */
 static int join_pipe(struct ps_rctx *c, const struct ps_fd *first, const struct holder *h)
 {
 	const struct ps_fds *fds = &c->m->fds;
@@ -236,7 +252,7 @@ static int join_pipe(struct ps_rctx *c, const struct ps_fd *first, const struct 
 		if (f->type != PS_FD_PIPE || f->ino != first->ino)
 			continue;
 		end = open_end_of(c, f, h);
-		if (end == -ENXIO && f == first)
+		if ((end == -ENXIO || end == -EACCES || end == -EPERM) && f == first)
 			return 1;
 		if (end < 0)
 			return (int)end;
@@ -283,28 +299,50 @@ int ps_restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
 /*
  * A FIFO's buffer lives while anyone has it open: if another process kept it
  * open, the bytes are still there; if not, they went with the process and
- * are written back. procsnap opens it through the stub's fd O_RDWR, which
- * never blocks on a FIFO, and while the stub has it open the buffer stays.
+ * are written back. The stub opens it again through its own fd, O_RDWR,
+ * which never blocks on a FIFO, and as the caller: putting bytes into a
+ * FIFO takes the right to write to it. While the stub has it open the
+ * buffer stays; procsnap writes through a dup.
  */
-int ps_refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
+static int refill_fifo_through(struct ps_rctx *c, const struct ps_fd *f, long rw)
 {
-	char link[64];
-	int fd, queued = 0, rc = 0;
+	int fd = ps_rgrab(c, rw), queued = 0, rc = 0;
+	char what[64];
 
-	if (!f->data)
-		return 0;
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)c->pid, f->fd);
-	fd = open(link, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return ps_rfail(c, -errno, "fd %d: opening the FIFO %s to put its bytes back: %s",
-				f->fd, f->path.data, strerror(errno));
+		return fd;
 	if (ioctl(fd, FIONREAD, &queued) == 0 && queued == 0) {
-		if (f->pipe_size && fcntl(fd, F_SETPIPE_SZ, f->pipe_size) < 0)
-			rc = ps_rfail(c, -errno, "fd %d: F_SETPIPE_SZ %u on the FIFO %s: %s", f->fd,
-				      f->pipe_size, f->path.data, strerror(errno));
-		if (rc == 0)
+		snprintf(what, sizeof(what), "fd %d: F_SETPIPE_SZ %u on the FIFO", f->fd, f->pipe_size);
+		if (f->pipe_size)
+			rc = (int)rcall_fd(c, what, SYS_fcntl, (uint64_t)rw, F_SETPIPE_SZ, f->pipe_size);
+		if (rc >= 0)
 			rc = refill(c, f, fd);
 	}
 	close(fd);
+	return rc < 0 ? rc : 0;
+}
+
+int ps_refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
+{
+	char link[64], who[32], deed[PS_PATH_MAX + 64];
+	uint64_t at;
+	long rw;
+	int rc;
+
+	if (!f->data)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", f->fd);
+	at = ps_rput(c, 0, link, strlen(link) + 1);
+	if (!at)
+		return -EIO;
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	snprintf(deed, sizeof(deed), "open the FIFO %s for writing its unread bytes back",
+		 f->path.data);
+	rw = ps_caller_call(c, who, deed, SYS_openat, (uint64_t)(int64_t)AT_FDCWD, at,
+			    O_RDWR | O_NONBLOCK | O_CLOEXEC, 0, 0, 0);
+	if (rw < 0)
+		return (int)rw;
+	rc = refill_fifo_through(c, f, rw);
+	rcall_fd(c, "close", SYS_close, (uint64_t)rw, 0, 0);
 	return rc;
 }

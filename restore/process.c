@@ -1,6 +1,7 @@
 /* Recreating process.json's per-process attributes in the stub: cwd and root,
  * umask, personality, comm, rlimits, session and the three interval timers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -8,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
+#include "as_caller.h"
 #include "process.h"
 
 static const char *const rlimit_names[PS_NRLIMITS] = {
@@ -31,19 +33,35 @@ static long call_with_path(struct ps_rctx *c, const char *what, long nr, const s
 	return ps_rcall(c, what, nr, addr, 0, 0, 0, 0, 0);
 }
 
+/* The working directory, reached and entered as the caller: fchdir checks
+ * the right to enter it on the directory that was opened. */
+static int enter_cwd(struct ps_rctx *c, const char *cwd)
+{
+	static const char who[] = "the working directory";
+	char deed[PS_PATH_MAX + 16];
+	long fd = ps_caller_open(c, who, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return (int)fd;
+	snprintf(deed, sizeof(deed), "enter %s", cwd);
+	rc = ps_caller_call(c, who, deed, SYS_fchdir, (uint64_t)fd, 0, 0, 0, 0, 0);
+	ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return call_ok(rc);
+}
+
 /* cwd and root are paths as procsnap saw them (readlink of /proc/<pid>/cwd
  * and root resolve against the reader's root), so the cwd is entered first,
  * from procsnap's root; chroot then leaves the cwd where it is, whether
  * inside the new root, as usual, or outside it, as the original had it.
- * Everything that opens a path in the stub must come before this. */
+ * Everything that opens a path in the stub must come before this. Only a
+ * root caller restores a chroot (validate.c). */
 static int restore_dirs(struct ps_rctx *c)
 {
 	const struct ps_process *p = &c->m->proc;
 	char what[PS_PATH_MAX + 64];
 	int rc;
 
-	snprintf(what, sizeof(what), "chdir %s", p->cwd.data);
-	rc = call_ok(call_with_path(c, what, SYS_chdir, &p->cwd));
+	rc = enter_cwd(c, p->cwd.data);
 	if (rc || strcmp(p->root.data, "/") == 0)
 		return rc;
 	snprintf(what, sizeof(what), "chroot %s", p->root.data);

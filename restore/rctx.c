@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "rctx.h"
 
 int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
@@ -59,8 +60,12 @@ long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_
 {
 	uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
 	long ret;
-	int e = ps_remote_syscall(&c->r, nr, args, &ret, c->err, c->errlen);
+	int e;
 
+	if (!ps_caller_may_run(c, nr))
+		return ps_rfail(c, -EPERM, "internal: %s would reach a path with procsnap's rights "
+				"instead of uid %u's", what, (unsigned)c->uid);
+	e = ps_remote_syscall(&c->r, nr, args, &ret, c->err, c->errlen);
 	if (e < 0)
 		return e;
 	if (ret < 0 && ret > -4096)

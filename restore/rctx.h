@@ -19,6 +19,12 @@ struct ps_prefill_region;
 struct ps_rctx {
 	const struct ps_model *m;
 	const char *dir;            /* the image directory (in the spool) */
+	uid_t uid;                  /* who asked for the restore (0: root) */
+	gid_t gid;
+	/* Caller mode (as_caller.c): whether the main thread has the caller's
+	 * credentials now, and the capabilities it takes back when it leaves. */
+	int as_caller;
+	uint64_t cap_prm, cap_inh;
 	pid_t pid;                  /* the stub: pid and tid of the main thread */
 	struct ps_remote r;         /* the stub's main thread, borrowed for syscalls */
 	uint64_t tramp;             /* trampoline: code page, then the scratch pages */
@@ -35,7 +41,9 @@ struct ps_rctx {
 
 /* Run syscall nr in the stub. Returns the syscall's result (>= 0), or a
  * negative errno: then err says "<what>: <strerror>". what names the thing
- * ("open /var/log/app.log for fd 3"). */
+ * ("open /var/log/app.log for fd 3"). A syscall that resolves a path or a
+ * socket address is refused (EPERM) for a non-root caller outside caller
+ * mode (as_caller.h). */
 long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <sys/ptrace.h>
 
+#include "as_caller.h"
 #include "creds.h"
 #include "fault_point.h"
 #include "fds.h"
@@ -29,6 +30,8 @@
 struct restore_job {
 	const struct ps_model *m;
 	const char *dir;
+	uid_t uid;
+	gid_t gid;
 	const struct ps_restore_options *opt;
 	struct ps_prefill *prefill;
 	char *err;
@@ -52,13 +55,18 @@ static int each_thread(struct ps_rctx *c, struct ps_rthread *th, size_t n,
 	return e ? e : fn(c, &c->m->threads[0]);
 }
 
-/* The address space and everything process-wide, from the main thread. */
+/* The address space and everything process-wide, from the main thread,
+ * in caller mode: every file, device, directory and socket name the image
+ * names is reached with the caller's credentials (only PR_SET_MM_MAP steps
+ * out of it). The threads come after it: clone3's set_tid is privileged. */
 static int build_process(struct ps_rctx *c)
 {
 	int e = ps_restore_unregister_rseq(c);
 
 	if (e == 0)
 		e = ps_layout_map_trampoline(c);
+	if (e == 0)
+		e = ps_caller_enter(c);   /* its arguments go through the scratch pages */
 	if (e == 0)
 		e = ps_restore_fds(c);
 	if (e == 0)
@@ -71,6 +79,8 @@ static int build_process(struct ps_rctx *c)
 		e = ps_restore_process_attrs(c);
 	if (e == 0)
 		e = ps_restore_sigactions(c);
+	if (e == 0)
+		e = ps_caller_leave(c);
 	return e;
 }
 
@@ -173,7 +183,8 @@ static int adopt_prefill(struct ps_rctx *c, struct ps_prefill *p, struct ps_nurs
 static int restore_on_tracer(void *arg)
 {
 	struct restore_job *j = arg;
-	struct ps_rctx c = { .m = j->m, .dir = j->dir, .err = j->err, .errlen = j->errlen };
+	struct ps_rctx c = { .m = j->m, .dir = j->dir, .uid = j->uid, .gid = j->gid,
+			     .err = j->err, .errlen = j->errlen };
 	size_t n = j->m->nthreads - 1;
 	struct ps_rthread *th = calloc(n ? n : 1, sizeof(*th));
 	struct ps_time_offsets offsets;
@@ -225,7 +236,7 @@ int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_rest
 		     struct ps_prefill *prefill, pid_t *pid_out, char *err, size_t errlen)
 {
 	struct ps_model m;
-	struct restore_job job = { &m, dir, opt, prefill, err, errlen };
+	struct restore_job job = { &m, dir, uid, gid, opt, prefill, err, errlen };
 	int e;
 
 	memset(&m, 0, sizeof(m));

@@ -1,5 +1,5 @@
-/* Recreating sockets: each made in the stub (its owner and pid are the
- * process's), then bound, connected and refilled by procsnap through a dup. */
+/* Recreating sockets: each made, bound and connected in the stub (as the
+ * caller), its options and unread messages set by procsnap through a dup. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "as_caller.h"
+#include "sock_diag.h"
 #include "sockets.h"
 
 static const char *family_name(int family)
@@ -29,6 +31,11 @@ static uint64_t type_flags(const struct ps_fd *f)
 }
 
 /* ---- options ---- */
+
+static int call_ok(long rc)
+{
+	return rc < 0 ? (int)rc : 0;
+}
 
 static int set_int(int fd, int level, int name, int v)
 {
@@ -108,10 +115,9 @@ static int read_data(struct ps_rctx *c, const struct ps_fd *f, char **out, size_
 	return 0;
 }
 
-/* f's unread messages, sent again from `from` (its peer's end, or an unnamed
- * socket sending to f's address), one send each so datagram boundaries stay. */
-static int refill(struct ps_rctx *c, const struct ps_fd *f, int from,
-		  const struct ps_sockaddr *to)
+/* f's unread messages, sent again from `from` (its peer's end, or a socket
+ * connected to f), one send each so datagram boundaries stay. */
+static int refill(struct ps_rctx *c, const struct ps_fd *f, int from)
 {
 	size_t len, at = 0;
 	char *buf;
@@ -119,9 +125,7 @@ static int refill(struct ps_rctx *c, const struct ps_fd *f, int from,
 
 	for (size_t i = 0; rc == 0 && i < f->sock->nmsgs; i++) {
 		size_t n = f->sock->msgs[i];
-		ssize_t sent = to ? sendto(from, buf + at, n, MSG_DONTWAIT,
-					   (const struct sockaddr *)to->sa, to->len)
-				  : send(from, buf + at, n, MSG_DONTWAIT);
+		ssize_t sent = send(from, buf + at, n, MSG_DONTWAIT);
 
 		if (sent != (ssize_t)n)
 			rc = ps_rfail(c, sent < 0 ? -errno : -EIO, "fd %d: putting back its unread "
@@ -133,79 +137,159 @@ static int refill(struct ps_rctx *c, const struct ps_fd *f, int from,
 	return rc;
 }
 
-/* ---- binding ---- */
+/* ---- names, reached from the stub as the caller ---- */
+
+/* The file a unix address names, or NULL (abstract, unnamed, not unix). */
+static const char *unix_path(const struct ps_socket *s, const struct ps_sockaddr *a,
+			     char *buf, size_t len)
+{
+	const struct sockaddr_un *un = (const void *)a->sa;
+
+	if (s->family != AF_UNIX || a->len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
+	    un->sun_path[0] == '\0')
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
+	return buf;
+}
+
+/* syscall nr (bind, connect) of the stub's socket fd to the address a,
+ * as the caller: the kernel checks the caller's right to make the socket
+ * file (bind) or to write to it (connect). verb says which ("bind a socket
+ * to", "connect to"). */
+static long to_address(struct ps_rctx *c, const struct ps_fd *f, long nr, long fd,
+		       const struct ps_sockaddr *a, const char *verb)
+{
+	char who[32], where[128], deed[192], path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char link[64];
+	const char *file = unix_path(f->sock, a, path, sizeof(path));
+	uint64_t at;
+
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	if (c->uid && file && ps_proc_link_in(file, link, sizeof(link)))
+		return ps_rfail(c, -EPERM, "%s: %s goes through %s into a process's files: only "
+				"root may restore such a path", who, file, link);
+	at = ps_rput(c, 0, a->sa, a->len);
+	if (!at)
+		return -EIO;
+	ps_sockaddr_describe(f->sock->family, a, where, sizeof(where));
+	snprintf(deed, sizeof(deed), "%s %s", verb, where);
+	return ps_caller_call(c, who, deed, nr, (uint64_t)fd, at, a->len, 0, 0, 0);
+}
+
+/* The file at path, not following a symlink, as the caller sees it: 0,
+ * -ENOENT when there is none, or another -errno with err filled. */
+static int look_at(struct ps_rctx *c, const struct ps_fd *f, const char *path, struct stat *st)
+{
+	uint64_t at = ps_rput(c, 0, path, strlen(path) + 1), out = c->scratch + 2048;
+	char who[32], deed[160];
+	long rc;
+
+	if (!at)
+		return -EIO;
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	snprintf(deed, sizeof(deed), "look at %s", path);
+	rc = ps_caller_call(c, who, deed, SYS_newfstatat, (uint64_t)(int64_t)AT_FDCWD, at, out,
+			    AT_SYMLINK_NOFOLLOW, 0, 0);
+	return rc < 0 ? (int)rc : ps_rget(c, out, st, sizeof(*st));
+}
+
+/* Whether a process still has the socket file at f's name: a connect from
+ * a new socket of the same type says so (non-blocking: a listener whose
+ * backlog is full answers EAGAIN, in use too). Refused means no one. */
+static int check_unused(struct ps_rctx *c, const struct ps_fd *f, const char *path)
+{
+	long probe = ps_rcall(c, "socket to see whether a socket file is in use", SYS_socket,
+			      AF_UNIX, (uint64_t)f->sock->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, 0,
+			      0, 0);
+	long rc;
+
+	if (probe < 0)
+		return (int)probe;
+	rc = to_address(c, f, SYS_connect, probe, &f->sock->local, "connect to");
+	ps_rcall(c, "close", SYS_close, (uint64_t)probe, 0, 0, 0, 0, 0);
+	if (rc == 0 || rc == -EAGAIN)
+		return ps_rfail(c, -EADDRINUSE, "fd %d: %s is in use: a process listens on it",
+				f->fd, path);
+	return rc == -EACCES || rc == -EPERM ? (int)rc : 0;
+}
+
+/* A stale socket file goes, and the new one gets its owner and mode back
+ * (bind makes it with the stub's identity and umask), as the caller. */
+static int replace_stale(struct ps_rctx *c, const struct ps_fd *f, long fd, const char *path,
+			 const struct stat *old)
+{
+	uint64_t at = ps_rput(c, 0, path, strlen(path) + 1);
+	char who[32], deed[192];
+	long rc;
+
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	snprintf(deed, sizeof(deed), "remove the stale socket %s", path);
+	rc = at ? ps_caller_call(c, who, deed, SYS_unlink, at, 0, 0, 0, 0, 0) : -EIO;
+	if (rc < 0 && rc != -ENOENT)
+		return (int)rc;
+	rc = to_address(c, f, SYS_bind, fd, &f->sock->local, "bind a socket to");
+	if (rc < 0)
+		return (int)rc;
+	at = ps_rput(c, 0, path, strlen(path) + 1);
+	if (!at)
+		return -EIO;
+	snprintf(deed, sizeof(deed), "give %s its owner %u:%u back", path, (unsigned)old->st_uid,
+		 (unsigned)old->st_gid);
+	rc = ps_caller_call(c, who, deed, SYS_fchownat, (uint64_t)(int64_t)AT_FDCWD, at,
+			    old->st_uid, old->st_gid, AT_SYMLINK_NOFOLLOW, 0);
+	snprintf(deed, sizeof(deed), "give %s its mode %04o back", path,
+		 (unsigned)(old->st_mode & 07777));
+	if (rc >= 0)
+		rc = ps_caller_call(c, who, deed, SYS_fchmodat, (uint64_t)(int64_t)AT_FDCWD, at,
+				    old->st_mode & 07777, 0, 0, 0);
+	return call_ok(rc);
+}
 
 /*
  * A path socket's file stays behind when its process dies; bind() would find
- * it in use. It is removed only if it is a socket nobody listens on (connect
- * is refused), and its owner and mode are given to the new file: bind makes
- * it with procsnap's identity and umask.
+ * it in use. It is removed only if it is a socket nobody listens on.
  */
-static int bind_unix_path(struct ps_rctx *c, const struct ps_fd *f, int fd, const char *path)
+static int bind_unix_path(struct ps_rctx *c, const struct ps_fd *f, long fd, const char *path)
 {
-	const struct ps_sockaddr *a = &f->sock->local;
 	struct stat old;
-	int had = lstat(path, &old) == 0, probe;
+	int rc = look_at(c, f, path, &old);
 
-	if (had && !S_ISSOCK(old.st_mode))
+	if (rc == -ENOENT)
+		return call_ok(to_address(c, f, SYS_bind, fd, &f->sock->local, "bind a socket to"));
+	if (rc < 0)
+		return rc;
+	if (!S_ISSOCK(old.st_mode))
 		return ps_rfail(c, -EEXIST, "fd %d: cannot bind to %s: a file that is not a socket is "
 				"there", f->fd, path);
-	if (had) {
-		probe = socket(AF_UNIX, f->sock->type | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (const struct sockaddr *)a->sa, a->len) == 0) {
-			close(probe);
-			return ps_rfail(c, -EADDRINUSE, "fd %d: %s is in use: a process listens on it",
-					f->fd, path);
-		}
-		if (probe >= 0)
-			close(probe);
-		unlink(path);
-	}
-	if (bind(fd, (const struct sockaddr *)a->sa, a->len) < 0)
-		return ps_rfail(c, -errno, "fd %d: bind to %s: %s", f->fd, path, strerror(errno));
-	if (had && (lchown(path, old.st_uid, old.st_gid) < 0 || chmod(path, old.st_mode & 07777) < 0))
-		return ps_rfail(c, -errno, "fd %d: giving %s its owner and mode back: %s", f->fd, path,
-				strerror(errno));
-	return 0;
+	rc = check_unused(c, f, path);
+	return rc < 0 ? rc : replace_stale(c, f, fd, path, &old);
 }
 
 /* TIME_WAIT leftovers of the process's own connections would make bind fail
  * with EADDRINUSE: SO_REUSEADDR is on for the bind, then as it was saved. */
-static int bind_inet(struct ps_rctx *c, const struct ps_fd *f, int fd)
+static int bind_inet(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 {
-	const struct ps_sockaddr *a = &f->sock->local;
-	char where[96];
-	int rc;
+	long rc;
 
-	set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-	rc = bind(fd, (const struct sockaddr *)a->sa, a->len);
-	if (rc < 0) {
-		ps_sockaddr_describe(f->sock->family, a, where, sizeof(where));
-		return ps_rfail(c, -errno, "fd %d: bind to %s: %s", f->fd, where, strerror(errno));
-	}
-	set_int(fd, SOL_SOCKET, SO_REUSEADDR, f->sock->opts.reuseaddr);
-	return 0;
+	set_int(local, SOL_SOCKET, SO_REUSEADDR, 1);
+	rc = to_address(c, f, SYS_bind, fd, &f->sock->local, "bind to");
+	set_int(local, SOL_SOCKET, SO_REUSEADDR, f->sock->opts.reuseaddr);
+	return call_ok(rc);
 }
 
-static int bind_local(struct ps_rctx *c, const struct ps_fd *f, int fd)
+static int bind_local(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 {
 	const struct ps_socket *s = f->sock;
-	const struct sockaddr_un *un = (const void *)s->local.sa;
-	char path[sizeof(un->sun_path) + 1], where[128];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *file = unix_path(s, &s->local, path, sizeof(path));
 
 	if (s->family != AF_UNIX)
-		return bind_inet(c, f, fd);
+		return bind_inet(c, f, fd, local);
+	if (file)
+		return bind_unix_path(c, f, fd, file);
 	if (s->local.len <= offsetof(struct sockaddr_un, sun_path))
 		return 0;
-	if (un->sun_path[0] != '\0') {
-		snprintf(path, sizeof(path), "%.*s", (int)sizeof(un->sun_path), un->sun_path);
-		return bind_unix_path(c, f, fd, path);
-	}
-	if (bind(fd, (const struct sockaddr *)s->local.sa, s->local.len) < 0) {
-		ps_sockaddr_describe(s->family, &s->local, where, sizeof(where));
-		return ps_rfail(c, -errno, "fd %d: bind to %s: %s", f->fd, where, strerror(errno));
-	}
-	return 0;
+	return call_ok(to_address(c, f, SYS_bind, fd, &s->local, "bind to"));
 }
 
 /* ---- one socket ---- */
@@ -221,32 +305,69 @@ static int binds(const struct ps_socket *s)
 	return s->family != AF_UNIX || s->local.len > sizeof(sa_family_t);
 }
 
+/*
+ * Unread datagrams of a bound socket go back to it from a new socket the
+ * stub connects to its name, as the caller. The name is only a way there
+ * and may have changed hands since the bind, so sock_diag must say that the
+ * peer reached is f's own socket before procsnap sends through a dup.
+ */
+static int check_reached(struct ps_rctx *c, const struct ps_fd *f, int own, int from)
+{
+	struct ps_unix_diag d;
+	struct stat a, b;
+	int rc;
+
+	if (fstat(own, &a) < 0 || fstat(from, &b) < 0)
+		return ps_rfail(c, -errno, "fd %d: fstat of a socket: %s", f->fd, strerror(errno));
+	rc = ps_unix_diag((uint32_t)b.st_ino, &d);
+	if (rc < 0)
+		return ps_rfail(c, rc, "fd %d: sock_diag of the socket its unread messages go back "
+				"from: %s", f->fd, strerror(-rc));
+	if (d.peer_ino != (uint32_t)a.st_ino)
+		return ps_rfail(c, -ESTALE, "fd %d: its name is another socket's now: its unread "
+				"messages cannot be sent back to it", f->fd);
+	return 0;
+}
+
+static int refill_by_name(struct ps_rctx *c, const struct ps_fd *f, int own)
+{
+	long tmp = ps_rcall(c, "socket for the unread messages", SYS_socket, AF_UNIX,
+			    SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0);
+	int from = -1;
+	long rc;
+
+	if (tmp < 0)
+		return (int)tmp;
+	rc = to_address(c, f, SYS_connect, tmp, &f->sock->local, "connect to");
+	if (rc >= 0)
+		rc = from = ps_rgrab(c, tmp);
+	if (rc >= 0)
+		rc = check_reached(c, f, own, from);
+	if (rc >= 0)
+		rc = refill(c, f, from);
+	if (from >= 0)
+		close(from);
+	ps_rcall(c, "close", SYS_close, (uint64_t)tmp, 0, 0, 0, 0, 0);
+	return call_ok(rc);
+}
+
 /* Bound, listening (TCP), connected (UDP, or unix datagrams to a named peer),
- * unread datagrams of a bound unix socket sent back to it. */
-static int set_up(struct ps_rctx *c, const struct ps_fd *f, int fd)
+ * unread datagrams of a bound unix socket sent back to it. fd is the
+ * socket in the stub, local procsnap's dup of it. */
+static int set_up(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 {
 	const struct ps_socket *s = f->sock;
-	char where[128];
-	int tmp, rc = apply_options(c, f, fd);
+	int rc = apply_options(c, f, local);
 
 	if (rc == 0 && binds(s))
-		rc = bind_local(c, f, fd);
+		rc = bind_local(c, f, fd, local);
 	if (rc == 0 && s->state == PS_SOCK_LISTENING && s->family != AF_UNIX &&
-	    listen(fd, (int)s->backlog) < 0)
+	    listen(local, (int)s->backlog) < 0)
 		rc = ps_rfail(c, -errno, "fd %d: listen: %s", f->fd, strerror(errno));
-	if (rc == 0 && s->state == PS_SOCK_CONNECTED &&
-	    connect(fd, (const struct sockaddr *)s->peer.sa, s->peer.len) < 0) {
-		ps_sockaddr_describe(s->family, &s->peer, where, sizeof(where));
-		rc = ps_rfail(c, -errno, "fd %d: connecting again to %s: %s", f->fd, where,
-			      strerror(errno));
-	}
-	if (rc == 0 && s->nmsgs) {
-		tmp = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		rc = tmp < 0 ? ps_rfail(c, -errno, "socket: %s", strerror(errno))
-			     : refill(c, f, tmp, &s->local);
-		if (tmp >= 0)
-			close(tmp);
-	}
+	if (rc == 0 && s->state == PS_SOCK_CONNECTED)
+		rc = call_ok(to_address(c, f, SYS_connect, fd, &s->peer, "connect again to"));
+	if (rc == 0 && s->nmsgs)
+		rc = refill_by_name(c, f, local);
 	return rc;
 }
 
@@ -265,7 +386,7 @@ static long restore_single(struct ps_rctx *c, const struct ps_fd *f)
 	local = ps_rgrab(c, fd);
 	if (local < 0)
 		return local;
-	rc = set_up(c, f, local);
+	rc = set_up(c, f, fd, local);
 	close(local);
 	return rc < 0 ? rc : fd;
 }
@@ -324,7 +445,7 @@ static int place(struct ps_rctx *c, const struct ps_fd *f, long end)
 	if (rc >= 0)
 		rc = ps_rcall(c, what, SYS_fcntl, (uint64_t)f->fd, F_SETFL,
 			      (uint64_t)(f->flags & O_NONBLOCK), 0, 0, 0);
-	return rc < 0 ? (int)rc : 0;
+	return call_ok(rc);
 }
 
 /*
@@ -339,9 +460,9 @@ static int restore_pair(struct ps_rctx *c, const struct ps_fd *f, const struct p
 	int rc = make_pair(c, f, &p);
 
 	if (rc == 0)
-		rc = refill(c, f, p.local[1], NULL);
+		rc = refill(c, f, p.local[1]);
 	if (rc == 0 && peer)
-		rc = refill(c, peer, p.local[0], NULL);
+		rc = refill(c, peer, p.local[0]);
 	if (rc == 0)
 		rc = apply_options(c, f, p.local[0]);
 	if (rc == 0 && peer)

@@ -26,8 +26,10 @@
 #include "elf_buildid.h"
 #include "json_util.h"
 #include "proc_parse.h"
-#include "validate.h"
+#include "as_caller.h"
+#include "fds.h"
 #include "fds_anon.h"
+#include "validate.h"
 
 struct vctx {
 	const struct ps_model *m;
@@ -386,19 +388,33 @@ static int check_caller_ids(struct vctx *v)
 	return check_caller_groups(v);
 }
 
-/* ---- files the caller must be able to reach ----
- * The stub opens fds and mapped files as root, before taking the image's
- * credentials, so for any other caller each path is first tried with those
- * credentials: by a forked child, since credentials are per thread and
- * procsnap's own must not change. */
+/* ---- what the image names, as the caller may reach it ----
+ * The restore opens, makes, binds and watches everything as the caller
+ * (as_caller.c): that is the enforcement. These checks come first only to
+ * refuse early with a clear sentence, and for a caller other than root
+ * they run in a forked child that has taken the caller's credentials
+ * (credentials are per thread, and procsnap's own must not change), so
+ * that no sentence tells about a file the caller could not reach. */
 
 struct probe {
-	const char *path;
-	int mode;                         /* R_OK | W_OK | X_OK */
-	int fd;                           /* the fd it is for, or -1 */
-	const struct ps_mapping *map;     /* the mapping it is for, or NULL */
-	char *dir;                        /* a directory the fd makes a file in (owned) */
+	char who[64];                     /* "fd 3", "the executable"... */
+	const char *path;                 /* what faccessat tries */
+	int mode;                         /* R_OK | W_OK | X_OK, or F_OK */
+	char *deed;                       /* "open /x for reading" (owned) */
+	char *dir;                        /* path, when it is a directory made from a name (owned) */
 };
+
+struct probes {
+	struct probe *p;
+	size_t n, max;
+};
+
+static const char *mode_words(int mode)
+{
+	if ((mode & (R_OK | W_OK)) == (R_OK | W_OK))
+		return "reading and writing";
+	return mode & W_OK ? "writing" : "reading";
+}
 
 static int fd_access_mode(const struct ps_fd *f)
 {
@@ -414,10 +430,13 @@ static int fd_access_mode(const struct ps_fd *f)
 	}
 }
 
+/* Opened by path at restore; a terminal that cannot be opened becomes
+ * /dev/null instead (fds.c), so it is not probed. */
 static int fd_is_opened(const struct ps_fd *f)
 {
-	return f->supported && !f->deleted &&
-	       (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_CHR);
+	return f->supported && !f->is_dup && !f->deleted && !ps_fd_is_terminal(f) &&
+	       (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_CHR ||
+		f->type == PS_FD_FIFO);
 }
 
 /* The path of the file restoring f makes: a deleted file's (an unlinked
@@ -430,12 +449,29 @@ static const char *file_made_by(const struct ps_fd *f, char *buf, size_t len)
 		return NULL;
 	if (f->type == PS_FD_REG && f->deleted)
 		return f->path.data;
-	if (!f->sock || f->sock->family != AF_UNIX ||
+	if (!f->sock || f->sock->family != AF_UNIX || f->sock->state == PS_SOCK_UNBOUND ||
 	    f->sock->local.len <= offsetof(struct sockaddr_un, sun_path) + 1)
 		return NULL;
 	un = (const void *)f->sock->local.sa;
 	if (un->sun_path[0] == '\0')
 		return NULL;   /* abstract: no file */
+	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
+	return buf;
+}
+
+/* The socket file a datagram socket connects to again, or NULL. */
+static const char *file_connected_to(const struct ps_fd *f, char *buf, size_t len)
+{
+	const struct ps_socket *s = f->sock;
+	const struct sockaddr_un *un;
+
+	if (f->is_dup || !f->supported || !s || s->family != AF_UNIX ||
+	    s->state != PS_SOCK_CONNECTED || s->peer_fd >= 0 ||
+	    s->peer.len <= offsetof(struct sockaddr_un, sun_path) + 1)
+		return NULL;
+	un = (const void *)s->peer.sa;
+	if (un->sun_path[0] == '\0')
+		return NULL;
 	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
 	return buf;
 }
@@ -449,161 +485,150 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-static void free_probes(struct probe *p, size_t n)
+static void free_probes(struct probes *ps)
 {
-	for (size_t i = 0; p && i < n; i++)
-		free(p[i].dir);
-	free(p);
-}
-
-/* Every path the restore opens in the stub: the cwd, the executable (for
- * the exe link), fds, mapped files. */
-static struct probe *list_probes(const struct ps_model *m, size_t *n)
-{
-	struct probe *p = calloc(m->fds.count + m->maps.count + 2, sizeof(*p));
-	size_t k = 0;
-
-	if (!p)
-		return NULL;
-	p[k++] = (struct probe){ m->proc.cwd.data, X_OK, -1, NULL, NULL };
-	p[k++] = (struct probe){ m->proc.exe.data, R_OK, -1, NULL, NULL };
-	for (size_t i = 0; i < m->fds.count; i++) {
-		const struct ps_fd *f = &m->fds.items[i];
-		char buf[PS_PATH_MAX], *dir;
-		const char *made = file_made_by(f, buf, sizeof(buf));
-
-		if (fd_is_opened(f))
-			p[k++] = (struct probe){ f->path.data, fd_access_mode(f), f->fd, NULL, NULL };
-		if (!made)
-			continue;
-		dir = dir_of(made);
-		if (!dir) {
-			free_probes(p, k);
-			return NULL;
-		}
-		p[k++] = (struct probe){ dir, W_OK | X_OK, f->fd, NULL, dir };
+	for (size_t i = 0; ps->p && i < ps->n; i++) {
+		free(ps->p[i].deed);
+		free(ps->p[i].dir);
 	}
-	for (size_t i = 0; i < m->maps.count; i++) {
-		const struct ps_mapping *map = &m->maps.items[i];
-		int writes = map->shared && (map->prot & PROT_WRITE);
+	free(ps->p);
+}
 
-		if (map->kind == PS_MAP_FILE && !map->deleted)
-			p[k++] = (struct probe){ map->path.data, R_OK | (writes ? W_OK : 0), -1, map,
-						 NULL };
+/* One probe: deed is printf-style over what it names. 0 or -ENOMEM. */
+static int add_probe(struct probes *ps, const char *who, const char *path, int mode, int is_dir,
+		     const char *deed_fmt, const char *named)
+{
+	struct probe *p;
+	int len = snprintf(NULL, 0, deed_fmt, named, mode_words(mode));
+
+	if (ps->n == ps->max) {
+		size_t max = ps->max ? 2 * ps->max : 16;
+		struct probe *grown = realloc(ps->p, max * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		ps->p = grown;
+		ps->max = max;
 	}
-	*n = k;
-	return p;
-}
-
-struct probe_result {
-	int index;                        /* -1: the credentials could not be taken */
-	int err;
-};
-
-/* In the forked child: only raw syscalls (setgroups() and friends in glibc
- * would signal threads the child does not have). A missing file is not
- * reported here: the checks of each file name it better. */
-static _Noreturn void run_probes(const struct probe *p, size_t n, const struct ps_creds *cr,
-				 uid_t uid, gid_t gid, int out)
-{
-	struct probe_result r = { -1, 0 };
-
-	if (syscall(SYS_setgroups, cr->ngroups, cr->groups) < 0 ||
-	    syscall(SYS_setresgid, gid, gid, gid) < 0 ||
-	    syscall(SYS_setresuid, uid, uid, uid) < 0) {
-		r.err = errno;
-		(void)!write(out, &r, sizeof(r));
-		_exit(1);
+	p = &ps->p[ps->n];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->who, sizeof(p->who), "%s", who);
+	p->mode = mode;
+	p->deed = malloc((size_t)len + 1);
+	p->dir = is_dir ? dir_of(path) : NULL;
+	p->path = is_dir ? p->dir : path;
+	if (!p->deed || (is_dir && !p->dir)) {
+		free(p->deed);
+		free(p->dir);
+		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (faccessat(AT_FDCWD, p[i].path, p[i].mode, 0) == 0 || errno == ENOENT)
-			continue;
-		r.index = (int)i;
-		r.err = errno;
-		(void)!write(out, &r, sizeof(r));
-		_exit(1);
-	}
-	_exit(0);
-}
-
-static const char *mode_words(int mode)
-{
-	if ((mode & (R_OK | W_OK)) == (R_OK | W_OK))
-		return "reading and writing";
-	if (mode & W_OK)
-		return "writing";
-	if (mode & X_OK)
-		return "entering";
-	return mode & R_OK ? "reading" : "reaching";
-}
-
-static int refuse_probe(struct vctx *v, const struct probe *p, int e)
-{
-	if (p->dir)
-		return refuse(v, -EACCES, "fd %d: uid %u may not make files in %s (%s)", p->fd,
-			      (unsigned)v->uid, p->path, strerror(e));
-	if (p->fd >= 0)
-		return refuse(v, -EACCES, "fd %d: uid %u may not open %s for %s (%s)", p->fd,
-			      (unsigned)v->uid, p->path, mode_words(p->mode), strerror(e));
-	if (p->map)
-		return refuse(v, -EACCES, "%s, mapped at %llx-%llx: uid %u may not open it for %s "
-			      "(%s)", p->path, ull(p->map->start), ull(p->map->end),
-			      (unsigned)v->uid, mode_words(p->mode), strerror(e));
-	if (p->mode == X_OK)
-		return refuse(v, -EACCES, "the working directory %s: uid %u may not enter it (%s)",
-			      p->path, (unsigned)v->uid, strerror(e));
-	return refuse(v, -EACCES, "the executable %s: uid %u may not open it for reading (%s)",
-		      p->path, (unsigned)v->uid, strerror(e));
-}
-
-static int wait_probes(struct vctx *v, pid_t child, int in, const struct probe *p)
-{
-	struct probe_result r;
-	ssize_t got;
-	int status;
-
-	do
-		got = read(in, &r, sizeof(r));
-	while (got < 0 && errno == EINTR);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got == (ssize_t)sizeof(r) && r.index >= 0)
-		return refuse_probe(v, &p[r.index], r.err);
-	if (got == (ssize_t)sizeof(r))
-		return refuse(v, -EPERM, "cannot take uid %u to check its access to the image's "
-			      "files: %s", (unsigned)v->uid, strerror(r.err));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return refuse(v, -EIO, "checking uid %u's access to the image's files failed",
-			      (unsigned)v->uid);
+	snprintf(p->deed, (size_t)len + 1, deed_fmt, named, mode_words(mode));
+	ps->n++;
 	return 0;
 }
 
-static int check_caller_access(struct vctx *v)
+static int probe_fd(struct probes *ps, const struct ps_fd *f)
 {
-	size_t n;
-	struct probe *p = list_probes(v->m, &n);
-	int pipefd[2], rc;
-	pid_t child;
+	char who[64], buf[PS_PATH_MAX];
+	const char *made = file_made_by(f, buf, sizeof(buf)), *peer;
+	int rc = 0, mode = fd_access_mode(f);
 
-	if (!p)
-		return refuse(v, -ENOMEM, "out of memory");
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		free_probes(p, n);
-		return refuse(v, -errno, "pipe: %s", strerror(errno));
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	if (fd_is_opened(f))
+		rc = add_probe(ps, who, f->path.data, mode, 0,
+			       mode == F_OK ? "reach %s" : "open %s for %s", f->path.data);
+	if (!rc && fd_is_opened(f) && f->type == PS_FD_FIFO && f->data)
+		rc = add_probe(ps, who, f->path.data, R_OK | W_OK, 0,
+			       "open the FIFO %s for writing its unread bytes back", f->path.data);
+	if (!rc && made && f->sock)
+		rc = add_probe(ps, who, made, W_OK | X_OK, 1, "bind a socket to %s", made);
+	if (!rc && made && !f->sock) {
+		char *dir = dir_of(made);
+
+		rc = dir ? add_probe(ps, who, made, W_OK | X_OK, 1, "make a file in %s", dir) : -ENOMEM;
+		free(dir);
 	}
-	child = fork();
-	if (child == 0) {
-		close(pipefd[0]);
-		run_probes(p, n, &v->m->proc.creds, v->uid, v->gid, pipefd[1]);
+	peer = file_connected_to(f, buf, sizeof(buf));
+	if (!rc && peer)
+		rc = add_probe(ps, who, peer, W_OK, 0, "connect to %s", peer);
+	for (size_t i = 0; !rc && ps_fd_kind_is(f, "inotify") && i < f->nwatches; i++) {
+		snprintf(who, sizeof(who), "fd %d: inotify watch %d", f->fd, f->watches[i].wd);
+		rc = add_probe(ps, who, f->watches[i].path.data, R_OK, 0, "watch %s",
+			       f->watches[i].path.data);
 	}
-	rc = errno;
-	close(pipefd[1]);
-	if (child < 0)
-		rc = refuse(v, -rc, "fork: %s", strerror(rc));
-	else
-		rc = wait_probes(v, child, pipefd[0], p);
-	close(pipefd[0]);
-	free_probes(p, n);
+	return rc;
+}
+
+static int probe_map(struct probes *ps, const struct ps_mapping *map)
+{
+	int writes = map->shared && (map->prot & PROT_WRITE);
+	char who[64];
+
+	if (map->kind != PS_MAP_FILE || map->deleted)
+		return 0;
+	snprintf(who, sizeof(who), "mapping %llx-%llx", ull(map->start), ull(map->end));
+	return add_probe(ps, who, map->path.data, R_OK | (writes ? W_OK : 0), 0, "open %s for %s",
+			 map->path.data);
+}
+
+/* Everything the restore reaches by a name of the image: the cwd, the
+ * executable, fds (and the directories their files are made in, the
+ * sockets they connect to, the inodes they watch), mapped files. */
+static int list_probes(const struct ps_model *m, struct probes *ps)
+{
+	const char *exe = m->proc.exe.data, *cwd = m->proc.cwd.data;
+	int rc = add_probe(ps, "the working directory", cwd, X_OK, 0, "enter %s", cwd);
+
+	if (!rc)
+		rc = add_probe(ps, "the executable", exe, R_OK, 0, "open %s for %s", exe);
+	if (!rc)
+		rc = add_probe(ps, "the executable", exe, X_OK, 0, "run %s", exe);
+	for (size_t i = 0; !rc && i < m->fds.count; i++)
+		rc = probe_fd(ps, &m->fds.items[i]);
+	for (size_t i = 0; !rc && i < m->maps.count; i++)
+		rc = probe_map(ps, &m->maps.items[i]);
+	return rc;
+}
+
+/* A missing file is not reported here: the checks of each file name it
+ * better. */
+static int run_probes(struct vctx *v, const struct probes *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct probe *p = &ps->p[i];
+
+		if (faccessat(AT_FDCWD, p->path, p->mode, AT_EACCESS) == 0 || errno == ENOENT)
+			continue;
+		ps_caller_refusal(v->err, v->errlen, p->who, v->uid, p->deed, errno);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* The rule on what a name may be: no way through /proc into what a process
+ * sees (as_caller.c enforces it again at the open). Paths only: nothing is
+ * looked up. */
+static int check_proc_links(struct vctx *v, const struct probes *ps)
+{
+	char link[64];
+
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct probe *p = &ps->p[i];
+
+		if (ps_proc_link_in(p->path, link, sizeof(link)))
+			return refuse(v, -EPERM, "%s: %s goes through %s into a process's files: only "
+				      "root may restore such a path", p->who, p->path, link);
+	}
+	return 0;
+}
+
+static int check_caller_paths(struct vctx *v)
+{
+	struct probes ps = { NULL, 0, 0 };
+	int rc = list_probes(v->m, &ps);
+
+	rc = rc ? refuse(v, -ENOMEM, "out of memory") : check_proc_links(v, &ps);
+	free_probes(&ps);
 	return rc;
 }
 
@@ -614,7 +639,7 @@ static int check_caller(struct vctx *v)
 	if (v->uid == 0)
 		return 0;
 	rc = check_caller_ids(v);
-	return rc ? rc : check_caller_access(v);
+	return rc ? rc : check_caller_paths(v);
 }
 
 /* ---- memory ---- */
@@ -741,8 +766,7 @@ static int check_gone_file(struct vctx *v, const struct ps_mapping *map)
 		      ull(map->start), ull(map->end), map->path.data);
 }
 
-static int check_mapping(struct vctx *v, const struct ps_mapping *map,
-			 const struct ps_mapping *prev)
+static int check_mapping(struct vctx *v, const struct ps_mapping *map)
 {
 	int rc = map->content ? check_content(v, map) : 0;
 
@@ -750,9 +774,7 @@ static int check_mapping(struct vctx *v, const struct ps_mapping *map,
 		return rc;
 	switch (map->kind) {
 	case PS_MAP_FILE:
-		if (map->deleted)
-			return check_gone_file(v, map);
-		return same_file(prev, map) ? 0 : check_mapped_file(v, map);
+		return map->deleted ? check_gone_file(v, map) : 0;
 	case PS_MAP_OTHER:
 		return refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "
 			      "they cannot be restored", ull(map->start), ull(map->end),
@@ -768,26 +790,52 @@ static int check_memory(struct vctx *v)
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < maps->count; i++)
-		rc = check_mapping(v, &maps->items[i], i ? &maps->items[i - 1] : NULL);
+		rc = check_mapping(v, &maps->items[i]);
 	return rc;
 }
 
-/* The exe link is set from this path (the file itself is checked as one of
- * the mappings). */
+/* Mapped files are the very files of the checkpoint: their clean pages are
+ * read back from them. */
+static int check_mapped_files(struct vctx *v)
+{
+	const struct ps_maps *maps = &v->m->maps;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < maps->count; i++) {
+		const struct ps_mapping *map = &maps->items[i];
+
+		if (map->kind == PS_MAP_FILE && !map->deleted &&
+		    !same_file(i ? &maps->items[i - 1] : NULL, map))
+			rc = check_mapped_file(v, map);
+	}
+	return rc;
+}
+
 static int check_exe(struct vctx *v)
+{
+	if (!v->m->proc.exe.len)
+		return refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
+			      "without one is not supported");
+	return 0;
+}
+
+/* The exe link is set from this path (the file itself is checked as one of
+ * the mappings). For a caller other than root it must not be a set-id
+ * program: the link would say the process runs one it never ran. */
+static int check_exe_file(struct vctx *v)
 {
 	const char *exe = v->m->proc.exe.data;
 	struct stat st;
 
-	if (!v->m->proc.exe.len)
-		return refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
-			      "without one is not supported");
 	if (stat(exe, &st) < 0)
 		return errno == ENOENT ? refuse(v, -ENOENT, "the executable %s is missing", exe)
 				       : refuse(v, -errno, "the executable %s: %s", exe,
 						strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return refuse(v, -EINVAL, "the executable %s is not a regular file", exe);
+	if (v->uid && (st.st_mode & (S_ISUID | S_ISGID)))
+		return refuse(v, -EPERM, "the executable %s is set-user-ID or set-group-ID: only "
+			      "root may restore a process with such an executable", exe);
 	return 0;
 }
 
@@ -1204,11 +1252,10 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 	if (f->path.data[0] != '/')
 		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
 			      f->path.data);
-	if (f->type == PS_FD_CHR)
-		return is_pty_master(f) ? refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal "
-						 "master: restoring terminal pairs is not "
-						 "supported yet", f->fd, f->path.data) : 0;
-	return check_fd_path(v, f);
+	if (f->type == PS_FD_CHR && is_pty_master(f))
+		return refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
+			      "terminal pairs is not supported yet", f->fd, f->path.data);
+	return 0;
 }
 
 static int check_fds(struct vctx *v)
@@ -1223,13 +1270,131 @@ static int check_fds(struct vctx *v)
 	return rc;
 }
 
+/* Files opened by their path at restore, whose type is known. */
+static int check_fd_paths(struct vctx *v)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < v->m->fds.count; i++) {
+		const struct ps_fd *f = &v->m->fds.items[i];
+
+		if (!f->is_dup && f->supported && !ps_fd_has_content(f) &&
+		    (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_FIFO))
+			rc = check_fd_path(v, f);
+	}
+	return rc;
+}
+
+/* ---- the checks that look at files ---- */
+
+static int check_files(struct vctx *v)
+{
+	struct probes ps = { NULL, 0, 0 };
+	int rc = 0;
+
+	if (v->uid) {
+		rc = list_probes(v->m, &ps) ? refuse(v, -ENOMEM, "out of memory") : run_probes(v, &ps);
+		free_probes(&ps);
+	}
+	if (!rc)
+		rc = check_exe_file(v);
+	if (!rc)
+		rc = check_mapped_files(v);
+	return rc ? rc : check_fd_paths(v);
+}
+
+/* In the forked child: only raw syscalls for the ids (setgroups() and
+ * friends in glibc would signal threads the child does not have). Leaving
+ * uid 0 for good empties the capability sets, unless securebits keep them:
+ * then nothing is checked. */
+static int become_caller(struct vctx *v)
+{
+	const struct ps_creds *cr = &v->m->proc.creds;
+	uint64_t caps = 0;
+
+	if (syscall(SYS_setgroups, cr->ngroups, cr->groups) < 0 ||
+	    syscall(SYS_setresgid, v->gid, v->gid, v->gid) < 0 ||
+	    syscall(SYS_setresuid, v->uid, v->uid, v->uid) < 0)
+		return refuse(v, -EPERM, "cannot take uid %u to check its access to the image's "
+			      "files: %s", (unsigned)v->uid, strerror(errno));
+	if (own_permitted_caps(&caps) < 0 || caps)
+		return refuse(v, -EPERM, "uid %u kept capabilities %#llx when procsnap took it to "
+			      "check its access to the image's files", (unsigned)v->uid, ull(caps));
+	return 0;
+}
+
+static _Noreturn void files_child(struct vctx *v, int out)
+{
+	int rc = become_caller(v);
+	size_t len;
+
+	if (rc == 0)
+		rc = check_files(v);
+	len = rc ? strnlen(v->err, v->errlen) : 0;
+	if (write(out, &rc, sizeof(rc)) != sizeof(rc) || (len && write(out, v->err, len) < 0))
+		_exit(1);
+	_exit(0);
+}
+
+/* The child's verdict: its rc, then its sentence. */
+static int wait_files_child(struct vctx *v, pid_t child, int in)
+{
+	size_t got = 0;
+	ssize_t n;
+	int rc = -EIO, status;
+
+	do
+		n = read(in, &rc, sizeof(rc));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rc))
+		rc = -EIO;
+	while (rc && got + 1 < v->errlen && (n = read(in, v->err + got, v->errlen - 1 - got)) != 0) {
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			break;
+	}
+	if (rc && v->errlen)
+		v->err[got] = '\0';
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc == -EIO && !got)
+		return refuse(v, -EIO, "checking uid %u's access to the image's files failed",
+			      (unsigned)v->uid);
+	return rc;
+}
+
+static int check_files_as_caller(struct vctx *v)
+{
+	int pipefd[2], rc;
+	pid_t child;
+
+	if (v->uid == 0)
+		return check_files(v);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return refuse(v, -errno, "pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		close(pipefd[0]);
+		files_child(v, pipefd[1]);
+	}
+	rc = errno;
+	close(pipefd[1]);
+	if (child < 0)
+		rc = refuse(v, -rc, "fork: %s", strerror(rc));
+	else
+		rc = wait_files_child(v, child, pipefd[0]);
+	close(pipefd[0]);
+	return rc;
+}
+
 int ps_validate_image(const struct ps_model *m, const char *dir, uid_t caller_uid,
 		      gid_t caller_gid, char *err, size_t errlen)
 {
 	struct vctx v = { m, dir, caller_uid, caller_gid, err, errlen };
 	int (*const checks[])(struct vctx *) = {
 		check_machine, check_threads, check_pid, check_process_state, check_caller,
-		check_caps, check_vdso, check_memory, check_exe, check_fds,
+		check_caps, check_vdso, check_memory, check_exe, check_fds, check_files_as_caller,
 	};
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

@@ -12,7 +12,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -256,6 +258,8 @@ static void teardown(void)
 	strcpy(g_dir, "/tmp/check_validate.XXXXXX");
 }
 
+static struct ps_socket *add_unix_socket(int n, int type, enum ps_sock_state state, int peer_fd);
+
 /* ---- asserting ---- */
 
 static int validate_as(uid_t uid, gid_t gid)
@@ -488,8 +492,8 @@ START_TEST(test_caller_access)
 						      "writing (Permission denied)", g_log));
 	ck_assert_int_eq(chmod(g_log, 0666), 0);
 	ck_assert_int_eq(chmod(g_lib, 0700), 0);
-	expect_refused(validate_as(54321, 54321), fmt("the executable %s: uid 54321 may not open "
-						      "it for reading", g_lib));
+	expect_refused(validate_as(54321, 54321), fmt("the executable: uid 54321 may not open %s "
+						      "for reading (Permission denied)", g_lib));
 	ck_assert_int_eq(chmod(g_lib, 0755), 0);
 	ck_assert_int_eq(validate_as(54321, 54321), 0);
 }
@@ -515,7 +519,7 @@ START_TEST(test_caller_made_files)
 	f->data = xstrdup("fds/5");
 	f->uid = f->gid = 54321;
 	f->mode = S_IFREG | 0600;
-	expect_refused(validate_as(54321, 54321), fmt("fd 5: uid 54321 may not make files in %s "
+	expect_refused(validate_as(54321, 54321), fmt("fd 5: uid 54321 may not make a file in %s "
 						      "(Permission denied)", g_dir));
 	ck_assert_int_eq(chmod(g_dir, 0777), 0);
 	ck_assert_msg(validate_as(54321, 54321) == 0, "refused: %s", g_err);
@@ -525,6 +529,154 @@ START_TEST(test_caller_made_files)
 	f->uid = 54321;
 	f->mode |= S_ISUID;
 	expect_refused(validate_as(54321, 54321), "is set-user-ID or set-group-ID: only root may");
+}
+END_TEST
+
+/* A root-only file of the test's, in its directory. */
+static const char *root_only_file(const char *name)
+{
+	static char path[PS_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+	write_sparse(name, 10);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	return path;
+}
+
+/* Paths through /proc into a process's files are refused as written, even
+ * when they do not resolve (yet): the pid may be the restored one's. */
+START_TEST(test_caller_proc_links)
+{
+	static const char *const forged[] = {
+		"/proc/%d/root/etc/shadow", "/proc/self/root/etc/shadow", "/proc/%d/fd/3",
+		"/proc//%d/./cwd/x", "/proc/%d/task/%d/root/etc/shadow", "/proc/thread-self/fd/0",
+		"/proc/%d/map_files/400000-401000", "/proc/x/../%d/exe",
+	};
+	struct ps_fd *f = add_fd(3, PS_FD_CHR, "char", "/dev/null", O_RDONLY);
+	pid_t gone = g_m.proc.pid;
+
+	be_uid(54321);
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		set_bytes(&f->path, fmt(forged[i], gone, gone));
+		expect_refused(validate_as(54321, 54321), fmt("fd 3: %s goes through /proc/", f->path.data));
+		expect_refused(validate_as(54321, 54321), "into a process's files: only root may restore");
+		ck_assert_msg(validate_as(0, 0) == 0, "root refused %s: %s", f->path.data, g_err);
+	}
+	set_bytes(&f->path, "/proc/1/stat");
+	f->type = PS_FD_REG;
+	ck_assert_msg(validate_as(54321, 54321) == 0, "refused /proc/1/stat: %s", g_err);
+	set_bytes(&g_m.proc.cwd, "/proc/1/cwd");
+	expect_refused(validate_as(54321, 54321), "the working directory: /proc/1/cwd goes through "
+		       "/proc/1/cwd into a process's files");
+	set_bytes(&g_m.proc.cwd, "/");
+	set_bytes(&g_m.proc.exe, "/proc/self/exe");
+	expect_refused(validate_as(54321, 54321), "the executable: /proc/self/exe goes through "
+		       "/proc/self");
+}
+END_TEST
+
+/* Char devices are probed like files (they were once skipped). */
+START_TEST(test_caller_device)
+{
+	char node[PS_PATH_MAX];
+	struct ps_fd *f;
+
+	be_uid(54321);
+	snprintf(node, sizeof(node), "%s/null0600", g_dir);
+	ck_assert_int_eq(mknod(node, S_IFCHR | 0600, makedev(1, 3)), 0);
+	f = add_fd(3, PS_FD_CHR, "char", node, O_RDONLY);
+	f->rdev_major = 1;
+	f->rdev_minor = 3;
+	expect_refused(validate_as(54321, 54321), fmt("fd 3: uid 54321 may not open %s for reading "
+						      "(Permission denied)", node));
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
+/* A symlink or a hard link to a root-only file is that file. */
+START_TEST(test_caller_links)
+{
+	const char *secret = root_only_file("secret");
+	char sym[PS_PATH_MAX], hard[PS_PATH_MAX];
+
+	be_uid(54321);
+	snprintf(sym, sizeof(sym), "%s/sym", g_dir);
+	snprintf(hard, sizeof(hard), "%s/hard", g_dir);
+	ck_assert_int_eq(symlink(secret, sym), 0);
+	ck_assert_int_eq(link(secret, hard), 0);
+	add_fd(3, PS_FD_REG, "file", sym, O_RDONLY);
+	expect_refused(validate_as(54321, 54321), fmt("fd 3: uid 54321 may not open %s for reading",
+						      sym));
+	set_bytes(&g_m.fds.items[g_m.fds.count - 1].path, hard);
+	expect_refused(validate_as(54321, 54321), fmt("fd 3: uid 54321 may not open %s for reading",
+						      hard));
+}
+END_TEST
+
+START_TEST(test_caller_exe)
+{
+	be_uid(54321);
+	ck_assert_int_eq(chmod(g_lib, 0644), 0);
+	expect_refused(validate_as(54321, 54321), fmt("the executable: uid 54321 may not run %s "
+						      "(Permission denied)", g_lib));
+	ck_assert_int_eq(chmod(g_lib, 04755), 0);
+	expect_refused(validate_as(54321, 54321), fmt("the executable %s is set-user-ID or "
+						      "set-group-ID: only root may restore", g_lib));
+	ck_assert_msg(validate_as(0, 0) == 0, "root refused: %s", g_err);
+	ck_assert_int_eq(chmod(g_lib, 02755), 0);
+	expect_refused(validate_as(54321, 54321), "is set-user-ID or set-group-ID");
+}
+END_TEST
+
+/* A mapped file the caller may not read is refused as such: no sentence
+ * tells what it is (size, mtime, build-id) now. */
+START_TEST(test_caller_mapped_file)
+{
+	struct ps_mapping *map = find_kind(PS_MAP_FILE);
+	const char *secret = root_only_file("secret.so");
+
+	be_uid(54321);
+	set_bytes(&map->path, secret);
+	expect_refused(validate_as(54321, 54321), fmt("mapping 20000000-20001000: uid 54321 may not "
+						      "open %s for reading (Permission denied)", secret));
+	ck_assert_int_eq(chmod(secret, 0644), 0);
+	expect_refused(validate_as(54321, 54321), "changed since the checkpoint");
+	ck_assert_int_eq(chmod(g_dir, 0700), 0);
+	expect_refused(validate_as(54321, 54321), "may not");
+	ck_assert_msg(strstr(g_err, "changed") == NULL, "a sentence about an unreachable file: %s",
+		      g_err);
+}
+END_TEST
+
+START_TEST(test_caller_watch_and_bind)
+{
+	char dir[64];
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct ps_fd *f = add_fd(4, PS_FD_ANON, "inotify", "anon_inode:inotify", O_RDONLY);
+	struct ps_socket *s;
+
+	be_uid(54321);
+	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/private", g_dir), (int)sizeof(dir));
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	f->watches = calloc(1, sizeof(*f->watches));
+	f->nwatches = 1;
+	f->watches[0].wd = 1;
+	set_bytes(&f->watches[0].path, dir);
+	expect_refused(validate_as(54321, 54321), fmt("fd 4: inotify watch 1: uid 54321 may not "
+						      "watch %s (Permission denied)", dir));
+	f->nwatches = 0;
+	ck_assert_msg(validate_as(54321, 54321) == 0, "refused: %s", g_err);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	s = add_unix_socket(5, SOCK_DGRAM, PS_SOCK_BOUND, -1);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s/sock", dir);
+	s->local.len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + strlen(un.sun_path) + 1);
+	memcpy(s->local.sa, &un, s->local.len);
+	expect_refused(validate_as(54321, 54321), fmt("fd 5: uid 54321 may not bind a socket to "
+						      "%s (Permission denied)", un.sun_path));
+	snprintf(un.sun_path, sizeof(un.sun_path), "/proc/self/root%s/sock", dir);
+	s->local.len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + strlen(un.sun_path) + 1);
+	memcpy(s->local.sa, &un, s->local.len);
+	expect_refused(validate_as(54321, 54321), "fd 5: /proc/self/root");
 }
 END_TEST
 
@@ -902,6 +1054,12 @@ static Suite *validate_suite(void)
 	tcase_add_test(creds, test_caller_groups);
 	tcase_add_test(creds, test_caller_access);
 	tcase_add_test(creds, test_caller_made_files);
+	tcase_add_test(creds, test_caller_proc_links);
+	tcase_add_test(creds, test_caller_device);
+	tcase_add_test(creds, test_caller_links);
+	tcase_add_test(creds, test_caller_exe);
+	tcase_add_test(creds, test_caller_mapped_file);
+	tcase_add_test(creds, test_caller_watch_and_bind);
 	tcase_add_test(creds, test_caller_privileged_port);
 	tcase_add_test(creds, test_chroot_needs_root);
 	tcase_add_test(creds, test_caps_inconsistent);
