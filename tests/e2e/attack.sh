@@ -14,6 +14,8 @@ set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
 
+# shellcheck source-path=SCRIPTDIR source=users_lib.sh
+. "$(dirname "$0")/users_lib.sh"
 # shellcheck source-path=SCRIPTDIR source=attack_lib.sh
 . "$(dirname "$0")/attack_lib.sh"
 

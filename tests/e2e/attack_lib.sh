@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # names for the tests sourcing this; lib.sh sets PS_TMP
 # The scene of the attack tests (attack.sh, attack_privacy.sh), sourced after
-# lib.sh and restore_lib.sh (bash, set -eu).
+# lib.sh, restore_lib.sh and users_lib.sh (bash, set -eu).
 #
 # atk_setup makes two users of the test's own (removed on exit, whatever
 # happens), A's and B's private directories, root's files in $R that A may
@@ -13,39 +13,14 @@
 ATTACK=$TARGETS/attack
 # A user's PATH: root's may lead through /root, which they cannot enter.
 USER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-ATK_USERS=()
-
-as_a() { setpriv --reuid="$UA" --regid="$UA" --init-groups -- env PATH="$USER_PATH" "$@"; }
-as_b() { setpriv --reuid="$UB" --regid="$UB" --init-groups -- env PATH="$USER_PATH" "$@"; }
-
-# Their processes are all the test's own: killed by pid before userdel.
-atk_cleanup() {
-	local rc=$? u p
-	set +e
-	for p in "${PS_PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for u in "${ATK_USERS[@]}"; do
-		userdel -f "$u" >/dev/null 2>&1 || ps_log "warning: could not remove user $u"
-	done
-	(exit "$rc")
-	ps_cleanup
-}
+as_a() { us_as "$UA" env PATH="$USER_PATH" "$@"; }
+as_b() { us_as "$UB" env PATH="$USER_PATH" "$@"; }
 
 atk_users() {
-	local u
-	for tool in useradd userdel setpriv; do
-		command -v "$tool" >/dev/null || ps_skip "$tool missing: apt-get install passwd util-linux"
-	done
-	trap atk_cleanup EXIT
-	UA=psatk$$a
-	UB=psatk$$b
-	for u in "$UA" "$UB"; do
-		useradd -M -U -d /nonexistent -s /usr/sbin/nologin "$u" || ps_fail "useradd $u failed"
-		ATK_USERS+=("$u")
-	done
+	us_setup
+	us_add_user UA
+	us_add_user UB
 	UID_A=$(id -u "$UA")
-	ps_log "users $UA (uid $UID_A) and $UB (uid $(id -u "$UB")), removed at the end"
 }
 
 # A's and B's directories (0700), root's (0755) with what A may not use.
@@ -165,7 +140,7 @@ atk_restore() {
 	local err=$PS_TMP/restore.err
 	as_a cp -r "$ADIR/forged/$1" "$MNT/restore/$1" 2>"$err" && RS_CP_RC=0 || RS_CP_RC=$?
 	RS_CP_ERR=$(tr '\n' ' ' <"$err")
-	RS_STATUS=$(cat "$MNT/restore/$1/status") || ps_fail "cannot read restore/$1/status"
+	RS_STATUS=$(as_a cat "$MNT/restore/$1/status") || ps_fail "$UA cannot read restore/$1/status"
 	ps_log "$UA restores $1: cp exit $RS_CP_RC, status '$RS_STATUS'"
 }
 

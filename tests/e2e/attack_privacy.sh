@@ -8,6 +8,8 @@ set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=users_lib.sh
+. "$(dirname "$0")/users_lib.sh"
 # shellcheck source-path=SCRIPTDIR source=attack_lib.sh
 . "$(dirname "$0")/attack_lib.sh"
 
@@ -16,7 +18,7 @@ atk_setup
 atk_forge staged 'fds.json:3:path="/proc/self/root/etc/shadow"'
 atk_refused staged "fd 3: /proc/self/root/etc/shadow goes through /proc/self" \
 	"an image A leaves staged"
-ls "$MNT/restore" | grep -qx staged || ps_fail "root does not see restore/staged"
+ls "$MNT/restore" | grep -qx "staged@$UID_A" || ps_fail "root does not see restore/staged@$UID_A"
 as_a cat "$MNT/restore/staged/process.json" >/dev/null ||
 	ps_fail "$UA cannot read her own staged restore/staged/process.json"
 
