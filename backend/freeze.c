@@ -211,17 +211,13 @@ int ps_wait_interrupt_stop(pid_t tid)
  * returned is the right answer and must stay. */
 static int has_deliverable_signal(pid_t tid)
 {
-	char path[64], *text;
 	struct ps_status st;
-	size_t len;
 	int yes;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (ps_read_file(path, &text, &len) < 0)
+	if (ps_read_status(tid, &st) < 0)
 		return 1;
-	yes = ps_parse_status(text, &st) < 0 || ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk);
-	free(st.groups);    /* NULL when parsing failed: the parser zeroes st first */
-	free(text);
+	yes = ((st.sig_pnd | st.shd_pnd) & ~st.sig_blk) != 0;
+	free(st.groups);
 	return yes;
 }
 
@@ -276,18 +272,12 @@ static int seize_thread(struct ps_frozen_thread *t, struct ps_sleep_clocks *cloc
 /* Who traces pid, or 0. */
 static pid_t tracer_of(pid_t pid)
 {
-	char path[64], *text = NULL;
 	struct ps_status st;
-	pid_t tracer = 0;
-	size_t len;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
-		free(st.groups);
-		tracer = st.tracer_pid;
-	}
-	free(text);
-	return tracer;
+	if (ps_read_status(pid, &st) < 0)
+		return 0;
+	free(st.groups);
+	return st.tracer_pid;
 }
 
 static int is_our_thread(pid_t tid)

@@ -1168,3 +1168,18 @@ fail_einval:
 	free(v);
 	return -EINVAL;
 }
+
+int ps_read_status(pid_t id, struct ps_status *out)
+{
+	char path[64], *text;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
+	rc = ps_read_file(path, &text, &len);
+	if (rc < 0)
+		return rc;
+	rc = ps_parse_status(text, out);
+	free(text);
+	return rc;
+}

@@ -44,6 +44,11 @@ struct ps_status {
 };
 int ps_parse_status(const char *text, struct ps_status *out);
 
+/* Read and parse /proc/<id>/status (a tid works too: every thread has its
+ * own there). 0, or -errno (-EINVAL: unparsable); out->groups is the
+ * caller's to free. */
+int ps_read_status(pid_t id, struct ps_status *out);
+
 /* One line of /proc/<pid>/maps. path is "" for anonymous mappings; a
  * trailing " (deleted)" is stripped from path and sets deleted. */
 struct ps_maps_line {

@@ -31,21 +31,6 @@ static int read_stat(pid_t pid, struct ps_stat *st)
 	return rc;
 }
 
-static int read_status(pid_t pid, struct ps_status *st)
-{
-	char path[64], *text;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	rc = ps_read_file(path, &text, &len);
-	if (rc < 0)
-		return rc;
-	rc = ps_parse_status(text, st);
-	free(text);
-	return rc;
-}
-
 /* A kernel thread has no user memory; a zombie ('Z') or dead ('X') task
  * has nothing left to snapshot. */
 static int is_live_user_task(const struct ps_stat *st)
@@ -154,7 +139,7 @@ pid_t ps_proclist_tgid(pid_t tid)
 
 	if (tid <= 0)
 		return -EINVAL;
-	rc = read_status(tid, &st);
+	rc = ps_read_status(tid, &st);
 	if (rc < 0)
 		return rc;
 	free(st.groups);
@@ -185,7 +170,7 @@ static int caller_is_privileged(pid_t caller_tid, uid_t caller_uid)
 
 	if (caller_uid != 0 || caller_tid <= 0)
 		return 0;
-	if (read_status(caller_tid, &st) < 0)
+	if (ps_read_status(caller_tid, &st) < 0)
 		return 0;
 	free(st.groups);
 	if (!(st.cap_eff & (1ULL << CAP_SYS_PTRACE_BIT)))
@@ -256,7 +241,7 @@ int ps_proclist_may_trace(pid_t caller_tid, uid_t caller_uid, gid_t caller_gid,
 
 	if (caller_is_privileged(caller_tid, caller_uid))
 		return 0;
-	rc = read_status(pid, &t);
+	rc = ps_read_status(pid, &t);
 	if (rc < 0) {
 		snprintf(err, errlen, "reading /proc/%d/status: %s", (int)pid, strerror(-rc));
 		return rc;

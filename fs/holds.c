@@ -104,28 +104,6 @@ static int join_hold(struct ps_hold *h, struct ps_hold **out, char *why, size_t 
 	return 0;
 }
 
-/* PTRACE_SEIZE says EPERM both for "not allowed" and for "someone traces
- * it already" (a debugger, strace, another procsnap): the second is not a
- * matter of rights but of the process being busy, and the caller can do
- * something about it. */
-static int busy_or_refused(pid_t pid, int rc)
-{
-	char path[32], *text = NULL;
-	struct ps_status st;
-	size_t len;
-	int traced = 0;
-
-	if (rc != -EPERM)
-		return rc;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (ps_read_file(path, &text, &len) == 0 && ps_parse_status(text, &st) == 0) {
-		traced = st.tracer_pid != 0;
-		free(st.groups);
-	}
-	free(text);
-	return traced ? -EBUSY : rc;
-}
-
 /* Take the snapshot for a new hold, with the lock dropped: freezing a
  * process can take a while and must not stall other pids. */
 static int take_new(pid_t pid, struct ps_hold **out, char *why, size_t whylen)
@@ -147,8 +125,6 @@ static int take_new(pid_t pid, struct ps_hold **out, char *why, size_t whylen)
 	rc = ps_snapshot_take(pid, &h->snap, h->why, sizeof(h->why));
 	if (rc == 0 && !h->snap)
 		rc = -EIO;
-	if (rc < 0)
-		rc = busy_or_refused(pid, rc);
 	pthread_mutex_lock(&T.lock);
 
 	if (rc < 0) {

@@ -26,18 +26,10 @@ static int call_ok(long rc)
 static int check_entered(struct ps_rctx *c)
 {
 	struct ps_status st;
-	char path[48], *text;
-	size_t len;
-	int rc;
+	int rc = ps_read_status(c->pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", c->pid);
-	rc = ps_read_file(path, &text, &len);
 	if (rc < 0)
-		return ps_rfail(c, rc, "%s: %s", path, strerror(-rc));
-	rc = ps_parse_status(text, &st);
-	free(text);
-	if (rc < 0)
-		return ps_rfail(c, rc, "%s: cannot parse it", path);
+		return ps_rfail(c, rc, "/proc/%d/status: %s", c->pid, strerror(-rc));
 	free(st.groups);
 	if (st.uid[0] != c->uid || st.uid[1] != c->uid || st.uid[3] != c->uid ||
 	    st.gid[0] != c->gid || st.gid[1] != c->gid || st.gid[3] != c->gid || st.cap_eff)

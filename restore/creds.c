@@ -21,18 +21,10 @@ static int call_ok(long rc)
 int ps_stub_caps(struct ps_rctx *c, struct ps_caps *now)
 {
 	struct ps_status st;
-	char path[48], *text;
-	size_t len;
-	int rc;
+	int rc = ps_read_status(c->pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", c->pid);
-	rc = ps_read_file(path, &text, &len);
 	if (rc < 0)
-		return ps_rfail(c, rc, "%s: %s", path, strerror(-rc));
-	rc = ps_parse_status(text, &st);
-	free(text);
-	if (rc < 0)
-		return ps_rfail(c, rc, "%s: cannot parse it", path);
+		return ps_rfail(c, rc, "/proc/%d/status: %s", c->pid, strerror(-rc));
 	free(st.groups);
 	*now = (struct ps_caps){ st.cap_inh, st.cap_prm, st.cap_eff, st.cap_bnd, st.cap_amb };
 	return 0;

@@ -134,19 +134,11 @@ static int pid_is_group(pid_t pid)
 static pid_t read_tgid(pid_t pid)
 {
 	struct ps_status st;
-	char path[48], *text;
-	size_t len;
-	pid_t tgid = pid;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (ps_read_file(path, &text, &len) < 0)
+	if (ps_read_status(pid, &st) < 0)
 		return pid;
-	if (ps_parse_status(text, &st) == 0) {
-		tgid = st.tgid;
-		free(st.groups);
-	}
-	free(text);
-	return tgid;
+	free(st.groups);
+	return st.tgid;
 }
 
 /* Who holds pid now, in words a person can act on. */

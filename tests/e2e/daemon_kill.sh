@@ -21,9 +21,11 @@ pid=$(ps_field pid)
 progress=$(ps_field progress)
 mounts=0
 
+# What the victim reported that it must not have: any change, and an EINTR
+# of its waits except where the random kills allow one (below).
 no_failures() { # WHEN
-	if grep -q '^FAIL' "$results"; then
-		ps_fail "the victim saw its state change $1: $(grep -m3 '^FAIL' "$results" | tr '\n' ' ')"
+	if grep -q "^FAIL\|^EINTR" "$results"; then
+		ps_fail "the victim saw its state change $1: $(grep -m3 "^FAIL\|^EINTR" "$results" | tr '\n' ' ')"
 	fi
 }
 
@@ -88,7 +90,16 @@ for ((i = 1; i <= 5; i++)); do
 done
 ps_pass "procsnap killed while holding a snapshot: the victim ran on unharmed"
 
-# 2. At random instants of cp -r.
+# 2. At random instants of cp -r. A kill can fall between the interrupt
+#    that stops a thread blocked in epoll_wait or sigtimedwait and that
+#    thread's stop: the kernel has ended its wait with EINTR (as SIGSTOP
+#    would), and with its tracer gone the thread returns it before procsnap
+#    can rewind it. That, counted, is the one thing allowed here.
+changed() { # WHEN
+	if grep -q '^FAIL' "$results"; then
+		ps_fail "the victim saw its state change $1: $(grep -m3 '^FAIL' "$results" | tr '\n' ' ')"
+	fi
+}
 for ((i = 1; i <= TRIALS; i++)); do
 	new_mount
 	cp -r "$MNT/$pid" "$PS_TMP/copy" 2>/dev/null &
@@ -99,14 +110,16 @@ for ((i = 1; i <= TRIALS; i++)); do
 	reap_daemon "in trial $i"
 	rm -rf "$PS_TMP/copy"
 	ps_wait_free "$pid" "after kill -9 of procsnap in trial $i"
-	no_failures "in trial $i"
+	changed "in trial $i"
 	[ $((i % 20)) != 0 ] || advances "after trial $i"
 done
-unharmed "after $TRIALS kills of procsnap during cp -r"
+ps_wait_free "$pid" "after $TRIALS kills of procsnap during cp -r"
+advances "after $TRIALS kills of procsnap during cp -r"
 kill -USR2 "$pid"
 ps_wait_for 10 "the victim's memory check" grep -q '^OK memory' "$results"
-no_failures "in its memory"
-ps_pass "$TRIALS kills of procsnap 0-50 ms into cp -r: the victim ran on, memory unchanged"
+changed "in its memory"
+interrupted=$(grep -c '^EINTR' "$results" || true)
+ps_pass "$TRIALS kills of procsnap 0-50 ms into cp -r: the victim ran on, memory unchanged ($interrupted fell between a wait's interrupt and its thread's stop: EINTR)"
 
 # 3. A process killed 0-2 ms into its snapshot is its parent's to reap at
 #    once, never held as a zombie by procsnap.

@@ -9,7 +9,7 @@
  * another thread feeds in order, one waits in epoll_wait and sigtimedwait
  * (which a stop ends with EINTR) for what never comes. MIB MiB of memory hold a pattern whose
  * checksum SIGUSR2 has checked ("OK memory <sum>"). Any change is a line
- * "FAIL ..." in RESULTS. READY gives pid, the progress counter's address.
+ * "FAIL ..." in RESULTS, a wait ended with EINTR a line "EINTR <call>". READY gives pid, the progress counter's address.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -137,6 +137,11 @@ __attribute__((target("avx2"))) static int spin_avx(unsigned long n)
 	return bad;
 }
 
+/* Every thread blocks a few signals of its own choosing, which must stay
+ * so; all but the main thread also block SIGUSR2, so that its handler
+ * (the memory check) never ends another thread's wait with EINTR. */
+static __thread int is_main;
+
 static sigset_t watched_mask(void)
 {
 	sigset_t s;
@@ -144,6 +149,8 @@ static sigset_t watched_mask(void)
 	sigemptyset(&s);
 	sigaddset(&s, SIGWINCH);
 	sigaddset(&s, SIGRTMIN + 3);
+	if (!is_main)
+		sigaddset(&s, SIGUSR2);
 	return s;
 }
 
@@ -211,6 +218,17 @@ static void *reader(void *unused)
 	return NULL;
 }
 
+/* A wait that ended otherwise than by its timeout. EINTR has a line of its
+ * own: it is what a stop (SIGSTOP, a ptrace interrupt) followed by a
+ * resume gives these waits, not a corruption. */
+static void report_wait(const char *call, int n)
+{
+	if (n == -1 && errno == EINTR)
+		report_to(results, "EINTR %s", call);
+	else
+		report_to(results, "FAIL %s gave %d (%s)", call, n, strerror(errno));
+}
+
 /* Both waits time out, never fail: nothing is ever ready or sent. */
 static void *waiter(void *unused)
 {
@@ -229,10 +247,10 @@ static void *waiter(void *unused)
 		int n = epoll_wait(ep, &e, 1, 5);
 
 		if (n != 0)
-			report_to(results, "FAIL epoll_wait gave %d (%s)", n, strerror(errno));
+			report_wait("epoll_wait", n);
 		n = sigtimedwait(&rt, NULL, &ts);
 		if (n != -1 || errno != EAGAIN)
-			report_to(results, "FAIL sigtimedwait gave %d (%s)", n, strerror(errno));
+			report_wait("sigtimedwait", n);
 	}
 	return NULL;
 }
@@ -317,10 +335,12 @@ int main(int argc, char **argv)
 		perror("victim: pipe");
 		return 1;
 	}
+	block_watched();      /* the threads start with SIGUSR2 blocked */
 	start(sleeper);
 	start(feeder);
 	start(reader);
 	start(waiter);
+	is_main = 1;
 	block_watched();
 	printf("READY pid=%d progress=%p avx=%d\n", (int)getpid(), (void *)&progress, avx);
 	fflush(stdout);
