@@ -157,6 +157,10 @@ static void nursery_main(int report, int ctl)
 	int status;
 
 	close_all_but(report, ctl);
+	/* procsnap may die while a stub is being made: the report then fails
+	 * with EPIPE, and SIGPIPE must not end the nursery before it has
+	 * killed that stub. */
+	signal(SIGPIPE, SIG_IGN);
 	while (read(ctl, &c, sizeof(c)) == sizeof(c)) {
 		if (c.op == CMD_RELEASE && stub > 0)
 			_exit(0);
@@ -166,12 +170,12 @@ static void nursery_main(int report, int ctl)
 			r = clone_stub(&c, maps, nmaps);
 		else
 			break;
+		if (c.op == CMD_CLONE && r.value > 0)
+			stub = (pid_t)r.value;
 		if (write(report, &r, sizeof(r)) != sizeof(r))
 			break;
 		if (c.op == CMD_CLONE && r.value < 0)
 			_exit(1);
-		if (c.op == CMD_CLONE)
-			stub = (pid_t)r.value;
 	}
 	if (stub > 0) {
 		kill(stub, SIGKILL);
