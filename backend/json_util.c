@@ -29,6 +29,16 @@ void ps_registers_file_name(char *buf, size_t len, pid_t tid)
 
 /* ---- errors ---- */
 
+/* Sentences quote the image (a name, jansson's text near a syntax error):
+ * bytes of a file, which may hold newlines or terminal escapes, in what the
+ * user reads as one line. */
+static void blank_controls(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void ps_jerr_init(struct ps_jerr *e, char *buf, size_t len, const char *file)
 {
 	e->buf = buf;
@@ -76,6 +86,7 @@ int ps_jerr_fail(struct ps_jerr *e, const char *fmt, ...)
 	va_end(ap);
 	snprintf(e->buf, e->len, "%s: %s%s%s", e->file, e->where,
 		 e->where[0] ? ": " : "", msg);
+	blank_controls(e->buf);
 	return -EINVAL;
 }
 
@@ -452,9 +463,11 @@ json_t *ps_json_load(const char *text, size_t len, const char *name, size_t max_
 		return NULL;
 	}
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j)
+	if (!j) {
+		blank_controls(jerr.text);
 		snprintf(err, errlen, "%s is not valid JSON: %s (line %d, column %d)",
 			 name, jerr.text, jerr.line, jerr.column);
+	}
 	return j;
 }
 
