@@ -407,6 +407,26 @@ static int read_signals(int dirfd, struct ps_model *m, char *err, size_t errlen)
 	return rc;
 }
 
+static size_t count_registers(const struct ps_image_meta *meta)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < meta->nfiles; i++)
+		n += is_registers_name(meta->files[i].name);
+	return n;
+}
+
+/* Before any file is read: one registers file per thread. */
+static int check_thread_count(const struct ps_image_meta *meta, char *err, size_t errlen)
+{
+	size_t n = count_registers(meta);
+
+	if (n > PS_MAX_THREADS)
+		return fail(err, errlen, -EINVAL, "image.json lists %zu registers files, more than "
+			    "the %d threads an image may hold", n, PS_MAX_THREADS);
+	return 0;
+}
+
 /* Signals queued to the process and to its threads share one bound, checked
  * as each thread is read: what is held before the refusal stays within twice
  * the bound. */
@@ -425,18 +445,13 @@ static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	const struct ps_image_meta *meta = &m->meta;
 	char main_name[64];
-	size_t n = 0, next = 1, queued = m->signals.nshared_pending;
+	size_t n = count_registers(meta), next = 1, queued = m->signals.nshared_pending;
 	int rc;
 
 	ps_registers_file_name(main_name, sizeof(main_name), meta->pid);
 	if (!ps_image_file_find(meta, main_name))
 		return fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
 			    "registers", main_name);
-	for (size_t i = 0; i < meta->nfiles; i++)
-		n += is_registers_name(meta->files[i].name);
-	if (n > PS_MAX_THREADS)
-		return fail(err, errlen, -EINVAL, "image.json lists %zu registers files, more than "
-			    "the %d threads an image may hold", n, PS_MAX_THREADS);
 	m->threads = calloc(n, sizeof(*m->threads));
 	if (!m->threads)
 		return fail(err, errlen, -ENOMEM, "registers: out of memory");
@@ -481,6 +496,8 @@ static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	int rc = load_meta(dirfd, &m->meta, err, errlen);
 
+	if (!rc)
+		rc = check_thread_count(&m->meta, err, errlen);
 	for (size_t i = 0; rc == 0 && i < m->meta.nfiles; i++)
 		rc = verify_listed(dirfd, &m->meta.files[i], err, errlen);
 	if (!rc)
