@@ -31,12 +31,12 @@
 
 /* ---- the JSON files: size on disk, and memory their parse may take ----
  * The memory is estimated before parsing from what the text holds (see
- * ps_json_load); a real file's estimate is 10 to 13 times its size. */
+ * ps_json_load); a real file's estimate is 5 to 15 times its size. */
 
 #define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163844 files of < 128 bytes */
 #define PS_MAX_IMAGE_JSON_MEMORY (256 << 20)    /* of ~1 KiB each */
 #define PS_MAX_PROCESS_JSON_SIZE (64 << 20)     /* argv and environ, escaped */
-#define PS_MAX_PROCESS_JSON_MEMORY (192 << 20)
+#define PS_MAX_PROCESS_JSON_MEMORY (256 << 20)
 #define PS_MAX_SIGNALS_JSON_SIZE (32 << 20)     /* 65536 pending of ~400 bytes */
 #define PS_MAX_SIGNALS_JSON_MEMORY (128 << 20)  /* of ~1.3 KiB each */
 #define PS_MAX_REGISTERS_JSON_SIZE (32 << 20)   /* the same, and the xsave area */

@@ -399,7 +399,9 @@ char *ps_json_dump(const json_t *j, size_t *len)
  * with glibc's malloc, rounded up): an empty object with its hash table 250
  * bytes, an array 154, a string or an object's key about 110 and its bytes, a
  * number 50, and for true, false and null (shared singletons) the slot in
- * their parent. */
+ * their parent. The bytes of a string are copied out of the lexer's buffer,
+ * which doubles as it grows to the longest one: three times the text's
+ * length covers both. */
 #define COST_CONTAINER 256
 #define COST_STRING 128
 #define COST_NUMBER 64
@@ -430,7 +432,7 @@ static size_t string_end(const char *s, size_t len, size_t i)
 
 size_t ps_json_parse_cost(const char *s, size_t len)
 {
-	size_t cost = len;   /* the bytes of all strings together, at most */
+	size_t cost = 3 * len;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
