@@ -327,9 +327,9 @@ static int decode_extents(const json_t *j, struct ps_mapping *m, size_t *runs_le
 	if (n > pages)
 		return ps_jerr_fail(e, "field \"data\" has more runs than the mapping has pages");
 	if (n > *runs_left)
-		return ps_jerr_fail(e, "field \"data\" has %zu runs: with those of the mappings "
-				    "before it, more than the %d runs of saved pages an image may hold",
-				    n, PS_MAX_DATA_RUNS);
+		return ps_jerr_fail(e, "field \"data\" has %zu runs, which bring the image's runs "
+				    "of saved pages to %zu, more than the %d it may hold",
+				    n, PS_MAX_DATA_RUNS - *runs_left + n, PS_MAX_DATA_RUNS);
 	*runs_left -= n;
 	m->data = calloc(n ? n : 1, sizeof(*m->data));
 	if (!m->data)

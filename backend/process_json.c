@@ -304,8 +304,9 @@ static int decode_strlist(const json_t *a, const char *key, struct ps_strlist *l
 		l->count = i + 1;
 		*bytes += l->items[i].len + 1;
 		if (*bytes > PS_MAX_ARGS_BYTES)
-			return ps_jerr_fail(e, "fields \"cmdline\" and \"environ\" hold more than "
-					    "the %d bytes a process may have", PS_MAX_ARGS_BYTES);
+			return ps_jerr_fail(e, "fields \"cmdline\" and \"environ\" hold %zu bytes "
+					    "with %s, more than the %d a process may have", *bytes,
+					    field, PS_MAX_ARGS_BYTES);
 	}
 	return 0;
 }

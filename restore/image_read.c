@@ -430,12 +430,14 @@ static int check_thread_count(const struct ps_image_meta *meta, char *err, size_
 /* Signals queued to the process and to its threads share one bound, checked
  * as each thread is read: what is held before the refusal stays within twice
  * the bound. */
-static int count_queued(size_t *queued, size_t more, char *err, size_t errlen)
+static int count_queued(size_t *queued, const struct ps_thread *t, const char *name,
+			char *err, size_t errlen)
 {
-	*queued += more;
+	*queued += t->npending;
 	if (*queued > PS_MAX_PENDING)
-		return fail(err, errlen, -EINVAL, "the image queues more than the %d signals an "
-			    "image may hold (signals.json and registers/ together)", PS_MAX_PENDING);
+		return fail(err, errlen, -EINVAL, "%s brings the signals queued in the image "
+			    "(signals.json and registers/) to %zu, more than the %d an image may "
+			    "hold", name, *queued, PS_MAX_PENDING);
 	return 0;
 }
 
@@ -469,7 +471,7 @@ static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
 		t = &m->threads[tid == meta->pid ? 0 : next++];
 		rc = read_thread(dirfd, m, name, tid, t, err, errlen);
 		if (!rc)
-			rc = count_queued(&queued, t->npending, err, errlen);
+			rc = count_queued(&queued, t, name, err, errlen);
 		if (rc)
 			return rc;
 	}

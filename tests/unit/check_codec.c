@@ -1338,8 +1338,8 @@ START_TEST(test_limit_args)
 	set(j, "cmdline", json_pack("[s]", big));
 	set(j, "environ", json_pack("[s]", big));
 	free(big);
-	snprintf(needle, sizeof(needle), "hold more than the %d bytes a process may have",
-		 PS_MAX_ARGS_BYTES);
+	snprintf(needle, sizeof(needle), "hold %d bytes with environ[0], more than the %d a "
+		 "process may have", PS_MAX_ARGS_BYTES + 2, PS_MAX_ARGS_BYTES);
 	expect_reject(P_PROC, j, needle, NULL);
 }
 END_TEST
@@ -1365,12 +1365,13 @@ static void add_runs(struct ps_maps *maps, uint64_t start, size_t n)
 START_TEST(test_limit_data_runs)
 {
 	struct ps_maps maps = { calloc(2, sizeof(*maps.items)), 0 };
-	char needle[160];
+	char needle[256];
 
 	add_runs(&maps, 0x10000000, PS_MAX_DATA_RUNS / 2 + 1);
 	add_runs(&maps, 0x60000000, PS_MAX_DATA_RUNS / 2);
-	snprintf(needle, sizeof(needle), "entry 1: field \"data\" has %d runs: with those of the "
-		 "mappings before it, more than the %d", PS_MAX_DATA_RUNS / 2, PS_MAX_DATA_RUNS);
+	snprintf(needle, sizeof(needle), "entry 1: field \"data\" has %d runs, which bring the "
+		 "image's runs of saved pages to %d, more than the %d it may hold",
+		 PS_MAX_DATA_RUNS / 2, PS_MAX_DATA_RUNS + 1, PS_MAX_DATA_RUNS);
 	expect_reject(P_MAPS, ps_encode_maps(&maps), needle, NULL);
 	ps_maps_free(&maps);
 }
@@ -1855,8 +1856,8 @@ static void queue_signals(struct ps_siginfo **q, size_t *n, size_t more)
  * file is within the bound, not the image. */
 START_TEST(test_limit_pending_total)
 {
-	struct ps_thread *t = &g_model.threads[1];   /* 4243: read after the main thread */
-	char needle[128];
+	struct ps_thread *t = &g_model.threads[1];   /* 4243, listed before the main thread */
+	char needle[256];
 
 	queue_signals(&g_model.signals.shared_pending, &g_model.signals.nshared_pending,
 		      PS_MAX_PENDING / 2);
@@ -1864,8 +1865,9 @@ START_TEST(test_limit_pending_total)
 	rewrite_part("signals.json", ps_encode_signals(&g_model.signals));
 	rewrite_part("registers/4243.json", ps_encode_thread(t));
 	write_image_json();
-	snprintf(needle, sizeof(needle), "the image queues more than the %d signals an image may "
-		 "hold", PS_MAX_PENDING);
+	snprintf(needle, sizeof(needle), "registers/4243.json brings the signals queued in the "
+		 "image (signals.json and registers/) to %d, more than the %d an image may hold",
+		 PS_MAX_PENDING + 3, PS_MAX_PENDING);   /* and the fixture's 1 shared, 2 of 4243 */
 	expect_read_fails(0, -EINVAL, needle);
 }
 END_TEST
