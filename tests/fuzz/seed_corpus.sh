@@ -1,7 +1,7 @@
 #!/bin/bash
 # seed_corpus: refill tests/fuzz/corpus/ with real images: checkpoints of the
 # test targets, each JSON part into its decoder's directory, whole images
-# (tests/fuzz/bundle.h's format) into corpus/image. Run as root after
+# (the bundles fuzz_image.c reads) into corpus/image. Run as root after
 # make check has built the targets: make fuzz-corpus.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -13,7 +13,10 @@ CORPUS=$top_srcdir/tests/fuzz/corpus
 DECODERS="image_meta process signals fds maps thread image"
 MAX_THREADS_KEPT=2   # registers files kept per image: the rest are alike
 
-rs_setup
+T=$TARGETS
+rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_sighandlers" \
+	"$T/restore_timers" "$T/restore_fd_files" "$T/restore_fd_anon" "$T/restore_fd_unix" \
+	"$T/restore_fd_inet" "$T/restore_pipe" "$T/restore_gone_maps" "$T/waits"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -62,7 +65,6 @@ image() {
 	keep "$name" "$PS_TMP/img-$name"
 }
 
-T=$TARGETS
 mkdir "$PS_TMP/files" "$PS_TMP/anon" "$PS_TMP/unix" "$PS_TMP/gone"
 mkfifo "$PS_TMP/fifo"
 image counter "$T/restore_counter" "$PS_TMP/counter.results" "$PS_TMP/counter.log"
@@ -77,5 +79,5 @@ image inet "$T/restore_fd_inet" "$PS_TMP/inet.results"
 image tcp "$T/restore_fd_inet" "$PS_TMP/tcp.results" established   # unsupported fds
 image ptmx "$T/restore_pipe" "$PS_TMP/ptmx.results" ptmx
 image gone "$T/restore_gone_maps" "$PS_TMP/gone.results" "$PS_TMP/gone"
-image epoll "$top_builddir/tests/targets/waits" "$PS_TMP/fifo"
+image epoll "$T/waits" "$PS_TMP/fifo"
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"
