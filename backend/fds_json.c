@@ -250,9 +250,9 @@ static int decode_epoll(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 		return 0;
 	if (!ps_fd_is_epoll(f))
 		return ps_jerr_fail(e, "field \"epoll\" is only for eventpoll descriptors");
-	if (ps_jget_array(j, "epoll", &a, e))
+	if (ps_jget_array_max(j, "epoll", PS_MAX_EPOLL, "registrations an epoll fd may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
 	f->epoll = calloc(n ? n : 1, sizeof(*f->epoll));
 	if (!f->epoll)
 		return ps_jerr_nomem(e);
@@ -304,9 +304,9 @@ static int decode_all(const json_t *j, struct ps_fds *fds, struct ps_jerr *e)
 	const json_t *a;
 	size_t n;
 
-	if (ps_jcheck_format(j, e) || ps_jget_array(j, "fds", &a, e))
+	if (ps_jcheck_format(j, e) ||
+	    ps_jget_array_max(j, "fds", PS_MAX_FDS, "fds an image may hold", &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
 	fds->items = calloc(n ? n : 1, sizeof(*fds->items));
 	if (!fds->items)
 		return ps_jerr_nomem(e);

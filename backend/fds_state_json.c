@@ -9,7 +9,6 @@
 #include "fds_state_json.h"
 #include "socket_json.h"
 
-#define MAX_WATCHES 65536
 #define NS_PER_SEC 1000000000ULL
 
 /* ---- encoding ---- */
@@ -174,11 +173,9 @@ static int decode_watches(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	const json_t *a;
 	size_t n;
 
-	if (ps_jget_array(j, "watches", &a, e))
+	if (ps_jget_array_max(j, "watches", PS_MAX_WATCHES, "watches an inotify fd may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
-	if (n > MAX_WATCHES)
-		return ps_jerr_fail(e, "field \"watches\" has more than %d entries", MAX_WATCHES);
 	f->watches = calloc(n ? n : 1, sizeof(*f->watches));
 	if (!f->watches)
 		return ps_jerr_nomem(e);

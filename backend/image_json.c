@@ -113,28 +113,31 @@ static int decode_file(const json_t *j, struct ps_image_file *f, struct ps_jerr 
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+static int cmp_file_names(const void *a, const void *b, void *files)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct ps_image_file *f = files;
+
+	return strcmp(f[*(const size_t *)a].name, f[*(const size_t *)b].name);
 }
 
-/* Sort a copy of the names so duplicates are neighbours: O(n log n) even for
- * images with tens of thousands of mappings. */
-static int check_no_duplicates(const struct ps_image_meta *m, struct ps_jerr *e)
+/* The index of the files by name (ps_image_file_find searches it), in which
+ * duplicates are neighbours: O(n log n) for the tens of thousands of files
+ * an image of a big process lists. */
+static int index_names(struct ps_image_meta *m, struct ps_jerr *e)
 {
-	char **names = calloc(m->nfiles ? m->nfiles : 1, sizeof(*names));
-	int rc = 0;
-
-	if (!names)
+	m->by_name = calloc(m->nfiles ? m->nfiles : 1, sizeof(*m->by_name));
+	if (!m->by_name)
 		return ps_jerr_nomem(e);
 	for (size_t i = 0; i < m->nfiles; i++)
-		names[i] = m->files[i].name;
-	qsort(names, m->nfiles, sizeof(*names), cmp_names);
-	for (size_t i = 1; i < m->nfiles && !rc; i++)
-		if (strcmp(names[i - 1], names[i]) == 0)
-			rc = ps_jerr_fail(e, "field \"files\" lists \"%s\" twice", names[i]);
-	free(names);
-	return rc;
+		m->by_name[i] = i;
+	qsort_r(m->by_name, m->nfiles, sizeof(*m->by_name), cmp_file_names, m->files);
+	for (size_t i = 1; i < m->nfiles; i++) {
+		const char *name = m->files[m->by_name[i]].name;
+
+		if (strcmp(m->files[m->by_name[i - 1]].name, name) == 0)
+			return ps_jerr_fail(e, "field \"files\" lists \"%s\" twice", name);
+	}
+	return 0;
 }
 
 static int decode_files(const json_t *j, struct ps_image_meta *m, struct ps_jerr *e)
@@ -142,9 +145,8 @@ static int decode_files(const json_t *j, struct ps_image_meta *m, struct ps_jerr
 	const json_t *a;
 	size_t n;
 
-	if (ps_jget_array(j, "files", &a, e))
+	if (ps_jget_array_max(j, "files", PS_MAX_FILES, "files an image may list", &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
 	m->files = calloc(n ? n : 1, sizeof(*m->files));
 	if (!m->files)
 		return ps_jerr_nomem(e);
@@ -156,7 +158,7 @@ static int decode_files(const json_t *j, struct ps_image_meta *m, struct ps_jerr
 			return rc;
 		ps_jerr_pop(e, mark);
 	}
-	return check_no_duplicates(m, e);
+	return index_names(m, e);
 }
 
 /* CLOCK_MONOTONIC and CLOCK_BOOTTIME at the freeze (for -o timens); images

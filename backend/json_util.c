@@ -29,6 +29,16 @@ void ps_registers_file_name(char *buf, size_t len, pid_t tid)
 
 /* ---- errors ---- */
 
+/* Sentences quote the image (a name, jansson's text near a syntax error):
+ * bytes of a file, which may hold newlines or terminal escapes, in what the
+ * user reads as one line. */
+static void blank_controls(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void ps_jerr_init(struct ps_jerr *e, char *buf, size_t len, const char *file)
 {
 	e->buf = buf;
@@ -76,6 +86,7 @@ int ps_jerr_fail(struct ps_jerr *e, const char *fmt, ...)
 	va_end(ap);
 	snprintf(e->buf, e->len, "%s: %s%s%s", e->file, e->where,
 		 e->where[0] ? ": " : "", msg);
+	blank_controls(e->buf);
 	return -EINVAL;
 }
 
@@ -382,6 +393,86 @@ char *ps_json_dump(const json_t *j, size_t *len)
 	return t;
 }
 
+/* ---- parsing ---- */
+
+/* What jansson 2.14 allocates on x86_64 for each value it parses (measured
+ * with glibc's malloc, rounded up): an empty object with its hash table 250
+ * bytes, an array 154, a string or an object's key about 110 and its bytes, a
+ * number 50, and for true, false and null (shared singletons) the slot in
+ * their parent. The bytes of a string are copied out of the lexer's buffer,
+ * which doubles as it grows to the longest one: three times the text's
+ * length covers both. */
+#define COST_CONTAINER 256
+#define COST_STRING 128
+#define COST_NUMBER 64
+#define COST_LITERAL 16
+
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int ends_token(char c)
+{
+	return is_json_space(c) || strchr("{}[]:,\"", c) != NULL;
+}
+
+/* The index of the quote closing the string whose opening quote is at i, or
+ * len when it is not closed. */
+static size_t string_end(const char *s, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i;
+	}
+	return len;
+}
+
+size_t ps_json_parse_cost(const char *s, size_t len)
+{
+	size_t cost = 3 * len;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '{' || c == '[') {
+			cost += COST_CONTAINER;
+		} else if (c == '"') {
+			cost += COST_STRING;
+			i = string_end(s, len, i);
+		} else if (!ends_token(c)) {
+			cost += c == 't' || c == 'f' || c == 'n' ? COST_LITERAL : COST_NUMBER;
+			while (i + 1 < len && !ends_token(s[i + 1]))
+				i++;
+		}
+	}
+	return cost;
+}
+
+json_t *ps_json_load(const char *text, size_t len, const char *name, size_t max_memory,
+		     char *err, size_t errlen)
+{
+	size_t cost = ps_json_parse_cost(text, len);
+	json_error_t jerr;
+	json_t *j;
+
+	if (cost > max_memory) {
+		snprintf(err, errlen, "%s would take about %zu MiB of memory to parse; "
+			 "at most %zu MiB is allowed for it", name, (cost + (1 << 20) - 1) >> 20,
+			 max_memory >> 20);
+		return NULL;
+	}
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		blank_controls(jerr.text);
+		snprintf(err, errlen, "%s is not valid JSON: %s (line %d, column %d)",
+			 name, jerr.text, jerr.line, jerr.column);
+	}
+	return j;
+}
+
 /* ---- decoding one value ---- */
 
 int ps_jcheck_format(const json_t *root, struct ps_jerr *e)
@@ -566,9 +657,9 @@ int ps_jget_siginfo_list(const json_t *obj, const char *key, struct ps_siginfo *
 	char field[48];
 	size_t count;
 
-	if (ps_jget_array(obj, key, &a, e))
+	if (ps_jget_array_max(obj, key, PS_MAX_PENDING, "queued signals an image may hold",
+			      &a, &count, e))
 		return -EINVAL;
-	count = json_array_size(a);
 	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out)
 		return ps_jerr_nomem(e);
@@ -600,6 +691,18 @@ int ps_jget_array(const json_t *obj, const char *key, const json_t **out, struct
 	if (jv_array(v, key, e))
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int ps_jget_array_max(const json_t *obj, const char *key, size_t max, const char *what,
+		      const json_t **out, size_t *n, struct ps_jerr *e)
+{
+	if (ps_jget_array(obj, key, out, e))
+		return -EINVAL;
+	*n = json_array_size(*out);
+	if (*n > max)
+		return ps_jerr_fail(e, "field \"%s\" has %zu entries, more than the %zu %s",
+				    key, *n, max, what);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "image_limits.h"
 #include "model.h"
 
 /* ---- limits of a valid x86_64 image ---- */
@@ -15,7 +16,6 @@
 #define PS_VSYSCALL_START 0xffffffffff600000ULL /* the one kernel page /proc maps shows */
 #define PS_VSYSCALL_END 0xffffffffff601000ULL
 #define PS_PID_MAX 4194304                      /* PID_MAX_LIMIT on 64-bit */
-#define PS_XSAVE_MAX 65536
 
 /* ---- image file names (the contract of DESIGN §3) ---- */
 
@@ -83,6 +83,17 @@ json_t *ps_json_flags(uint64_t v, const struct ps_flag *t);
 json_t *ps_json_siginfo(const struct ps_siginfo *si);
 json_t *ps_json_comm(const char comm[PS_COMM_LEN]);  /* as ps_json_bytes */
 
+/* ---- parsing ---- */
+
+/* What parsing the JSON text would take in memory, in bytes, counted from the
+ * objects, arrays, strings and numbers it holds without allocating any. */
+size_t ps_json_parse_cost(const char *text, size_t len);
+/* Parse the file name, len bytes at text (duplicate keys refused): NULL, with
+ * a sentence in err, when parsing would take more than max_memory bytes
+ * (refused before it starts) or the text is not valid JSON. */
+json_t *ps_json_load(const char *text, size_t len, const char *name, size_t max_memory,
+		     char *err, size_t errlen);
+
 /* ---- decoding ----
  * ps_jv_* check one value (NULL means it is missing) and name it `field` in
  * errors; ps_jget_* look up obj[key] and check it the same way. Each returns
@@ -102,12 +113,18 @@ int ps_jv_bytes(const json_t *v, const char *field, size_t maxlen,
 		struct ps_bytes *out, struct ps_jerr *e);
 int ps_jv_siginfo(const json_t *v, const char *field, struct ps_siginfo *out,
 		  struct ps_jerr *e);
-/* An array of siginfo (a pending queue, in order), malloc'd into *out. */
+/* An array of siginfo (a pending queue, in order) of at most PS_MAX_PENDING,
+ * malloc'd into *out. */
 int ps_jget_siginfo_list(const json_t *obj, const char *key, struct ps_siginfo **out,
 			 size_t *n, struct ps_jerr *e);
 
 int ps_jget_object(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e);
 int ps_jget_array(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e);
+/* An array of at most max entries, checked before the caller allocates for
+ * them; what completes the sentence "field \"files\" has 200000 entries, more
+ * than the 163844 <what>", e.g. "files an image may list". */
+int ps_jget_array_max(const json_t *obj, const char *key, size_t max, const char *what,
+		      const json_t **out, size_t *n, struct ps_jerr *e);
 int ps_jget_bool(const json_t *obj, const char *key, int *out, struct ps_jerr *e);
 int ps_jget_int(const json_t *obj, const char *key, long long min, long long max,
 		long long *out, struct ps_jerr *e);

@@ -8,7 +8,6 @@
 #include "codec.h"
 #include "json_util.h"
 
-#define MAX_VM_FLAGS 64
 #define MAX_BUILD_ID 64   /* hex digits: fits ps_file_id.build_id */
 
 static const struct ps_name kind_names[] = {
@@ -247,11 +246,9 @@ static int decode_vm_flags(const json_t *j, struct ps_mapping *m, struct ps_jerr
 	char field[32];
 	size_t n;
 
-	if (ps_jget_array(j, "vm_flags", &a, e))
+	if (ps_jget_array_max(j, "vm_flags", PS_MAX_VM_FLAGS, "VmFlags a mapping may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
-	if (n > MAX_VM_FLAGS)
-		return ps_jerr_fail(e, "field \"vm_flags\" has %zu flags, more than %d", n, MAX_VM_FLAGS);
 	m->vm_flags = calloc(n ? n : 1, sizeof(*m->vm_flags));
 	if (!m->vm_flags)
 		return ps_jerr_nomem(e);
@@ -313,8 +310,10 @@ static int decode_extent(const json_t *run, size_t i, struct ps_extent *x, struc
 }
 
 /* The saved page runs: sorted, disjoint, inside the mapping, adding up to
- * data_pages. Restore writes exactly these pages into the new process. */
-static int decode_extents(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
+ * data_pages. Restore writes exactly these pages into the new process.
+ * *runs_left counts down the runs the image may still hold. */
+static int decode_extents(const json_t *j, struct ps_mapping *m, size_t *runs_left,
+			  struct ps_jerr *e)
 {
 	const json_t *a = json_object_get(j, "data");
 	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE, next = 0, total = 0;
@@ -327,6 +326,11 @@ static int decode_extents(const json_t *j, struct ps_mapping *m, struct ps_jerr 
 	n = json_array_size(a);
 	if (n > pages)
 		return ps_jerr_fail(e, "field \"data\" has more runs than the mapping has pages");
+	if (n > *runs_left)
+		return ps_jerr_fail(e, "field \"data\" has %zu runs, which bring the image's runs "
+				    "of saved pages to %zu, more than the %d it may hold",
+				    n, PS_MAX_DATA_RUNS - *runs_left + n, PS_MAX_DATA_RUNS);
+	*runs_left -= n;
 	m->data = calloc(n ? n : 1, sizeof(*m->data));
 	if (!m->data)
 		return ps_jerr_nomem(e);
@@ -358,7 +362,7 @@ static int check_order(const struct ps_mapping *m, uint64_t prev_end, struct ps_
 }
 
 static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_end,
-			  struct ps_jerr *e)
+			  size_t *runs_left, struct ps_jerr *e)
 {
 	if (ps_jv_object(j, "mappings[]", e) ||
 	    decode_range(j, m, e) ||
@@ -370,7 +374,7 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	    decode_file_id(j, m, e) ||
 	    decode_vm_flags(j, m, e) ||
 	    decode_content(j, m, e) ||
-	    decode_extents(j, m, e))
+	    decode_extents(j, m, runs_left, e))
 		return -EINVAL;
 	return 0;
 }
@@ -378,11 +382,12 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
 {
 	const json_t *a;
-	size_t n;
+	size_t n, runs_left = PS_MAX_DATA_RUNS;
 
-	if (ps_jcheck_format(j, e) || ps_jget_array(j, "mappings", &a, e))
+	if (ps_jcheck_format(j, e) ||
+	    ps_jget_array_max(j, "mappings", PS_MAX_MAPPINGS, "mappings an image may hold",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
 	maps->items = calloc(n ? n : 1, sizeof(*maps->items));
 	if (!maps->items)
 		return ps_jerr_nomem(e);
@@ -391,7 +396,7 @@ static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
 		uint64_t prev_end = i ? maps->items[i - 1].end : 0;
 		size_t mark = ps_jerr_push(e, "entry %zu", i);
 
-		if (decode_mapping(json_array_get(a, i), &maps->items[i], prev_end, e))
+		if (decode_mapping(json_array_get(a, i), &maps->items[i], prev_end, &runs_left, e))
 			return -EINVAL;
 		ps_jerr_pop(e, mark);
 	}

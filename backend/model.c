@@ -47,7 +47,33 @@ void ps_image_meta_free(struct ps_image_meta *m)
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i].name);
 	free(m->files);
+	free(m->by_name);
 	memset(m, 0, sizeof(*m));
+}
+
+const struct ps_image_file *ps_image_file_find(const struct ps_image_meta *m, const char *name)
+{
+	size_t lo = 0, hi = m->nfiles;
+
+	if (!m->by_name) {   /* a meta built for encoding: no index */
+		for (size_t i = 0; i < m->nfiles; i++)
+			if (strcmp(m->files[i].name, name) == 0)
+				return &m->files[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ps_image_file *f = &m->files[m->by_name[mid]];
+		int c = strcmp(name, f->name);
+
+		if (c == 0)
+			return f;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 void ps_process_free(struct ps_process *p)

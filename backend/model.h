@@ -341,6 +341,9 @@ struct ps_image_meta {
 	pid_t pid;
 	struct ps_image_file *files;
 	size_t nfiles;
+	/* Indexes into files, in the order of their names: set by the decoder,
+	 * for ps_image_file_find. */
+	size_t *by_name;
 };
 
 /* The whole model of one process. */
@@ -360,6 +363,9 @@ void ps_strlist_free(struct ps_strlist *l);
 void ps_model_free(struct ps_model *m);
 
 void ps_image_meta_free(struct ps_image_meta *m);
+/* The file of the image named name, or NULL. A decoded image.json can list
+ * PS_MAX_FILES files: its names are searched in O(log n). */
+const struct ps_image_file *ps_image_file_find(const struct ps_image_meta *m, const char *name);
 void ps_process_free(struct ps_process *p);
 void ps_maps_free(struct ps_maps *maps);
 void ps_thread_free(struct ps_thread *t);

@@ -6,8 +6,6 @@
 #include "codec.h"
 #include "json_util.h"
 
-#define MAX_GROUPS 65536   /* NGROUPS_MAX */
-#define MAX_AUXV 64        /* pairs; the kernel keeps fewer (AT_VECTOR_SIZE) */
 #define MAX_ID 0xfffffffeLL /* uid_t/gid_t; (uid_t)-1 means "no change", never an id */
 
 static const char *const uid_names[4] = { "real", "effective", "saved", "fs" };
@@ -288,25 +286,46 @@ static int decode_ids(const json_t *j, long long *pid, struct ps_process *p,
 	return 0;
 }
 
-static int decode_strlist(const json_t *j, const char *key, struct ps_strlist *l,
-			  struct ps_jerr *e)
+/* The strings of array a, their bytes (and NULs) added to *bytes, which
+ * cmdline and environ share. */
+static int decode_strlist(const json_t *a, const char *key, struct ps_strlist *l,
+			  size_t *bytes, struct ps_jerr *e)
 {
-	const json_t *a;
-	size_t n;
+	size_t n = json_array_size(a);
 	char field[64];
 
-	if (ps_jget_array(j, key, &a, e))
-		return -EINVAL;
-	n = json_array_size(a);
 	l->items = calloc(n ? n : 1, sizeof(*l->items));
 	if (!l->items)
 		return ps_jerr_nomem(e);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(field, sizeof(field), "%s[%zu]", key, i);
-		if (ps_jv_bytes(json_array_get(a, i), field, SIZE_MAX, &l->items[i], e))
+		if (ps_jv_bytes(json_array_get(a, i), field, PS_MAX_ARGS_BYTES, &l->items[i], e))
 			return -EINVAL;
 		l->count = i + 1;
+		*bytes += l->items[i].len + 1;
+		if (*bytes > PS_MAX_ARGS_BYTES)
+			return ps_jerr_fail(e, "fields \"cmdline\" and \"environ\" hold %zu bytes "
+					    "with %s, more than the %d a process may have", *bytes,
+					    field, PS_MAX_ARGS_BYTES);
 	}
+	return 0;
+}
+
+/* cmdline and environ, within the bounds exec puts on them together. */
+static int decode_args(const json_t *j, struct ps_process *p, struct ps_jerr *e)
+{
+	const json_t *args, *env;
+	size_t n, bytes = 0;
+
+	if (ps_jget_array(j, "cmdline", &args, e) || ps_jget_array(j, "environ", &env, e))
+		return -EINVAL;
+	n = json_array_size(args) + json_array_size(env);
+	if (n > PS_MAX_ARGS)
+		return ps_jerr_fail(e, "fields \"cmdline\" and \"environ\" hold %zu strings, more "
+				    "than the %d a process may have", n, PS_MAX_ARGS);
+	if (decode_strlist(args, "cmdline", &p->cmdline, &bytes, e) ||
+	    decode_strlist(env, "environ", &p->environ, &bytes, e))
+		return -EINVAL;
 	return 0;
 }
 
@@ -319,8 +338,7 @@ static int decode_paths(const json_t *j, struct ps_process *p, struct ps_jerr *e
 		return ps_jerr_fail(e, "field \"exe\" must be empty or an absolute path");
 	if (ps_jget_path(j, "cwd", 1, &p->cwd, e) ||
 	    ps_jget_path(j, "root", 1, &p->root, e) ||
-	    decode_strlist(j, "cmdline", &p->cmdline, e) ||
-	    decode_strlist(j, "environ", &p->environ, e))
+	    decode_args(j, p, e))
 		return -EINVAL;
 	return 0;
 }
@@ -350,11 +368,9 @@ static int decode_groups(const json_t *c, struct ps_creds *cr, struct ps_jerr *e
 	long long v;
 	char field[32];
 
-	if (ps_jget_array(c, "groups", &a, e))
+	if (ps_jget_array_max(c, "groups", PS_MAX_GROUPS, "supplementary groups a process may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
-	if (n > MAX_GROUPS)
-		return ps_jerr_fail(e, "field \"groups\" has %zu groups, more than %d", n, MAX_GROUPS);
 	cr->groups = calloc(n ? n : 1, sizeof(*cr->groups));
 	if (!cr->groups)
 		return ps_jerr_nomem(e);
@@ -483,11 +499,11 @@ static int decode_auxv(const json_t *mmj, struct ps_mm *mm, struct ps_jerr *e)
 	const json_t *a;
 	size_t n;
 
-	if (ps_jget_array(mmj, "auxv", &a, e))
+	if (ps_jget_array_max(mmj, "auxv", PS_MAX_AUXV, "entries an auxiliary vector may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
-	if (n == 0 || n > MAX_AUXV)
-		return ps_jerr_fail(e, "field \"auxv\" has %zu entries, not 1..%d", n, MAX_AUXV);
+	if (n == 0)
+		return ps_jerr_fail(e, "field \"auxv\" is empty: it must end with AT_NULL");
 	mm->auxv = calloc(n, sizeof(*mm->auxv));
 	if (!mm->auxv)
 		return ps_jerr_nomem(e);
@@ -619,9 +635,9 @@ static int decode_timers(const json_t *j, struct ps_process *p, struct ps_jerr *
 	const json_t *a;
 	size_t n;
 
-	if (ps_jget_array(j, "timers", &a, e))
+	if (ps_jget_array_max(j, "timers", PS_MAX_TIMERS, "POSIX timers a process may have",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
 	p->timers = calloc(n ? n : 1, sizeof(*p->timers));
 	if (!p->timers)
 		return ps_jerr_nomem(e);

@@ -12,8 +12,6 @@
 
 #include "socket_json.h"
 
-#define MAX_MESSAGES (1 << 20)
-
 static const struct ps_name family_names[] = {
 	{ AF_UNIX, "unix" }, { AF_INET, "inet" }, { AF_INET6, "inet6" }, { 0, NULL },
 };
@@ -231,11 +229,9 @@ static int decode_messages(const json_t *j, struct ps_socket *s, struct ps_jerr 
 	const json_t *a;
 	size_t n;
 
-	if (ps_jget_array(j, "messages", &a, e))
+	if (ps_jget_array_max(j, "messages", PS_MAX_MESSAGES, "unread messages a socket may hold",
+			      &a, &n, e))
 		return -EINVAL;
-	n = json_array_size(a);
-	if (n > MAX_MESSAGES)
-		return ps_jerr_fail(e, "field \"messages\" has more than %d entries", MAX_MESSAGES);
 	s->msgs = calloc(n ? n : 1, sizeof(*s->msgs));
 	if (!s->msgs)
 		return ps_jerr_nomem(e);

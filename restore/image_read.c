@@ -15,8 +15,27 @@
 #include "image_read.h"
 #include "json_util.h"
 
-#define JSON_MAX_SIZE (256ULL << 20)   /* far above any real metadata file */
 #define CHUNK (64 << 10)
+
+/* How large a JSON part may be on disk, and how much memory parsing it may
+ * take (image_limits.h): both checked before it is read or parsed. */
+struct part_limits {
+	uint64_t size;
+	size_t memory;
+};
+
+static const struct part_limits image_limits = {
+	PS_MAX_IMAGE_JSON_SIZE, PS_MAX_IMAGE_JSON_MEMORY };
+static const struct part_limits process_limits = {
+	PS_MAX_PROCESS_JSON_SIZE, PS_MAX_PROCESS_JSON_MEMORY };
+static const struct part_limits signals_limits = {
+	PS_MAX_SIGNALS_JSON_SIZE, PS_MAX_SIGNALS_JSON_MEMORY };
+static const struct part_limits registers_limits = {
+	PS_MAX_REGISTERS_JSON_SIZE, PS_MAX_REGISTERS_JSON_MEMORY };
+static const struct part_limits maps_limits = {
+	PS_MAX_MAPS_JSON_SIZE, PS_MAX_MAPS_JSON_MEMORY };
+static const struct part_limits fds_limits = {
+	PS_MAX_FDS_JSON_SIZE, PS_MAX_FDS_JSON_MEMORY };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -135,8 +154,8 @@ static int check_present(int dirfd, const struct ps_image_file *f, char *err, si
 
 /* ---- reading ---- */
 
-/* The whole of a listed file, at most max bytes, into a new buffer with a
- * NUL after it. */
+/* The whole of a listed file, at most max bytes (refused before anything is
+ * read or allocated), into a new buffer with a NUL after it. */
 static int read_listed(int dirfd, const struct ps_image_file *f, uint64_t max,
 		       char **out, char *err, size_t errlen)
 {
@@ -147,8 +166,8 @@ static int read_listed(int dirfd, const struct ps_image_file *f, uint64_t max,
 	int fd, rerr;
 
 	if (f->size > max)
-		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes, too large for a metadata file",
-			    f->name, f->size);
+		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes, more than the %" PRIu64
+			    " MiB it may be", f->name, f->size, max >> 20);
 	fd = open_listed(dirfd, f->name);
 	if (fd < 0)
 		return fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
@@ -214,44 +233,23 @@ static int verify_listed(int dirfd, const struct ps_image_file *f, char *err, si
 	return check_crc(f, crc, err, errlen);
 }
 
-static const struct ps_image_file *find_listed(const struct ps_image_meta *meta,
-					       const char *name)
-{
-	for (size_t i = 0; i < meta->nfiles; i++)
-		if (strcmp(meta->files[i].name, name) == 0)
-			return &meta->files[i];
-	return NULL;
-}
-
-/* Parse buf as a JSON document named name. */
-static json_t *parse_json(const char *buf, size_t len, const char *name, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (!j)
-		fail(err, errlen, -EINVAL, "%s is not valid JSON: %s (line %d, column %d)",
-		     name, jerr.text, jerr.line, jerr.column);
-	return j;
-}
-
 /* A listed JSON part: read once, checked (size, CRC) and parsed from the
  * same bytes, so what is decoded is what was checked. */
 static int load_part(int dirfd, const struct ps_image_meta *meta, const char *name,
-		     json_t **out, char *err, size_t errlen)
+		     const struct part_limits *lim, json_t **out, char *err, size_t errlen)
 {
-	const struct ps_image_file *f = find_listed(meta, name);
+	const struct ps_image_file *f = ps_image_file_find(meta, name);
 	char *buf;
 	int rc;
 
 	if (!f)
 		return fail(err, errlen, -EINVAL, "image.json does not list %s", name);
-	rc = read_listed(dirfd, f, JSON_MAX_SIZE, &buf, err, errlen);
+	rc = read_listed(dirfd, f, lim->size, &buf, err, errlen);
 	if (rc)
 		return rc;
 	rc = check_crc(f, ps_crc32(0, buf, f->size), err, errlen);
 	if (!rc) {
-		*out = parse_json(buf, f->size, name, err, errlen);
+		*out = ps_json_load(buf, f->size, name, lim->memory, err, errlen);
 		rc = *out ? 0 : -EINVAL;
 	}
 	free(buf);
@@ -274,10 +272,10 @@ static int load_meta(int dirfd, struct ps_image_meta *meta, char *err, size_t er
 	if (!S_ISREG(st.st_mode))
 		return fail(err, errlen, -EINVAL, "image.json is not a regular file");
 	self.size = (uint64_t)st.st_size;
-	rc = read_listed(dirfd, &self, JSON_MAX_SIZE, &buf, err, errlen);
+	rc = read_listed(dirfd, &self, image_limits.size, &buf, err, errlen);
 	if (rc)
 		return rc;
-	j = parse_json(buf, self.size, "image.json", err, errlen);
+	j = ps_json_load(buf, self.size, "image.json", image_limits.memory, err, errlen);
 	free(buf);
 	if (!j)
 		return -EINVAL;
@@ -317,7 +315,8 @@ int ps_image_check_complete(const char *dir, char *err, size_t errlen)
 static int read_process(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "process.json", &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, "process.json", &process_limits, &j,
+			   err, errlen);
 
 	if (rc)
 		return rc;
@@ -338,7 +337,7 @@ static int check_contents(const struct ps_model *m, char *err, size_t errlen)
 
 		if (!map->content)
 			continue;
-		f = find_listed(&m->meta, map->content);
+		f = ps_image_file_find(&m->meta, map->content);
 		if (!f)
 			return fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
 		if (f->size > map->end - map->start)
@@ -350,7 +349,8 @@ static int check_contents(const struct ps_model *m, char *err, size_t errlen)
 static int read_maps(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "memory/maps.json", &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, "memory/maps.json", &maps_limits, &j,
+			   err, errlen);
 
 	if (rc)
 		return rc;
@@ -383,7 +383,7 @@ static int read_thread(int dirfd, struct ps_model *m, const char *name, pid_t ti
 		       struct ps_thread *t, char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, name, &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, name, &registers_limits, &j, err, errlen);
 
 	if (rc)
 		return rc;
@@ -394,46 +394,11 @@ static int read_thread(int dirfd, struct ps_model *m, const char *name, pid_t ti
 	return rc;
 }
 
-/* One thread per listed registers/<tid>.json, the main thread (tid == pid)
- * first: restore starts from it. */
-static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
-{
-	const struct ps_image_meta *meta = &m->meta;
-	char main_name[64];
-	size_t n = 0, next = 1;
-
-	ps_registers_file_name(main_name, sizeof(main_name), meta->pid);
-	if (!find_listed(meta, main_name))
-		return fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
-			    "registers", main_name);
-	for (size_t i = 0; i < meta->nfiles; i++)
-		n += is_registers_name(meta->files[i].name);
-	m->threads = calloc(n, sizeof(*m->threads));
-	if (!m->threads)
-		return fail(err, errlen, -ENOMEM, "registers: out of memory");
-	m->nthreads = n;   /* slots fill out of order; unfilled ones free as zero */
-	for (size_t i = 0; i < meta->nfiles; i++) {
-		const char *name = meta->files[i].name;
-		pid_t tid = registers_tid(name);
-		int rc;
-
-		if (!is_registers_name(name))
-			continue;
-		if (!tid)
-			return fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
-				    "registers/<tid>.json", name);
-		rc = read_thread(dirfd, m, name, tid, &m->threads[tid == meta->pid ? 0 : next++],
-				 err, errlen);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int read_signals(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "signals.json", &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, "signals.json", &signals_limits, &j,
+			   err, errlen);
 
 	if (rc)
 		return rc;
@@ -442,17 +407,88 @@ static int read_signals(int dirfd, struct ps_model *m, char *err, size_t errlen)
 	return rc;
 }
 
+static size_t count_registers(const struct ps_image_meta *meta)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < meta->nfiles; i++)
+		n += is_registers_name(meta->files[i].name);
+	return n;
+}
+
+/* Before any file is read: one registers file per thread. */
+static int check_thread_count(const struct ps_image_meta *meta, char *err, size_t errlen)
+{
+	size_t n = count_registers(meta);
+
+	if (n > PS_MAX_THREADS)
+		return fail(err, errlen, -EINVAL, "image.json lists %zu registers files, more than "
+			    "the %d threads an image may hold", n, PS_MAX_THREADS);
+	return 0;
+}
+
+/* Signals queued to the process and to its threads share one bound, checked
+ * as each thread is read: what is held before the refusal stays within twice
+ * the bound. */
+static int count_queued(size_t *queued, const struct ps_thread *t, const char *name,
+			char *err, size_t errlen)
+{
+	*queued += t->npending;
+	if (*queued > PS_MAX_PENDING)
+		return fail(err, errlen, -EINVAL, "%s brings the signals queued in the image "
+			    "(signals.json and registers/) to %zu, more than the %d an image may "
+			    "hold", name, *queued, PS_MAX_PENDING);
+	return 0;
+}
+
+/* One thread per listed registers/<tid>.json, the main thread (tid == pid)
+ * first: restore starts from it. */
+static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
+{
+	const struct ps_image_meta *meta = &m->meta;
+	char main_name[64];
+	size_t n = count_registers(meta), next = 1, queued = m->signals.nshared_pending;
+	int rc;
+
+	ps_registers_file_name(main_name, sizeof(main_name), meta->pid);
+	if (!ps_image_file_find(meta, main_name))
+		return fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
+			    "registers", main_name);
+	m->threads = calloc(n, sizeof(*m->threads));
+	if (!m->threads)
+		return fail(err, errlen, -ENOMEM, "registers: out of memory");
+	m->nthreads = n;   /* slots fill out of order; unfilled ones free as zero */
+	for (size_t i = 0; i < meta->nfiles; i++) {
+		const char *name = meta->files[i].name;
+		pid_t tid = registers_tid(name);
+		struct ps_thread *t;
+
+		if (!is_registers_name(name))
+			continue;
+		if (!tid)
+			return fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
+				    "registers/<tid>.json", name);
+		t = &m->threads[tid == meta->pid ? 0 : next++];
+		rc = read_thread(dirfd, m, name, tid, t, err, errlen);
+		if (!rc)
+			rc = count_queued(&queued, t, name, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int read_fds(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "fds.json", &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, "fds.json", &fds_limits, &j, err, errlen);
 
 	if (rc)
 		return rc;
 	rc = ps_decode_fds(j, &m->fds, err, errlen);
 	json_decref(j);
 	for (size_t i = 0; !rc && i < m->fds.count; i++)
-		if (m->fds.items[i].data && !find_listed(&m->meta, m->fds.items[i].data))
+		if (m->fds.items[i].data && !ps_image_file_find(&m->meta, m->fds.items[i].data))
 			rc = fail(err, errlen, -EINVAL, "image.json does not list %s",
 				  m->fds.items[i].data);
 	return rc;
@@ -462,6 +498,8 @@ static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
 {
 	int rc = load_meta(dirfd, &m->meta, err, errlen);
 
+	if (!rc)
+		rc = check_thread_count(&m->meta, err, errlen);
 	for (size_t i = 0; rc == 0 && i < m->meta.nfiles; i++)
 		rc = verify_listed(dirfd, &m->meta.files[i], err, errlen);
 	if (!rc)
@@ -469,9 +507,9 @@ static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
 	if (!rc)
 		rc = read_maps(dirfd, m, err, errlen);
 	if (!rc)
-		rc = read_threads(dirfd, m, err, errlen);
-	if (!rc)
 		rc = read_signals(dirfd, m, err, errlen);
+	if (!rc)
+		rc = read_threads(dirfd, m, err, errlen);
 	if (!rc)
 		rc = read_fds(dirfd, m, err, errlen);
 	return rc;

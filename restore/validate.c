@@ -636,20 +636,11 @@ static int check_caller(struct vctx *v)
 
 /* ---- memory ---- */
 
-static const struct ps_image_file *find_listed(const struct ps_image_meta *meta,
-					       const char *name)
-{
-	for (size_t i = 0; i < meta->nfiles; i++)
-		if (strcmp(meta->files[i].name, name) == 0)
-			return &meta->files[i];
-	return NULL;
-}
-
 /* Content files hold the whole range, holes included. */
 static int check_content(struct vctx *v, const struct ps_mapping *map)
 {
 	uint64_t len = map->end - map->start;
-	const struct ps_image_file *f = find_listed(&v->m->meta, map->content);
+	const struct ps_image_file *f = ps_image_file_find(&v->m->meta, map->content);
 	char path[PS_PATH_MAX + PS_MEMORY_NAME_MAX];
 	struct stat st;
 

@@ -1258,6 +1258,170 @@ END_TEST
 
 /* ---- tests: an image directory on disk ---- */
 
+/* ---- tests: limits (image_limits.h), each refused before its memory is taken ---- */
+
+static json_t *nulls(size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(json_array_append_new(a, json_null()), 0);
+	return a;
+}
+
+/* obj's array key, in part p's encoding j, made one entry longer than max:
+ * refused with the count and the limit before any entry is decoded. */
+static void expect_too_long(enum part p, json_t *j, json_t *obj, const char *key, size_t max,
+			    const char *what)
+{
+	char needle[256];
+
+	ck_assert_ptr_nonnull(obj);
+	set(obj, key, nulls(max + 1));
+	snprintf(needle, sizeof(needle), "field \"%s\" has %zu entries, more than the %zu %s",
+		 key, max + 1, max, what);
+	expect_reject(p, j, needle, NULL);
+}
+
+START_TEST(test_limit_arrays)
+{
+	json_t *j = valid(P_META);
+
+	expect_too_long(P_META, j, j, "files", PS_MAX_FILES, "files an image may list");
+	j = valid(P_MAPS);
+	expect_too_long(P_MAPS, j, j, "mappings", PS_MAX_MAPPINGS, "mappings an image may hold");
+	j = valid(P_MAPS);
+	expect_too_long(P_MAPS, j, item(j, "mappings", 0), "vm_flags", PS_MAX_VM_FLAGS,
+			"VmFlags a mapping may have");
+	j = valid(P_PROC);
+	expect_too_long(P_PROC, j, json_object_get(j, "credentials"), "groups", PS_MAX_GROUPS,
+			"supplementary groups a process may have");
+	j = valid(P_PROC);
+	expect_too_long(P_PROC, j, json_object_get(j, "mm"), "auxv", PS_MAX_AUXV,
+			"entries an auxiliary vector may have");
+	j = valid(P_PROC);
+	expect_too_long(P_PROC, j, j, "timers", PS_MAX_TIMERS, "POSIX timers a process may have");
+	j = valid(P_SIGNALS);
+	expect_too_long(P_SIGNALS, j, j, "pending", PS_MAX_PENDING, "queued signals an image may hold");
+	j = valid(P_THREAD);
+	expect_too_long(P_THREAD, j, j, "pending", PS_MAX_PENDING, "queued signals an image may hold");
+	j = valid(P_FDS);
+	expect_too_long(P_FDS, j, j, "fds", PS_MAX_FDS, "fds an image may hold");
+	j = valid(P_FDS);
+	expect_too_long(P_FDS, j, item(j, "fds", 5), "epoll", PS_MAX_EPOLL,
+			"registrations an epoll fd may have");
+	j = valid(P_FDS);
+	expect_too_long(P_FDS, j, item(j, "fds", 7), "watches", PS_MAX_WATCHES,
+			"watches an inotify fd may have");
+	j = valid(P_FDS);
+	expect_too_long(P_FDS, j, json_object_get(item(j, "fds", 9), "socket"), "messages",
+			PS_MAX_MESSAGES, "unread messages a socket may hold");
+}
+END_TEST
+
+/* cmdline and environ share exec's bounds: strings counted together, bytes too. */
+START_TEST(test_limit_args)
+{
+	json_t *j = valid(P_PROC);
+	char *big = malloc(PS_MAX_ARGS_BYTES / 2 + 1);
+	char needle[160];
+
+	set(j, "cmdline", nulls(PS_MAX_ARGS / 2));
+	set(j, "environ", nulls(PS_MAX_ARGS / 2 + 1));
+	snprintf(needle, sizeof(needle), "fields \"cmdline\" and \"environ\" hold %d strings, "
+		 "more than the %d", PS_MAX_ARGS + 1, PS_MAX_ARGS);
+	expect_reject(P_PROC, j, needle, NULL);
+
+	memset(big, 'a', PS_MAX_ARGS_BYTES / 2);
+	big[PS_MAX_ARGS_BYTES / 2] = '\0';
+	j = valid(P_PROC);
+	set(j, "cmdline", json_pack("[s]", big));
+	set(j, "environ", json_pack("[s]", big));
+	free(big);
+	snprintf(needle, sizeof(needle), "hold %d bytes with environ[0], more than the %d a "
+		 "process may have", PS_MAX_ARGS_BYTES + 2, PS_MAX_ARGS_BYTES);
+	expect_reject(P_PROC, j, needle, NULL);
+}
+END_TEST
+
+/* An anonymous mapping with n saved pages, one run each. */
+static void add_runs(struct ps_maps *maps, uint64_t start, size_t n)
+{
+	struct ps_mapping *m;
+	char name[PS_MEMORY_NAME_MAX];
+
+	add_mapping(maps, start, start + (2 * n + 1) * 4096, PROT_READ | PROT_WRITE, PS_MAP_ANON,
+		    "", 0);
+	m = &maps->items[maps->count - 1];
+	ps_memory_file_name(name, sizeof(name), m->start, m->end);
+	m->content = strdup(name);
+	m->data = calloc(n, sizeof(*m->data));
+	for (size_t k = 0; k < n; k++)
+		m->data[k] = (struct ps_extent){ 2 * k, 1 };
+	m->ndata = m->data_pages = n;
+}
+
+/* The runs of all mappings count together. */
+START_TEST(test_limit_data_runs)
+{
+	struct ps_maps maps = { calloc(2, sizeof(*maps.items)), 0 };
+	char needle[256];
+
+	add_runs(&maps, 0x10000000, PS_MAX_DATA_RUNS / 2 + 1);
+	add_runs(&maps, 0x60000000, PS_MAX_DATA_RUNS / 2);
+	snprintf(needle, sizeof(needle), "entry 1: field \"data\" has %d runs, which bring the "
+		 "image's runs of saved pages to %d, more than the %d it may hold",
+		 PS_MAX_DATA_RUNS / 2, PS_MAX_DATA_RUNS + 1, PS_MAX_DATA_RUNS);
+	expect_reject(P_MAPS, ps_encode_maps(&maps), needle, NULL);
+	ps_maps_free(&maps);
+}
+END_TEST
+
+/* What jansson allocates per value, as ps_json_parse_cost counts it: 256
+ * bytes per object or array, 128 per string or key, 64 per number, 16 per
+ * true, false or null, and three times the text's bytes. */
+START_TEST(test_parse_cost)
+{
+	static const char obj[] = "{\"a\": 1}";
+	static const char mixed[] = "[\"x\\\"]{\", true, -1.5e3, null]";
+
+	ck_assert_uint_eq(ps_json_parse_cost("[]", 2), 3 * 2 + 256);
+	ck_assert_uint_eq(ps_json_parse_cost(obj, strlen(obj)), 3 * strlen(obj) + 256 + 128 + 64);
+	/* brackets and an escaped quote inside a string are the string's */
+	ck_assert_uint_eq(ps_json_parse_cost(mixed, strlen(mixed)),
+			  3 * strlen(mixed) + 256 + 128 + 16 + 64 + 16);
+}
+END_TEST
+
+START_TEST(test_parse_refused)
+{
+	size_t n = 200000, len = 3 * n + 1;
+	char *text = malloc(len + 1), err[256];
+	json_t *j;
+
+	text[0] = '[';
+	for (size_t i = 0; i < n; i++)
+		memcpy(text + 1 + 3 * i, "{},", 3);
+	text[len - 1] = ']';   /* the last comma */
+	j = ps_json_load(text, len, "x.json", 16 << 20, err, sizeof(err));
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(err, "x.json would take about 51 MiB of memory to parse; at most "
+			      "16 MiB is allowed for it"), "%s", err);
+	j = ps_json_load(text, len, "x.json", 64 << 20, err, sizeof(err));
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(j), n);
+	json_decref(j);
+	free(text);
+	/* the text quoted from a syntax error, and names from the file, stay one line */
+	ck_assert_ptr_null(ps_json_load("\"a\\\n\x1b[2J", 7, "y.json", 1 << 20, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "y.json is not valid JSON") && !strchr(err, '\n') &&
+		      !strchr(err, 0x1b), "%s", err);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 0), "kind", json_string("we\nird"));
+	expect_reject(P_MAPS, j, "field \"kind\" has the unknown name \"we?ird\"", NULL);
+}
+END_TEST
+
 static char g_dir[64];
 static struct ps_model g_model;
 
@@ -1531,6 +1695,183 @@ START_TEST(test_image_bad_json)
 }
 END_TEST
 
+/* ---- tests: limits of a whole image ---- */
+
+static long status_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, strlen(field)) == 0)
+			kib = atol(line + strlen(field) + 1);
+	fclose(f);
+	ck_assert_int_ge(kib, 0);
+	return kib;
+}
+
+/* The peak resident size is reset to the current one (clear_refs "5"). */
+static long reset_peak(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "5", 1), 1);
+	close(fd);
+	return status_kib("VmRSS:");
+}
+
+static void expect_read_refused(const char *needle)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	char err[512] = "";
+
+	ck_assert_int_eq(ps_image_read(g_dir, m, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+	ck_assert_ptr_null(m->meta.files);
+	free(m);
+}
+
+/* Refused with needle while the resident size never grew by max_mib. */
+static void expect_refused_small(const char *needle, long max_mib)
+{
+	long base = reset_peak();
+
+	expect_read_refused(needle);
+	ck_assert_msg(status_kib("VmHWM:") - base < max_mib << 10, "refusing took %ld KiB",
+		      status_kib("VmHWM:") - base);
+}
+
+/* The refusal of issue 11: 51 MB listing a million files, refused by its
+ * size, nothing of it read. */
+START_TEST(test_limit_image_json_size)
+{
+	FILE *f = fopen(path_of("image.json"), "w");
+	char needle[128];
+	long size;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"format\": 1, \"files\": [");
+	for (unsigned i = 0; i < 1000000; i++)
+		fprintf(f, "%s{\"name\": \"memory/%012x-%012x\", \"size\": 4096}", i ? "," : "",
+			i << 12, (i + 1) << 12);
+	fprintf(f, "]}\n");
+	size = ftell(f);
+	fclose(f);
+	ck_assert_int_gt(size, 50 << 20);
+	snprintf(needle, sizeof(needle), "image.json is %ld bytes, more than the 32 MiB it may be", size);
+	expect_refused_small(needle, 8);
+	expect_read_fails(-EINVAL, -EINVAL, needle);
+}
+END_TEST
+
+/* Within the size limit, but its parse would take too much: refused from
+ * the text, before jansson allocates. */
+START_TEST(test_limit_image_json_memory)
+{
+	FILE *f = fopen(path_of("image.json"), "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"format\": 1, \"files\": [");
+	for (unsigned i = 0; i < 1000000; i++)
+		fprintf(f, "%s{\"name\":\"f%07u\",\"size\":0}", i ? "," : "", i);
+	fprintf(f, "]}\n");
+	ck_assert_int_lt(ftell(f), 32 << 20);
+	fclose(f);
+	expect_refused_small("image.json would take about", 48);
+	expect_read_fails(-EINVAL, -EINVAL, "MiB of memory to parse; at most 256 MiB is allowed for it");
+}
+END_TEST
+
+/* A JSON part listed larger than its limit is refused unread. */
+START_TEST(test_limit_part_size)
+{
+	struct ps_image_meta *meta = &g_model.meta;
+	char needle[128];
+
+	for (size_t i = 0; i < meta->nfiles; i++) {
+		if (strcmp(meta->files[i].name, "fds.json") == 0) {
+			meta->files[i].size = PS_MAX_FDS_JSON_SIZE + 1ULL;
+			meta->files[i].has_crc = 0;
+		}
+	}
+	write_at("fds.json", "{", 1, PS_MAX_FDS_JSON_SIZE + 1ULL);   /* a hole */
+	write_image_json();
+	snprintf(needle, sizeof(needle), "fds.json is %d bytes, more than the 128 MiB it may be",
+		 PS_MAX_FDS_JSON_SIZE + 1);
+	expect_refused_small(needle, 8);
+}
+END_TEST
+
+/* The thread count is checked before any file is read: the registers files
+ * need not be there. */
+START_TEST(test_limit_threads)
+{
+	struct ps_image_meta *meta = &g_model.meta;
+	size_t more = PS_MAX_THREADS - 1;   /* beside the fixture's two threads */
+	char name[64], needle[128];
+
+	meta->files = realloc(meta->files, (meta->nfiles + more) * sizeof(*meta->files));
+	for (size_t i = 0; i < more; i++) {
+		ps_registers_file_name(name, sizeof(name), (pid_t)(100000 + i));
+		meta->files[meta->nfiles++] = (struct ps_image_file){ strdup(name), 1, 0, 0 };
+	}
+	write_image_json();
+	snprintf(needle, sizeof(needle), "image.json lists %d registers files, more than the %d "
+		 "threads an image may hold", PS_MAX_THREADS + 1, PS_MAX_THREADS);
+	expect_read_refused(needle);
+}
+END_TEST
+
+/* The listed file name, rewritten with encoded (size and CRC updated). */
+static void rewrite_part(const char *name, json_t *encoded)
+{
+	struct ps_image_meta *meta = &g_model.meta;
+	size_t len;
+	char *text = ps_json_dump(encoded, &len);
+
+	json_decref(encoded);
+	ck_assert_ptr_nonnull(text);
+	write_at(name, text, len, len);
+	for (size_t i = 0; i < meta->nfiles; i++) {
+		if (strcmp(meta->files[i].name, name) == 0) {
+			meta->files[i].size = len;
+			meta->files[i].crc32 = ps_crc32(0, text, len);
+		}
+	}
+	free(text);
+}
+
+static void queue_signals(struct ps_siginfo **q, size_t *n, size_t more)
+{
+	*q = realloc(*q, (*n + more) * sizeof(**q));
+	for (size_t i = 0; i < more; i++)
+		fill_siginfo(&(*q)[*n + i], 34, -1);
+	*n += more;
+}
+
+/* Signals queued to the process and to its threads count together: each
+ * file is within the bound, not the image. */
+START_TEST(test_limit_pending_total)
+{
+	struct ps_thread *t = &g_model.threads[1];   /* 4243, listed before the main thread */
+	char needle[256];
+
+	queue_signals(&g_model.signals.shared_pending, &g_model.signals.nshared_pending,
+		      PS_MAX_PENDING / 2);
+	queue_signals(&t->pending, &t->npending, PS_MAX_PENDING / 2);
+	rewrite_part("signals.json", ps_encode_signals(&g_model.signals));
+	rewrite_part("registers/4243.json", ps_encode_thread(t));
+	write_image_json();
+	snprintf(needle, sizeof(needle), "registers/4243.json brings the signals queued in the "
+		 "image (signals.json and registers/) to %d, more than the %d an image may hold",
+		 PS_MAX_PENDING + 3, PS_MAX_PENDING);   /* and the fixture's 1 shared, 2 of 4243 */
+	expect_read_fails(0, -EINVAL, needle);
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
@@ -1538,6 +1879,7 @@ static Suite *codec_suite(void)
 	TCase *rt = tcase_create("roundtrip");
 	TCase *bad = tcase_create("reject");
 	TCase *dir = tcase_create("image_dir");
+	TCase *lim = tcase_create("limits");
 
 	tcase_add_test(crc, test_crc32_vectors);
 	suite_add_tcase(s, crc);
@@ -1573,6 +1915,21 @@ static Suite *codec_suite(void)
 	tcase_add_test(dir, test_image_main_thread_unlisted);
 	tcase_add_test(dir, test_image_bad_json);
 	suite_add_tcase(s, dir);
+
+	/* a million-entry image.json written and refused, 65536 signals encoded */
+	tcase_set_timeout(lim, 120);
+	tcase_add_test(lim, test_limit_arrays);
+	tcase_add_test(lim, test_limit_args);
+	tcase_add_test(lim, test_limit_data_runs);
+	tcase_add_test(lim, test_parse_cost);
+	tcase_add_test(lim, test_parse_refused);
+	tcase_add_checked_fixture(lim, image_setup, image_teardown);
+	tcase_add_test(lim, test_limit_image_json_size);
+	tcase_add_test(lim, test_limit_image_json_memory);
+	tcase_add_test(lim, test_limit_part_size);
+	tcase_add_test(lim, test_limit_threads);
+	tcase_add_test(lim, test_limit_pending_total);
+	suite_add_tcase(s, lim);
 	return s;
 }
 
