@@ -23,6 +23,8 @@
 
 #include "backend/codec.h"
 #include "backend/fileio.h"
+#include "backend/image_limits.h"
+#include "backend/json_util.h"
 #include "fs/image_state.h"
 #include "fs/restore_dir.h"
 #include "fs/spool_ns.h"
@@ -39,10 +41,10 @@
  * procsnap reads an image's image.json whole to know what the image lists,
  * at every close of a file written into it and at every read of its status:
  * one at a time (so that many cannot add up), and none bigger than this. A
- * real one lists some 90 bytes per file; 16 MiB is room for 180000 files,
- * more than a process with vm.max_map_count mappings and as many threads.
+ * real one lists some 90 bytes per file: the decoder's own bound
+ * (image_limits.h) is room for every file an image may list.
  */
-#define IMAGE_JSON_MAX (16u << 20)
+#define IMAGE_JSON_MAX ((unsigned)PS_MAX_IMAGE_JSON_SIZE)
 /* Parsing a big one leaves freed memory spread over malloc's arenas. */
 #define TRIM_AFTER (1u << 20)
 
@@ -481,7 +483,8 @@ static int read_meta(const char *key, struct ps_image_meta *meta)
 	pthread_mutex_lock(&R.parse_lock);
 	text = read_whole(fd, (size_t)st.st_size);
 	if (text)
-		j = json_loadb(text, (size_t)st.st_size, 0, NULL);
+		j = ps_json_load(text, (size_t)st.st_size, "image.json", PS_MAX_IMAGE_JSON_MEMORY,
+				 err, sizeof(err));
 	free(text);
 	if (j)
 		rc = ps_decode_image_meta(j, meta, err, sizeof(err));

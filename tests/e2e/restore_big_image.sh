@@ -68,7 +68,7 @@ copy_in huge "51 MB image.json"
 [ "$cp_rc" != 0 ] || ps_fail "cp -r of the huge image exited 0"
 grep -q "File too large" "$PS_TMP/cp.err" || ps_fail "cp's error: $(cat "$PS_TMP/cp.err")"
 case $status in
-"failed: image.json is "*" bytes, more than the 16777216 procsnap reads") ;;
+"failed: image.json is "*" bytes, more than the 33554432 procsnap reads") ;;
 *) ps_fail "huge image.json: status is '$status'" ;;
 esac
 ps_pass "51 MB image.json: cp fails with EFBIG, status '$status'"
