@@ -26,7 +26,7 @@ die() {
 }
 
 command -v "$FUZZ_CC" >/dev/null ||
-	die "$FUZZ_CC not found: make fuzz needs clang with libFuzzer (apt-get install clang)"
+	die "$FUZZ_CC not found: make fuzz needs clang with libFuzzer (apt-get install clang libclang-rt-dev)"
 mkdir -p "$out/obj" "$out/crashes"
 echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' >"$out/probe.c"
 "$FUZZ_CC" -fsanitize=fuzzer "$out/probe.c" -o "$out/probe" 2>/dev/null ||
