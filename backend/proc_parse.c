@@ -1169,6 +1169,21 @@ fail_einval:
 	return -EINVAL;
 }
 
+int ps_read_stat(pid_t id, struct ps_stat *out)
+{
+	char path[64], *text;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)id);
+	rc = ps_read_file(path, &text, &len);
+	if (rc < 0)
+		return rc;
+	rc = ps_parse_stat(text, out);
+	free(text);
+	return rc;
+}
+
 int ps_read_status(pid_t id, struct ps_status *out)
 {
 	char path[64], *text;

@@ -44,6 +44,9 @@ struct ps_status {
 };
 int ps_parse_status(const char *text, struct ps_status *out);
 
+/* Read and parse /proc/<id>/stat. 0, or -errno (-EINVAL: unparsable). */
+int ps_read_stat(pid_t id, struct ps_stat *out);
+
 /* Read and parse /proc/<id>/status (a tid works too: every thread has its
  * own there). 0, or -errno (-EINVAL: unparsable); out->groups is the
  * caller's to free. */

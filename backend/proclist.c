@@ -16,21 +16,6 @@
 #define PF_KTHREAD 0x00200000UL
 #define CAP_SYS_PTRACE_BIT 19
 
-static int read_stat(pid_t pid, struct ps_stat *st)
-{
-	char path[64], *text;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	rc = ps_read_file(path, &text, &len);
-	if (rc < 0)
-		return rc;
-	rc = ps_parse_stat(text, st);
-	free(text);
-	return rc;
-}
-
 /* A kernel thread has no user memory; a zombie ('Z') or dead ('X') task
  * has nothing left to snapshot. */
 static int is_live_user_task(const struct ps_stat *st)
@@ -101,7 +86,7 @@ int ps_proclist_read(pid_t **pids, size_t *count)
 
 		if (pid <= 0 || pid == self)
 			continue;
-		if (read_stat(pid, &st) < 0 || !is_live_user_task(&st))
+		if (ps_read_stat(pid, &st) < 0 || !is_live_user_task(&st))
 			continue;
 		rc = append_pid(&v, &n, &cap, pid);
 		if (rc < 0)
@@ -127,7 +112,7 @@ int ps_proclist_is_shown(pid_t pid)
 
 	if (pid <= 0 || pid == getpid())
 		return 0;
-	if (read_stat(pid, &st) < 0 || !is_live_user_task(&st))
+	if (ps_read_stat(pid, &st) < 0 || !is_live_user_task(&st))
 		return 0;
 	return ps_proclist_tgid(pid) == pid;
 }

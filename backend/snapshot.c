@@ -307,17 +307,11 @@ static void destroy(struct ps_snapshot *s)
  * not share; 0 if it is gone. */
 static uint64_t start_time_of(pid_t pid)
 {
-	char path[64], *text;
 	struct ps_stat st;
-	size_t len;
-	int e;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (ps_read_file(path, &text, &len) < 0)
+	if (ps_read_stat(pid, &st) < 0)
 		return 0;
-	e = ps_parse_stat(text, &st);
-	free(text);
-	return e < 0 || st.state == 'Z' || st.state == 'X' ? 0 : st.start_time;
+	return st.state == 'Z' || st.state == 'X' ? 0 : st.start_time;
 }
 
 int ps_snapshot_is_current(const struct ps_snapshot *s)

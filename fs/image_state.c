@@ -41,15 +41,8 @@ static int same_boot(const char *boot_id)
 /* /proc/<pid>/stat of a live process (not a zombie): 0, or -ESRCH. */
 static int live_stat(pid_t pid, struct ps_stat *out)
 {
-	char path[32], *text = NULL;
-	size_t len;
-	int rc;
+	int rc = ps_read_stat(pid, out);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	rc = ps_read_file(path, &text, &len);
-	if (rc == 0)
-		rc = ps_parse_stat(text, out);
-	free(text);
 	if (rc < 0 || out->state == 'Z' || out->state == 'X')
 		return -ESRCH;
 	return 0;
