@@ -15,15 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "fds.h"
-#include "warnings.h"
-#include "process.h"
-#include "regs.h"
-#include "remote_syscall.h"
-#include "signals.h"
-#include "syscall_restart.h"
-#include "proc_parse.h"
+#include "backend/capture.h"
+#include "backend/fds.h"
+#include "backend/warnings.h"
+#include "backend/process.h"
+#include "backend/regs.h"
+#include "backend/remote_syscall.h"
+#include "backend/signals.h"
+#include "backend/syscall_restart.h"
+#include "backend/proc_parse.h"
 
 static int remote_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 		       long *ret, char *err, size_t errlen)

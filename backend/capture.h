@@ -3,9 +3,9 @@
 #ifndef PROCSNAP_CAPTURE_H
 #define PROCSNAP_CAPTURE_H
 
-#include "freeze.h"
-#include "memory.h"
-#include "model.h"
+#include "backend/freeze.h"
+#include "backend/memory.h"
+#include "image/model.h"
 
 struct ps_capture {
 	struct ps_model model;

@@ -7,7 +7,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
-#include "elf_buildid.h"
+#include "backend/elf_buildid.h"
 
 #ifndef NT_GNU_BUILD_ID
 #define NT_GNU_BUILD_ID 3

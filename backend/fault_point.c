@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fault_point.h"
+#include "backend/fault_point.h"
 
 static atomic_long passed;
 

@@ -12,11 +12,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "fds.h"
-#include "fds_anon.h"
-#include "sockets.h"
-#include "json_util.h"
-#include "proc_parse.h"
+#include "backend/fds.h"
+#include "backend/fds_anon.h"
+#include "backend/sockets.h"
+#include "image/json_util.h"
+#include "backend/proc_parse.h"
 
 static const char deleted_suffix[] = " (deleted)";
 #define DELETED_LEN (sizeof(deleted_suffix) - 1)

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_FDS_H
 #define PROCSNAP_FDS_H
 
-#include "model.h"
+#include "image/model.h"
 
 int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen);
 

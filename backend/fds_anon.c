@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fds_anon.h"
-#include "json_util.h"
-#include "proc_parse.h"
+#include "backend/fds_anon.h"
+#include "image/json_util.h"
+#include "backend/proc_parse.h"
 
 static int unsupported(struct ps_fd *f, const char *fmt, const char *detail)
 {

@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "model.h"
+#include "image/model.h"
 
 /* Anonymous-inode kinds procsnap saves and restores. */
 int ps_anon_kind_known(const char *kind);

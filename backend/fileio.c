@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "fileio.h"
+#include "backend/fileio.h"
 
 int ps_write_all(int fd, const void *buf, size_t len, off_t off)
 {

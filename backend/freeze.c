@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "freeze.h"
-#include "proc_parse.h"
-#include "sleep_time.h"
-#include "syscall_restart.h"
+#include "backend/freeze.h"
+#include "backend/proc_parse.h"
+#include "backend/sleep_time.h"
+#include "backend/syscall_restart.h"
 
 static int has_tid(const struct ps_frozen *f, pid_t tid)
 {

@@ -10,10 +10,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "elf_buildid.h"
-#include "json_util.h"
-#include "memory.h"
-#include "proc_parse.h"
+#include "backend/elf_buildid.h"
+#include "image/json_util.h"
+#include "backend/memory.h"
+#include "backend/proc_parse.h"
 
 #define PAGE 4096ULL
 #define PM_PRESENT (1ULL << 63)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "model.h"
+#include "image/model.h"
 
 /* Fill maps (one entry per /proc/<pid>/maps line, each with the runs of
  * pages that must be saved) from the stopped process. */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <elf.h>
 
-#include "proc_parse.h"
+#include "backend/proc_parse.h"
 
 /* ------------------------------------------------------------------ */
 /* Reading whole files                                                 */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "model.h"
+#include "image/model.h"
 
 /* Read a whole file (works for /proc files, whose st_size is 0) into a
  * malloc'd buffer, NUL-terminated; *len excludes the NUL. 0 or -errno. */

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "process.h"
-#include "proc_parse.h"
+#include "backend/process.h"
+#include "backend/proc_parse.h"
 
 /* Reads /proc/<pid>/<name>; on failure err says which file and why. */
 static int read_proc_file(pid_t pid, const char *name, char **text, size_t *len,

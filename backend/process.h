@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_PROCESS_H
 #define PROCSNAP_PROCESS_H
 
-#include "model.h"
+#include "image/model.h"
 
 /* Fill every field of p that /proc gives. Left for the remote-syscall
  * capture: creds.securebits, mm.brk, itimers, timers' remaining times. */

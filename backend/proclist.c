@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proclist.h"
-#include "proc_parse.h"
+#include "backend/proclist.h"
+#include "backend/proc_parse.h"
 
 #define PF_KTHREAD 0x00200000UL
 #define CAP_SYS_PTRACE_BIT 19

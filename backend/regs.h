@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_REGS_H
 #define PROCSNAP_REGS_H
 
-#include "model.h"
+#include "image/model.h"
 
 /* Fill everything of t that ptrace and /proc give; altstack and
  * clear_child_tid need a remote syscall and are filled by the caller.

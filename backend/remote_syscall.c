@@ -9,9 +9,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "fault_point.h"
-#include "freeze.h"
-#include "remote_syscall.h"
+#include "backend/fault_point.h"
+#include "backend/freeze.h"
+#include "backend/remote_syscall.h"
 
 static int take_state(struct ps_remote *r, pid_t tid, uint64_t syscall_insn, char *err,
 		      size_t errlen)

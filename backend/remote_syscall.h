@@ -8,7 +8,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-#include "safety_net.h"
+#include "backend/safety_net.h"
 
 struct ps_remote {
 	pid_t tid;

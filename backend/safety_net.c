@@ -23,9 +23,9 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#include "proc_parse.h"
-#include "safety_net.h"
-#include "syscall_restart.h"
+#include "backend/proc_parse.h"
+#include "backend/safety_net.h"
+#include "backend/syscall_restart.h"
 
 /* ---- the kernel's x86_64 signal frame (arch/x86/include/asm/sigframe.h) ---- */
 

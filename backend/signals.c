@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#include "regs.h"
-#include "signals.h"
+#include "backend/regs.h"
+#include "backend/signals.h"
 
 /* The kernel's struct sigaction on x86_64 (not glibc's): handler, flags,
  * restorer, then a 64-bit mask. rt_sigaction writes exactly this. */

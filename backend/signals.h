@@ -3,8 +3,8 @@
 #ifndef PROCSNAP_SIGNALS_H
 #define PROCSNAP_SIGNALS_H
 
-#include "model.h"
-#include "remote_syscall.h"
+#include "image/model.h"
+#include "backend/remote_syscall.h"
 
 /* scratch: the address of at least 2 KiB of writable memory in the target. */
 int ps_capture_sigactions(struct ps_remote *r, uint64_t scratch, struct ps_signals *s,

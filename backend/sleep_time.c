@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "proc_parse.h"
-#include "sleep_time.h"
+#include "backend/proc_parse.h"
+#include "backend/sleep_time.h"
 
 static int exec_start_of(const char *path, uint64_t *ns)
 {

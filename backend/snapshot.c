@@ -11,13 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "codec.h"
-#include "crc32.h"
-#include "json_util.h"
-#include "proc_parse.h"
-#include "snapshot.h"
-#include "tracer.h"
+#include "backend/capture.h"
+#include "image/codec.h"
+#include "image/crc32.h"
+#include "image/json_util.h"
+#include "backend/proc_parse.h"
+#include "backend/snapshot.h"
+#include "backend/tracer.h"
 
 struct image_file {
 	struct ps_snapshot_file pub;

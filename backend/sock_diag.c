@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sock_diag.h"
+#include "backend/sock_diag.h"
 
 #define REPLY_SIZE 32768
 

@@ -12,8 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sock_diag.h"
-#include "sockets.h"
+#include "backend/sock_diag.h"
+#include "backend/sockets.h"
 
 /* The largest message peeked: above any default socket buffer (wmem_max
  * is 208 KiB) with room for raised ones. */

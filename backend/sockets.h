@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "model.h"
+#include "image/model.h"
 
 /* Fill the sock of every socket among the n fds of process pid (frozen),
  * with its unread messages as the fd's bytes; a socket that cannot be

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 
-#include "syscall_restart.h"
+#include "backend/syscall_restart.h"
 
 static int is_stop_interrupted_wait(long nr)
 {

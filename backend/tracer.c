@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "freeze.h"
-#include "tracer.h"
+#include "backend/freeze.h"
+#include "backend/tracer.h"
 
 struct job {
 	ps_tracer_fn fn;

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "warnings.h"
+#include "backend/warnings.h"
 
 static void to_stderr(const char *line)
 {

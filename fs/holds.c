@@ -13,8 +13,8 @@
 #include <fuse_log.h>
 
 #include "fs/holds.h"
-#include "proc_parse.h"
-#include "snapshot.h"
+#include "backend/proc_parse.h"
+#include "backend/snapshot.h"
 
 enum hold_state {
 	HOLD_TAKING,     /* one thread is in ps_snapshot_take; others wait */

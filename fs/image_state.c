@@ -12,7 +12,7 @@
 
 #include "backend/fileio.h"
 #include "fs/image_state.h"
-#include "proc_parse.h"
+#include "backend/proc_parse.h"
 
 #define FILE_MAX (PS_RESULT_MAX + 256)
 #define RESTORING "restoring"

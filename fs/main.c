@@ -15,9 +15,9 @@
 #include "fs/restore_dir.h"
 #include "fs/spool_writer.h"
 #include "fs/tree.h"
-#include "warnings.h"
+#include "backend/warnings.h"
 #include "restore/restorer.h"
-#include "snapshot.h"
+#include "backend/snapshot.h"
 
 /* Requests of up to 1 MiB: big memory files stream in few round trips. */
 #define PS_IO_SIZE (1u << 20)

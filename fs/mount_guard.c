@@ -10,7 +10,7 @@
 
 #include "backend/fileio.h"
 #include "fs/mount_guard.h"
-#include "proc_parse.h"
+#include "backend/proc_parse.h"
 
 #define LOCK_NAME "lock"
 #define FSTYPE "fuse.procsnap"

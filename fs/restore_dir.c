@@ -21,15 +21,15 @@
 #include <fuse.h>
 #include <jansson.h>
 
-#include "backend/codec.h"
+#include "image/codec.h"
 #include "backend/fileio.h"
-#include "backend/image_limits.h"
-#include "backend/json_util.h"
+#include "image/image_limits.h"
+#include "image/json_util.h"
 #include "fs/image_state.h"
 #include "fs/restore_dir.h"
 #include "fs/spool_ns.h"
 #include "fs/spool_writer.h"
-#include "restore/image_read.h"
+#include "image/image_read.h"
 #include "restore/prefill.h"
 
 #define STATUS_NAME PS_STATE_NAME

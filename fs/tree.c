@@ -20,8 +20,8 @@
 #include "fs/holds.h"
 #include "fs/restore_dir.h"
 #include "fs/tree.h"
-#include "proclist.h"
-#include "snapshot.h"
+#include "backend/proclist.h"
+#include "backend/snapshot.h"
 
 /* cp and tar read in st_blksize chunks: make them ask for 1 MiB. */
 #define PS_BLKSIZE (1 << 20)

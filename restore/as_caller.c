@@ -9,9 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "creds.h"
-#include "proc_parse.h"
+#include "restore/as_caller.h"
+#include "restore/creds.h"
+#include "backend/proc_parse.h"
 
 /* ---- taking the caller's credentials and giving them back ---- */
 

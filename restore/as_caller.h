@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* The stub's main thread takes the caller's uid, gid and the image's groups
  * (which validation proved are the caller's), with no effective

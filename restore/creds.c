@@ -9,8 +9,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-#include "creds.h"
-#include "proc_parse.h"
+#include "restore/creds.h"
+#include "backend/proc_parse.h"
 
 static int call_ok(long rc)
 {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 int ps_restore_creds(struct ps_rctx *c);
 

@@ -11,12 +11,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "fds.h"
-#include "fds_anon.h"
-#include "fds_content.h"
-#include "pipes.h"
-#include "sockets.h"
+#include "restore/as_caller.h"
+#include "restore/fds.h"
+#include "restore/fds_anon.h"
+#include "restore/fds_content.h"
+#include "restore/pipes.h"
+#include "restore/sockets.h"
 
 /* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
  * kernel clears them after open anyway, and a forged O_TRUNC must not empty

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_FDS_H
 #define PROCSNAP_RESTORE_FDS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 int ps_restore_fds(struct ps_rctx *c);
 

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "fds_anon.h"
+#include "restore/as_caller.h"
+#include "restore/fds_anon.h"
 
 #define NS_PER_SEC 1000000000ULL
 /* <linux/timerfd.h>, which clashes with glibc's fcntl.h: _IOW('T', 0, __u64) */

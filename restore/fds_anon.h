@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_FDS_ANON_H
 #define PROCSNAP_RESTORE_FDS_ANON_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* One of the kinds this file makes. */
 int ps_anon_restorable(const struct ps_fd *f);

@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "as_caller.h"
+#include "restore/as_caller.h"
 #include "backend/fileio.h"
-#include "fds_content.h"
+#include "restore/fds_content.h"
 
 #define COPY_CHUNK (1 << 20)
 #define MEMFD_PREFIX "/memfd:"

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_FDS_CONTENT_H
 #define PROCSNAP_RESTORE_FDS_CONTENT_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* The new descriptor (any number; the caller moves it to f->fd), opened
  * with flags (O_ACCMODE and status flags), or -errno with err filled. */

@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include "as_caller.h"
-#include "gone_files.h"
+#include "restore/as_caller.h"
+#include "restore/gone_files.h"
 
 #define MEMFD_PREFIX "/memfd:"
 

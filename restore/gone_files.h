@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_GONE_FILES_H
 #define PROCSNAP_RESTORE_GONE_FILES_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 struct ps_gone_files;
 

@@ -14,12 +14,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "gone_files.h"
-#include "layout.h"
-#include "pages.h"
-#include "prefill.h"
-#include "proc_parse.h"
+#include "restore/as_caller.h"
+#include "restore/gone_files.h"
+#include "restore/layout.h"
+#include "restore/pages.h"
+#include "restore/prefill.h"
+#include "backend/proc_parse.h"
 
 #define PAGE 4096ULL
 #define TRAMP_SIZE (PAGE + PS_SCRATCH_SIZE)

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_LAYOUT_H
 #define PROCSNAP_RESTORE_LAYOUT_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* Map the trampoline (a code page with `syscall`, then the scratch pages)
  * at an address free both in the stub and in the image, and run every

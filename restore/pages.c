@@ -11,9 +11,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "pages.h"
-#include "prefill.h"
+#include "backend/fileio.h"
+#include "restore/pages.h"
+#include "restore/prefill.h"
 
 #define PAGE 4096ULL
 #define IOV_BATCH 512

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_PAGES_H
 #define PROCSNAP_RESTORE_PAGES_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 struct ps_prefill_region;
 

@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "as_caller.h"
+#include "restore/as_caller.h"
 #include "backend/fileio.h"
-#include "pipes.h"
+#include "restore/pipes.h"
 
 static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
 		     uint64_t a2)

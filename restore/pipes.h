@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_PIPES_H
 #define PROCSNAP_RESTORE_PIPES_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* Every fd of f's pipe, when f is its lowest; nothing for the others. */
 int ps_restore_pipe(struct ps_rctx *c, const struct ps_fd *f);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "prefill.h"
+#include "restore/prefill.h"
 
 /*
  * Why: a restore's cost is the new process's page faults, fresh memory

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "model.h"
-#include "stub.h"
+#include "image/model.h"
+#include "restore/stub.h"
 
 /* One mapping's memory in the nursery, and the spool file it mirrors. */
 struct ps_prefill_region {

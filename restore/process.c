@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
-#include "as_caller.h"
-#include "process.h"
+#include "restore/as_caller.h"
+#include "restore/process.h"
 
 static const char *const rlimit_names[PS_NRLIMITS] = {
 	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",

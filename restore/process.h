@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_PROCESS_H
 #define PROCSNAP_RESTORE_PROCESS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 int ps_restore_process_attrs(struct ps_rctx *c);
 

@@ -8,8 +8,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "rctx.h"
+#include "restore/as_caller.h"
+#include "restore/rctx.h"
 
 int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
 {

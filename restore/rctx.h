@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "model.h"
-#include "remote_syscall.h"
+#include "image/model.h"
+#include "backend/remote_syscall.h"
 
 /* The scratch area: a read-write page pair of the trampoline, in the stub,
  * for syscall arguments that live in memory (paths, structs). */

@@ -14,7 +14,7 @@
 
 #include "backend/regs.h"
 #include "backend/syscall_restart.h"
-#include "regs.h"
+#include "restore/regs.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */

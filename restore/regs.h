@@ -5,7 +5,7 @@
 
 #include <sys/user.h>
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* The stub inherited procsnap's rseq registration: the kernel would write
  * into that area (soon unmapped) on every return to user space. */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "signals.h"
+#include "restore/signals.h"
 
 /* The kernel's struct sigaction on x86_64 (not glibc's): handler, flags,
  * restorer, then the 64-bit mask; what backend/signals.c read. */

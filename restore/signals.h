@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_SIGNALS_H
 #define PROCSNAP_RESTORE_SIGNALS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 int ps_restore_sigactions(struct ps_rctx *c);
 /* Queue the shared pending signals and each thread's own (tid = the

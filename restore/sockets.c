@@ -15,9 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "as_caller.h"
-#include "sock_diag.h"
-#include "sockets.h"
+#include "restore/as_caller.h"
+#include "backend/sock_diag.h"
+#include "restore/sockets.h"
 
 static const char *family_name(int family)
 {

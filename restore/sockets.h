@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_SOCKETS_H
 #define PROCSNAP_RESTORE_SOCKETS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* f's socket. A lone socket is left at *nfd for the caller to move to
  * f->fd; both ends of a pair are placed at their fds here (*nfd = -1).

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "freeze.h"
-#include "stub.h"
+#include "backend/freeze.h"
+#include "restore/stub.h"
 
 /* What procsnap asks of the nursery, one struct per write (< PIPE_BUF). */
 enum nursery_op { CMD_MAP = 'm', CMD_CLONE = 'c', CMD_RELEASE = 'r', CMD_KILL = 'k' };

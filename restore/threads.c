@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "freeze.h"
-#include "threads.h"
+#include "backend/freeze.h"
+#include "restore/threads.h"
 
 /* What a pthread is to the kernel. CLONE_SETTLS, CLONE_CHILD_CLEARTID and
  * CLONE_PARENT_SETTID are not asked for: fs_base comes with the registers,

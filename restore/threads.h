@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_RESTORE_THREADS_H
 #define PROCSNAP_RESTORE_THREADS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 struct ps_rthread {
 	const struct ps_thread *t;  /* its saved state */

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "timers.h"
+#include "restore/timers.h"
 
 /* Linux 6.17: while on, timer_create takes the id to give the new timer
  * from its third argument instead of choosing one. */

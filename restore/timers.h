@@ -2,7 +2,7 @@
 #ifndef PROCSNAP_RESTORE_TIMERS_H
 #define PROCSNAP_RESTORE_TIMERS_H
 
-#include "rctx.h"
+#include "restore/rctx.h"
 
 /* Every timer of the image, armed with its remaining time. Needs the
  * threads (a timer may signal one of them). */

@@ -23,13 +23,13 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include "elf_buildid.h"
-#include "json_util.h"
-#include "proc_parse.h"
-#include "as_caller.h"
-#include "fds.h"
-#include "fds_anon.h"
-#include "validate.h"
+#include "backend/elf_buildid.h"
+#include "image/json_util.h"
+#include "backend/proc_parse.h"
+#include "restore/as_caller.h"
+#include "restore/fds.h"
+#include "restore/fds_anon.h"
+#include "restore/validate.h"
 
 struct vctx {
 	const struct ps_model *m;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "model.h"
+#include "image/model.h"
 
 /* 0 if the image in dir (already decoded into m, whose decoders checked
  * each field's type and range) can be restored here by this caller, else

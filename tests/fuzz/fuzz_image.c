@@ -16,11 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "codec.h"
-#include "crc32.h"
+#include "image/codec.h"
+#include "image/crc32.h"
 #include "harness.h"
-#include "json_util.h"
-#include "restore/image_read.h"
+#include "image/json_util.h"
+#include "image/image_read.h"
 
 #define MAX_RECORDS 512
 #define SEPARATOR "\n@@ "

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
+#include "image/codec.h"
 #include "harness.h"
-#include "json_util.h"
+#include "image/json_util.h"
 
 void ps_fuzz_die(const char *fmt, ...)
 {

@@ -1,8 +1,8 @@
 /* The six JSON parts of an image behind the harnesses' one interface: each
  * codec function wrapped to take its model as void *. */
-#include "codec.h"
+#include "image/codec.h"
 #include "harness.h"
-#include "json_util.h"
+#include "image/json_util.h"
 
 static int decode_image_meta(const json_t *j, void *m, char *err, size_t n)
 {

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "codec.h"
-#include "crc32.h"
-#include "restore/image_read.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/crc32.h"
+#include "image/image_read.h"
+#include "image/json_util.h"
 
 #define HIGH_BIT 0x8000000000000000ULL
 #define SIGINFO_SIZE PS_SIGINFO_SIZE

@@ -21,11 +21,11 @@
 #include <unistd.h>
 #include <elf.h>
 
-#include "proc_parse.h"
-#include "proclist.h"
-#include "process.h"
-#include "fds.h"
-#include "elf_buildid.h"
+#include "backend/proc_parse.h"
+#include "backend/proclist.h"
+#include "backend/process.h"
+#include "backend/fds.h"
+#include "backend/elf_buildid.h"
 
 /* ------------------------------------------------------------------ */
 /* Samples                                                             */

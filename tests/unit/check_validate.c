@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elf_buildid.h"
-#include "json_util.h"
-#include "proc_parse.h"
+#include "backend/elf_buildid.h"
+#include "image/json_util.h"
+#include "backend/proc_parse.h"
 #include "restore/validate.h"
 
 #define ANON_START 0x10000000ULL

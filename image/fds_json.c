@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "codec.h"
-#include "fds_state_json.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/fds_state_json.h"
+#include "image/json_util.h"
 
 #define MAX_KIND 255
 #define MAX_REASON 4096

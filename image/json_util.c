@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "codec.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/json_util.h"
 
 /* ---- image file names ---- */
 

@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
-#include "json_util.h"
-#include "model.h"
+#include "image/json_util.h"
+#include "image/model.h"
 
 int ps_encode_fd_state(json_t *o, const struct ps_fd *f);
 /* Needs f's fd, type, kind and supported already decoded. */

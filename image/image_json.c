@@ -4,8 +4,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/json_util.h"
 
 #define NAME_MAX_LEN 255
 

@@ -1,6 +1,6 @@
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), byte-wise with a
  * constant table so it needs no initialisation and is safe from any thread. */
-#include "crc32.h"
+#include "image/crc32.h"
 
 /* table[i] = CRC of the single byte i; generated once from the polynomial. */
 static const uint32_t table[256] = {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "codec.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/json_util.h"
 
 #define MAX_BUILD_ID 64   /* hex digits: fits ps_file_id.build_id */
 

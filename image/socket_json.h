@@ -4,8 +4,8 @@
 
 #include <jansson.h>
 
-#include "json_util.h"
-#include "model.h"
+#include "image/json_util.h"
+#include "image/model.h"
 
 json_t *ps_encode_socket(const struct ps_socket *s);
 /* Sets f->sock (freed with f even on failure). */

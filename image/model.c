@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
-#include "model.h"
-#include "json_util.h"
+#include "image/model.h"
+#include "image/json_util.h"
 
 /* Replace b's content with a NUL-terminated copy of data. On allocation
  * failure b is left empty (data NULL), which callers can test. */

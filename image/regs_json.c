@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/json_util.h"
 
 #define XSAVE_MIN 576   /* legacy FXSAVE area (512) + XSAVE header (64) */
 #define RSEQ_ALIGN 32   /* the kernel refuses a misaligned struct rseq */

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/json_util.h"
 
 #define MAX_ID 0xfffffffeLL /* uid_t/gid_t; (uid_t)-1 means "no change", never an id */
 

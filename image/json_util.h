@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "image_limits.h"
-#include "model.h"
+#include "image/image_limits.h"
+#include "image/model.h"
 
 /* ---- limits of a valid x86_64 image ---- */
 

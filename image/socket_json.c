@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "socket_json.h"
+#include "image/socket_json.h"
 
 static const struct ps_name family_names[] = {
 	{ AF_UNIX, "unix" }, { AF_INET, "inet" }, { AF_INET6, "inet6" }, { 0, NULL },

@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "codec.h"
-#include "crc32.h"
-#include "image_read.h"
-#include "json_util.h"
+#include "image/codec.h"
+#include "image/crc32.h"
+#include "image/image_read.h"
+#include "image/json_util.h"
 
 #define CHUNK (64 << 10)
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/timerfd.h>
 
-#include "fds_state_json.h"
-#include "socket_json.h"
+#include "image/fds_state_json.h"
+#include "image/socket_json.h"
 
 #define NS_PER_SEC 1000000000ULL
 

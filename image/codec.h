@@ -4,7 +4,7 @@
 #define PROCSNAP_CODEC_H
 
 #include <jansson.h>
-#include "model.h"
+#include "image/model.h"
 
 /* Encoders return a new reference, or NULL on allocation failure. */
 json_t *ps_encode_image_meta(const struct ps_image_meta *m);

@@ -3,7 +3,7 @@
 #ifndef PROCSNAP_IMAGE_READ_H
 #define PROCSNAP_IMAGE_READ_H
 
-#include "model.h"
+#include "image/model.h"
 
 /* Check that the image in dir is complete: image.json parses and every file
  * it lists exists with its full size. Returns 0, or -EAGAIN with what is
