@@ -15,7 +15,6 @@
 #include "backend/memory.h"
 #include "backend/proc_parse.h"
 
-#define PAGE 4096ULL
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP (1ULL << 62)
 #define PM_FILE (1ULL << 61)  /* file page or shared anonymous page */
@@ -99,14 +98,14 @@ static int add_page(struct ps_mapping *m, uint64_t page)
 
 static int scan_pagemap(int pmfd, struct ps_mapping *m)
 {
-	uint64_t npages = (m->end - m->start) / PAGE, done = 0;
+	uint64_t npages = (m->end - m->start) / PS_PAGE_SIZE, done = 0;
 	uint64_t *buf = malloc(PAGEMAP_BATCH * sizeof(uint64_t));
 
 	if (!buf)
 		return -ENOMEM;
 	while (done < npages) {
 		uint64_t want = npages - done < PAGEMAP_BATCH ? npages - done : PAGEMAP_BATCH;
-		off_t at = (off_t)((m->start / PAGE + done) * sizeof(uint64_t));
+		off_t at = (off_t)((m->start / PS_PAGE_SIZE + done) * sizeof(uint64_t));
 		ssize_t n = pread(pmfd, buf, want * sizeof(uint64_t), at);
 
 		if (n <= 0) {
@@ -302,8 +301,8 @@ static int scan_file_data(pid_t pid, struct ps_mapping *m)
 		hole = lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
 			break;
-		for (uint64_t page = ((uint64_t)data - m->offset) / PAGE;
-		     rc == 0 && page * PAGE < (uint64_t)hole - m->offset && page * PAGE < len; page++) {
+		for (uint64_t page = ((uint64_t)data - m->offset) / PS_PAGE_SIZE;
+		     rc == 0 && page * PS_PAGE_SIZE < (uint64_t)hole - m->offset && page * PS_PAGE_SIZE < len; page++) {
 			rc = add_page(m, page);
 			m->data_pages += rc == 0;
 		}
@@ -431,8 +430,8 @@ ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 		size = len - off;
 	stop = off + size;
 	zeroed = off;    /* everything before this offset is already filled */
-	for (i = extent_at_or_after(m, off / PAGE); i < m->ndata; i++) {
-		uint64_t a = m->data[i].first * PAGE, b = a + m->data[i].count * PAGE;
+	for (i = extent_at_or_after(m, off / PS_PAGE_SIZE); i < m->ndata; i++) {
+		uint64_t a = m->data[i].first * PS_PAGE_SIZE, b = a + m->data[i].count * PS_PAGE_SIZE;
 		int r;
 
 		if (a >= stop)
@@ -457,9 +456,9 @@ off_t ps_memory_seek(const struct ps_mapping *m, off_t off, int whence)
 
 	if (off < 0 || (uint64_t)off >= len)
 		return -ENXIO;
-	i = extent_at_or_after(m, (uint64_t)off / PAGE);
-	a = i < m->ndata ? m->data[i].first * PAGE : len;
-	b = i < m->ndata ? a + m->data[i].count * PAGE : len;
+	i = extent_at_or_after(m, (uint64_t)off / PS_PAGE_SIZE);
+	a = i < m->ndata ? m->data[i].first * PS_PAGE_SIZE : len;
+	b = i < m->ndata ? a + m->data[i].count * PS_PAGE_SIZE : len;
 	if (whence == SEEK_DATA) {
 		if (i == m->ndata)
 			return -ENXIO;

@@ -76,6 +76,24 @@ fail:
 	return rc;
 }
 
+int ps_proc_parse(pid_t pid, const char *name, ps_text_parser parse, void *arg)
+{
+	char path[64 + PS_PATH_MAX], *text;
+	size_t len;
+	int rc;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/%s", name);
+	rc = ps_read_file(path, &text, &len);
+	if (rc < 0)
+		return rc;
+	rc = parse(text, len, arg);
+	free(text);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Strict number parsing: the whole token must be a number.           */
 /* ------------------------------------------------------------------ */

@@ -12,6 +12,13 @@
  * malloc'd buffer, NUL-terminated; *len excludes the NUL. 0 or -errno. */
 int ps_read_file(const char *path, char **buf, size_t *len);
 
+/* Read /proc/<pid>/<name> (pid 0: /proc/<name>) whole and hand its text to
+ * parse, then free it: the one way procsnap reads and parses a /proc file.
+ * The text is NUL-terminated; len excludes the NUL. Returns the read's
+ * -errno, or what parse returned. */
+typedef int (*ps_text_parser)(const char *text, size_t len, void *arg);
+int ps_proc_parse(pid_t pid, const char *name, ps_text_parser parse, void *arg);
+
 /* /proc/<pid>/stat. comm may contain spaces and ')' : it ends at the LAST ')'. */
 struct ps_stat {
 	pid_t pid;

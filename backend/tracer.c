@@ -22,7 +22,10 @@ static pthread_cond_t queued = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static struct job *head, *tail;
 static pthread_t thread;
-static int running, stopping;
+static int running, stopping;   /* written under lock; read under it by callers */
+/* Set in the tracer thread itself: a job that calls ps_tracer_call again
+ * runs inline, and asking needs no lock. */
+static __thread int on_tracer;
 
 static struct job *take_job(void)
 {
@@ -60,6 +63,7 @@ static void *tracer_main(void *unused)
 	struct job *j;
 
 	(void)unused;
+	on_tracer = 1;
 	while ((j = take_job())) {
 		int r = j->fn(j->arg);
 
@@ -74,37 +78,43 @@ static void *tracer_main(void *unused)
 
 int ps_tracer_start(char *err, size_t errlen)
 {
-	int r;
+	int r = 0;
 
-	if (running)
-		return 0;
-	stopping = 0;
-	r = pthread_create(&thread, NULL, tracer_main, NULL);
+	pthread_mutex_lock(&lock);
+	if (!running) {
+		stopping = 0;
+		r = pthread_create(&thread, NULL, tracer_main, NULL);
+		running = r == 0;
+	}
+	pthread_mutex_unlock(&lock);
 	if (r) {
 		snprintf(err, errlen, "cannot start the tracer thread: %s", strerror(r));
 		return -r;
 	}
-	running = 1;
 	return 0;
 }
 
 void ps_tracer_stop(void)
 {
-	if (!running)
-		return;
 	pthread_mutex_lock(&lock);
+	if (!running) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	stopping = 1;
 	pthread_cond_broadcast(&queued);
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
+	pthread_mutex_lock(&lock);
 	running = 0;
+	pthread_mutex_unlock(&lock);
 }
 
 int ps_tracer_call(ps_tracer_fn fn, void *arg)
 {
 	struct job j = { .fn = fn, .arg = arg };
 
-	if (running && pthread_equal(pthread_self(), thread))
+	if (on_tracer)
 		return fn(arg);
 	pthread_mutex_lock(&lock);
 	if (!running || stopping) {

@@ -9,7 +9,6 @@
 #include "image/fds_state_json.h"
 #include "image/socket_json.h"
 
-#define NS_PER_SEC 1000000000ULL
 
 /* ---- encoding ---- */
 
@@ -121,7 +120,7 @@ static int decode_eventfd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 /* Nanoseconds that fit a struct timespec's seconds as timerfd_settime takes. */
 static int check_ns(uint64_t ns, const char *field, struct ps_jerr *e)
 {
-	if (ns / NS_PER_SEC > (uint64_t)INT64_MAX / 2)
+	if (ns / PS_NSEC_PER_SEC > (uint64_t)INT64_MAX / 2)
 		return ps_jerr_fail(e, "field \"timerfd.%s\" is too far in the future", field);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "image/codec.h"
 #include "image/crc32.h"
 #include "image/image_read.h"
+#include "backend/sentence.h"
 #include "image/json_util.h"
 
 #define CHUNK (64 << 10)
@@ -36,21 +37,6 @@ static const struct part_limits maps_limits = {
 	PS_MAX_MAPS_JSON_SIZE, PS_MAX_MAPS_JSON_MEMORY };
 static const struct part_limits fds_limits = {
 	PS_MAX_FDS_JSON_SIZE, PS_MAX_FDS_JSON_MEMORY };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* ---- opening files of an untrusted image ---- */
 
@@ -134,20 +120,20 @@ static int check_present(int dirfd, const struct ps_image_file *f, char *err, si
 	int rc = stat_listed(dirfd, f->name, &st);
 
 	if (rc == -ENOENT)
-		return fail(err, errlen, -EAGAIN, "%s is missing", f->name);
+		return ps_fail(err, errlen, -EAGAIN, "%s is missing", f->name);
 	if (rc == -ELOOP)
-		return fail(err, errlen, -EINVAL, "%s is reached through a symbolic link", f->name);
+		return ps_fail(err, errlen, -EINVAL, "%s is reached through a symbolic link", f->name);
 	if (rc == -ENOTDIR)
-		return fail(err, errlen, -EINVAL, "%s: a part of its path is not a directory", f->name);
+		return ps_fail(err, errlen, -EINVAL, "%s: a part of its path is not a directory", f->name);
 	if (rc)
-		return fail(err, errlen, rc, "%s: %s", f->name, strerror(-rc));
+		return ps_fail(err, errlen, rc, "%s: %s", f->name, strerror(-rc));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s is not a regular file", f->name);
+		return ps_fail(err, errlen, -EINVAL, "%s is not a regular file", f->name);
 	if ((uint64_t)st.st_size < f->size)
-		return fail(err, errlen, -EAGAIN, "%s is %" PRIu64 " bytes short", f->name,
+		return ps_fail(err, errlen, -EAGAIN, "%s is %" PRIu64 " bytes short", f->name,
 			    f->size - (uint64_t)st.st_size);
 	if ((uint64_t)st.st_size > f->size)
-		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes longer than image.json says",
+		return ps_fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes longer than image.json says",
 			    f->name, (uint64_t)st.st_size - f->size);
 	return 0;
 }
@@ -166,15 +152,15 @@ static int read_listed(int dirfd, const struct ps_image_file *f, uint64_t max,
 	int fd, rerr;
 
 	if (f->size > max)
-		return fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes, more than the %" PRIu64
+		return ps_fail(err, errlen, -EINVAL, "%s is %" PRIu64 " bytes, more than the %" PRIu64
 			    " MiB it may be", f->name, f->size, max >> 20);
 	fd = open_listed(dirfd, f->name);
 	if (fd < 0)
-		return fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
+		return ps_fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
 	buf = malloc(want + 1);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
+		return ps_fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
 	}
 	while (got < want && (n = read(fd, buf + got, want - got)) > 0)
 		got += (size_t)n;
@@ -183,8 +169,8 @@ static int read_listed(int dirfd, const struct ps_image_file *f, uint64_t max,
 	if (n < 0 || got != f->size) {
 		free(buf);
 		if (n < 0)
-			return fail(err, errlen, -EIO, "%s: %s", f->name, strerror(rerr));
-		return fail(err, errlen, -EINVAL, "%s is not the %" PRIu64 " bytes image.json says",
+			return ps_fail(err, errlen, -EIO, "%s: %s", f->name, strerror(rerr));
+		return ps_fail(err, errlen, -EINVAL, "%s is not the %" PRIu64 " bytes image.json says",
 			    f->name, f->size);
 	}
 	buf[got] = '\0';
@@ -196,7 +182,7 @@ static int check_crc(const struct ps_image_file *f, uint32_t crc, char *err, siz
 {
 	if (!f->has_crc || crc == f->crc32)
 		return 0;
-	return fail(err, errlen, -EINVAL, "%s is damaged: its CRC-32 is 0x%08" PRIx32
+	return ps_fail(err, errlen, -EINVAL, "%s is damaged: its CRC-32 is 0x%08" PRIx32
 		    " but image.json says 0x%08" PRIx32, f->name, crc, f->crc32);
 }
 
@@ -213,11 +199,11 @@ static int verify_listed(int dirfd, const struct ps_image_file *f, char *err, si
 		return rc;
 	fd = open_listed(dirfd, f->name);
 	if (fd < 0)
-		return fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
+		return ps_fail(err, errlen, fd, "%s: %s", f->name, strerror(-fd));
 	buf = malloc(CHUNK);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
+		return ps_fail(err, errlen, -ENOMEM, "%s: out of memory", f->name);
 	}
 	while ((n = read(fd, buf, CHUNK)) > 0) {
 		crc = ps_crc32(crc, buf, (size_t)n);
@@ -227,9 +213,9 @@ static int verify_listed(int dirfd, const struct ps_image_file *f, char *err, si
 	free(buf);
 	close(fd);
 	if (rc)
-		return fail(err, errlen, -EIO, "%s: %s", f->name, strerror(-rc));
+		return ps_fail(err, errlen, -EIO, "%s: %s", f->name, strerror(-rc));
 	if (total != f->size)
-		return fail(err, errlen, -EINVAL, "%s changed size while being read", f->name);
+		return ps_fail(err, errlen, -EINVAL, "%s changed size while being read", f->name);
 	return check_crc(f, crc, err, errlen);
 }
 
@@ -243,7 +229,7 @@ static int load_part(int dirfd, const struct ps_image_meta *meta, const char *na
 	int rc;
 
 	if (!f)
-		return fail(err, errlen, -EINVAL, "image.json does not list %s", name);
+		return ps_fail(err, errlen, -EINVAL, "image.json does not list %s", name);
 	rc = read_listed(dirfd, f, lim->size, &buf, err, errlen);
 	if (rc)
 		return rc;
@@ -266,11 +252,11 @@ static int load_meta(int dirfd, struct ps_image_meta *meta, char *err, size_t er
 	int rc = stat_listed(dirfd, self.name, &st);
 
 	if (rc == -ENOENT)
-		return fail(err, errlen, -EAGAIN, "image.json is missing");
+		return ps_fail(err, errlen, -EAGAIN, "image.json is missing");
 	if (rc)
-		return fail(err, errlen, rc, "image.json: %s", strerror(-rc));
+		return ps_fail(err, errlen, rc, "image.json: %s", strerror(-rc));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "image.json is not a regular file");
+		return ps_fail(err, errlen, -EINVAL, "image.json is not a regular file");
 	self.size = (uint64_t)st.st_size;
 	rc = read_listed(dirfd, &self, image_limits.size, &buf, err, errlen);
 	if (rc)
@@ -289,7 +275,7 @@ static int open_image_dir(const char *dir, char *err, size_t errlen)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot open image directory %s: %s",
+		return ps_fail(err, errlen, -errno, "cannot open image directory %s: %s",
 			    dir, strerror(errno));
 	return fd;
 }
@@ -323,7 +309,7 @@ static int read_process(int dirfd, struct ps_model *m, char *err, size_t errlen)
 	rc = ps_decode_process(j, &m->proc, err, errlen);
 	json_decref(j);
 	if (!rc && m->proc.pid != m->meta.pid)
-		rc = fail(err, errlen, -EINVAL, "process.json is for pid %d, but image.json for pid %d",
+		rc = ps_fail(err, errlen, -EINVAL, "process.json is for pid %d, but image.json for pid %d",
 			  m->proc.pid, m->meta.pid);
 	return rc;
 }
@@ -339,9 +325,9 @@ static int check_contents(const struct ps_model *m, char *err, size_t errlen)
 			continue;
 		f = ps_image_file_find(&m->meta, map->content);
 		if (!f)
-			return fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
+			return ps_fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
 		if (f->size > map->end - map->start)
-			return fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
+			return ps_fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
 	}
 	return 0;
 }
@@ -390,7 +376,7 @@ static int read_thread(int dirfd, struct ps_model *m, const char *name, pid_t ti
 	rc = ps_decode_thread(j, t, err, errlen);
 	json_decref(j);
 	if (!rc && t->tid != tid)
-		rc = fail(err, errlen, -EINVAL, "%s holds the registers of tid %d", name, t->tid);
+		rc = ps_fail(err, errlen, -EINVAL, "%s holds the registers of tid %d", name, t->tid);
 	return rc;
 }
 
@@ -422,7 +408,7 @@ static int check_thread_count(const struct ps_image_meta *meta, char *err, size_
 	size_t n = count_registers(meta);
 
 	if (n > PS_MAX_THREADS)
-		return fail(err, errlen, -EINVAL, "image.json lists %zu registers files, more than "
+		return ps_fail(err, errlen, -EINVAL, "image.json lists %zu registers files, more than "
 			    "the %d threads an image may hold", n, PS_MAX_THREADS);
 	return 0;
 }
@@ -435,7 +421,7 @@ static int count_queued(size_t *queued, const struct ps_thread *t, const char *n
 {
 	*queued += t->npending;
 	if (*queued > PS_MAX_PENDING)
-		return fail(err, errlen, -EINVAL, "%s brings the signals queued in the image "
+		return ps_fail(err, errlen, -EINVAL, "%s brings the signals queued in the image "
 			    "(signals.json and registers/) to %zu, more than the %d an image may "
 			    "hold", name, *queued, PS_MAX_PENDING);
 	return 0;
@@ -452,11 +438,11 @@ static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
 
 	ps_registers_file_name(main_name, sizeof(main_name), meta->pid);
 	if (!ps_image_file_find(meta, main_name))
-		return fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
+		return ps_fail(err, errlen, -EINVAL, "image.json does not list %s, the main thread's "
 			    "registers", main_name);
 	m->threads = calloc(n, sizeof(*m->threads));
 	if (!m->threads)
-		return fail(err, errlen, -ENOMEM, "registers: out of memory");
+		return ps_fail(err, errlen, -ENOMEM, "registers: out of memory");
 	m->nthreads = n;   /* slots fill out of order; unfilled ones free as zero */
 	for (size_t i = 0; i < meta->nfiles; i++) {
 		const char *name = meta->files[i].name;
@@ -466,7 +452,7 @@ static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
 		if (!is_registers_name(name))
 			continue;
 		if (!tid)
-			return fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
+			return ps_fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
 				    "registers/<tid>.json", name);
 		t = &m->threads[tid == meta->pid ? 0 : next++];
 		rc = read_thread(dirfd, m, name, tid, t, err, errlen);
@@ -489,7 +475,7 @@ static int read_fds(int dirfd, struct ps_model *m, char *err, size_t errlen)
 	json_decref(j);
 	for (size_t i = 0; !rc && i < m->fds.count; i++)
 		if (m->fds.items[i].data && !ps_image_file_find(&m->meta, m->fds.items[i].data))
-			rc = fail(err, errlen, -EINVAL, "image.json does not list %s",
+			rc = ps_fail(err, errlen, -EINVAL, "image.json does not list %s",
 				  m->fds.items[i].data);
 	return rc;
 }

@@ -11,7 +11,6 @@
 
 /* ---- limits of a valid x86_64 image ---- */
 
-#define PS_PAGE_SIZE 4096ULL
 #define PS_USER_ADDR_END 0x800000000000ULL     /* 47-bit user space ends here */
 #define PS_VSYSCALL_START 0xffffffffff600000ULL /* the one kernel page /proc maps shows */
 #define PS_VSYSCALL_END 0xffffffffff601000ULL

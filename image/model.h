@@ -14,6 +14,8 @@
 #define PS_COMM_LEN 16       /* TASK_COMM_LEN, including the NUL */
 #define PS_NRLIMITS 16       /* RLIMIT_NLIMITS on Linux */
 #define PS_PATH_MAX 4096
+#define PS_PAGE_SIZE 4096ULL /* x86_64's base page: the unit of maps and memory files */
+#define PS_NSEC_PER_SEC 1000000000ULL
 
 /* A string of arbitrary bytes (paths, argv, environ): not always UTF-8,
  * never assumed NUL-free by the JSON layer. */

@@ -16,7 +16,6 @@
 #include "restore/as_caller.h"
 #include "restore/fds_anon.h"
 
-#define NS_PER_SEC 1000000000ULL
 /* <linux/timerfd.h>, which clashes with glibc's fcntl.h: _IOW('T', 0, __u64) */
 #ifndef TFD_IOC_SET_TICKS
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
@@ -53,7 +52,7 @@ static long restore_eventfd(struct ps_rctx *c, const struct ps_fd *f)
 
 static struct timespec ts_of(uint64_t ns)
 {
-	return (struct timespec){ (time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC) };
+	return (struct timespec){ (time_t)(ns / PS_NSEC_PER_SEC), (long)(ns % PS_NSEC_PER_SEC) };
 }
 
 /*

@@ -21,8 +21,7 @@
 #include "restore/prefill.h"
 #include "backend/proc_parse.h"
 
-#define PAGE 4096ULL
-#define TRAMP_SIZE (PAGE + PS_SCRATCH_SIZE)
+#define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
 #define USER_END 0x7ffffffff000ULL
 
 /* ---- the stub's current mappings ---- */
@@ -136,11 +135,11 @@ int ps_layout_map_trampoline(struct ps_rctx *c)
 	if (ret < 0)
 		return (int)ret;
 	c->tramp = at;
-	c->scratch = at + PAGE;
+	c->scratch = at + PS_PAGE_SIZE;
 	e = write_code(c, code, sizeof(code));
 	if (e < 0)
 		return e;
-	ret = ps_rcall(c, "mprotect of procsnap's trampoline", SYS_mprotect, at, PAGE,
+	ret = ps_rcall(c, "mprotect of procsnap's trampoline", SYS_mprotect, at, PS_PAGE_SIZE,
 		       PROT_READ | PROT_EXEC, 0, 0, 0);
 	if (ret < 0)
 		return (int)ret;

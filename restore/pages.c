@@ -15,7 +15,6 @@
 #include "restore/pages.h"
 #include "restore/prefill.h"
 
-#define PAGE 4096ULL
 #define IOV_BATCH 512
 /* A run this long is read with O_DIRECT; shorter ones, many to a
  * process_vm_writev, through the page cache (a disk read each would cost
@@ -26,7 +25,7 @@
 
 static int is_long(const struct ps_extent *r)
 {
-	return r->count * PAGE >= LONG_RUN;
+	return r->count * PS_PAGE_SIZE >= LONG_RUN;
 }
 
 /* ---- long runs: read with O_DIRECT, written by two threads ---- */
@@ -72,7 +71,7 @@ static size_t count_chunks(const struct ps_mapping *m)
 
 	for (size_t i = 0; i < m->ndata; i++)
 		if (is_long(&m->data[i]))
-			n += (m->data[i].count * PAGE + BOUNCE - 1) / BOUNCE;
+			n += (m->data[i].count * PS_PAGE_SIZE + BOUNCE - 1) / BOUNCE;
 	return n;
 }
 
@@ -81,7 +80,7 @@ static void list_chunks(const struct ps_mapping *m, struct chunk *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->ndata; i++) {
-		uint64_t off = m->data[i].first * PAGE, end = off + m->data[i].count * PAGE;
+		uint64_t off = m->data[i].first * PS_PAGE_SIZE, end = off + m->data[i].count * PS_PAGE_SIZE;
 
 		if (!is_long(&m->data[i]))
 			continue;
@@ -109,7 +108,7 @@ static void *fill_chunks(void *arg)
 	int e;
 
 	/* O_DIRECT reads need an aligned buffer */
-	e = posix_memalign((void **)&buf, PAGE, BOUNCE);
+	e = posix_memalign((void **)&buf, PS_PAGE_SIZE, BOUNCE);
 	if (e) {
 		__atomic_store_n(&f->err, e, __ATOMIC_RELAXED);
 		return NULL;
@@ -186,7 +185,7 @@ static int write_short_runs(struct ps_rctx *c, const struct ps_mapping *m, const
 
 		for (; i < m->ndata && n < IOV_BATCH; i++) {
 			const struct ps_extent *r = &m->data[i];
-			uint64_t a = r->first * PAGE, len = r->count * PAGE;
+			uint64_t a = r->first * PS_PAGE_SIZE, len = r->count * PS_PAGE_SIZE;
 
 			if (is_long(r))
 				continue;

@@ -20,7 +20,6 @@
  * a region only if it is a private anonymous mapping of the image of that
  * exact range, from the very spool file that was mirrored (same inode).
  */
-#define PAGE 4096ULL
 
 struct ps_prefill {
 	/* Held for reading around each copy into the nursery, for writing to
@@ -184,7 +183,7 @@ void ps_prefill_write(struct ps_prefill *p, uint64_t start, uint64_t off, const 
 		n = process_vm_writev(nursery, &local, 1, &remote, 1, 0);
 	pthread_mutex_lock(&p->mu);
 	if (r && n == (ssize_t)len)
-		record_filled(r, off / PAGE, len / PAGE);
+		record_filled(r, off / PS_PAGE_SIZE, len / PS_PAGE_SIZE);
 	else if (r)
 		r->valid = 0;
 	pthread_mutex_unlock(&p->mu);

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "backend/sentence.h"
 #include "restore/as_caller.h"
 #include "restore/rctx.h"
 
@@ -16,7 +17,7 @@ int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->err, c->errlen, fmt, ap);
+	ps_vfail(c->err, c->errlen, e, fmt, ap);
 	va_end(ap);
 	return e;
 }

@@ -18,7 +18,6 @@
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
-#define NS_PER_SEC 1000000000ULL
 
 /* The kernel's struct sigevent on x86_64 (64 bytes); glibc's names its
  * thread-id member differently across versions. */
@@ -68,7 +67,7 @@ static int create_timer(struct ps_rctx *c, const struct ps_posix_timer *t)
 
 static struct timespec ts_of(uint64_t ns)
 {
-	return (struct timespec){ (time_t)(ns / NS_PER_SEC), (long)(ns % NS_PER_SEC) };
+	return (struct timespec){ (time_t)(ns / PS_NSEC_PER_SEC), (long)(ns % PS_NSEC_PER_SEC) };
 }
 
 /* Relative: the time the process was gone does not elapse for it, as for

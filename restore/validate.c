@@ -30,6 +30,7 @@
 #include "restore/fds.h"
 #include "restore/fds_anon.h"
 #include "restore/validate.h"
+#include "backend/sentence.h"
 
 struct vctx {
 	const struct ps_model *m;
@@ -48,7 +49,7 @@ static int refuse(struct vctx *v, int e, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(v->err, v->errlen, fmt, ap);
+	ps_vfail(v->err, v->errlen, e, fmt, ap);
 	va_end(ap);
 	return e;
 }
