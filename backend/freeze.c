@@ -13,6 +13,7 @@
 
 #include "backend/freeze.h"
 #include "backend/proc_parse.h"
+#include "backend/sentence.h"
 #include "backend/sleep_time.h"
 #include "backend/syscall_restart.h"
 
@@ -270,6 +271,14 @@ static int seize_thread(struct ps_frozen_thread *t, struct ps_sleep_clocks *cloc
 }
 
 /* Who traces pid, or 0. */
+/* " (comm)" of a process, for a sentence; out has room for 64 bytes. */
+static int format_comm(const char *text, size_t len, void *out)
+{
+	(void)len;
+	snprintf(out, 64, " (%.*s)", (int)strcspn(text, "\n"), text);
+	return 0;
+}
+
 static pid_t tracer_of(pid_t pid)
 {
 	struct ps_status st;
@@ -301,16 +310,9 @@ static int describe_seize_error(pid_t pid, int e, char *err, size_t errlen)
 		return -EBUSY;
 	}
 	if (tracer) {
-		char path[64], *text = NULL;
-		size_t len;
-
-		snprintf(path, sizeof(path), "/proc/%d/comm", tracer);
-		if (ps_read_file(path, &text, &len) == 0)
-			snprintf(comm, sizeof(comm), " (%.*s)", (int)strcspn(text, "\n"), text);
-		free(text);
-		snprintf(err, errlen, "process %d is already traced by pid %d%s: a process can "
-			 "have one tracer only", pid, tracer, comm);
-		return -EBUSY;
+		ps_proc_parse(tracer, "comm", format_comm, comm);
+		return ps_fail(err, errlen, -EBUSY, "process %d is already traced by pid %d%s: a "
+			       "process can have one tracer only", pid, tracer, comm);
 	}
 	if (e == -ETIMEDOUT) {
 		snprintf(err, errlen, "process %d did not stop within %d s: a thread is blocked "

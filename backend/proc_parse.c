@@ -1187,32 +1187,24 @@ fail_einval:
 	return -EINVAL;
 }
 
+static int parse_stat_text(const char *text, size_t len, void *out)
+{
+	(void)len;
+	return ps_parse_stat(text, out);
+}
+
 int ps_read_stat(pid_t id, struct ps_stat *out)
 {
-	char path[64], *text;
-	size_t len;
-	int rc;
+	return ps_proc_parse(id, "stat", parse_stat_text, out);
+}
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)id);
-	rc = ps_read_file(path, &text, &len);
-	if (rc < 0)
-		return rc;
-	rc = ps_parse_stat(text, out);
-	free(text);
-	return rc;
+static int parse_status_text(const char *text, size_t len, void *out)
+{
+	(void)len;
+	return ps_parse_status(text, out);
 }
 
 int ps_read_status(pid_t id, struct ps_status *out)
 {
-	char path[64], *text;
-	size_t len;
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
-	rc = ps_read_file(path, &text, &len);
-	if (rc < 0)
-		return rc;
-	rc = ps_parse_status(text, out);
-	free(text);
-	return rc;
+	return ps_proc_parse(id, "status", parse_status_text, out);
 }

@@ -25,6 +25,7 @@
 
 #include "backend/proc_parse.h"
 #include "backend/safety_net.h"
+#include "backend/sentence.h"
 #include "backend/syscall_restart.h"
 
 /* ---- the kernel's x86_64 signal frame (arch/x86/include/asm/sigframe.h) ---- */
@@ -166,27 +167,34 @@ static void scan_maps(pid_t pid, const char *maps, int pass, struct ps_gadgets *
 	}
 }
 
+struct gadget_search {
+	pid_t pid;
+	struct ps_gadgets *g;
+};
+
+static int scan_for_gadgets(const char *maps, size_t len, void *arg)
+{
+	struct gadget_search *s = arg;
+
+	(void)len;
+	scan_maps(s->pid, maps, 0, s->g);
+	scan_maps(s->pid, maps, 1, s->g);
+	return 0;
+}
+
 int ps_find_gadgets(pid_t pid, struct ps_gadgets *g, char *err, size_t errlen)
 {
-	char path[64], *maps;
-	size_t len;
+	struct gadget_search search = { pid, g };
 	int r;
 
 	memset(g, 0, sizeof(*g));
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	r = ps_read_file(path, &maps, &len);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-r));
-		return r;
-	}
-	scan_maps(pid, maps, 0, g);
-	scan_maps(pid, maps, 1, g);
-	free(maps);
+	r = ps_proc_parse(pid, "maps", scan_for_gadgets, &search);
+	if (r < 0)
+		return ps_fail(err, errlen, r, "cannot read /proc/%d/maps: %s", pid, strerror(-r));
 	if (g->syscall_insn)
 		return 0;
-	snprintf(err, errlen, "process %d has no syscall instruction mapped executable "
-		 "(no vDSO?): cannot run syscalls inside it", pid);
-	return -ENOENT;
+	return ps_fail(err, errlen, -ENOENT, "process %d has no syscall instruction mapped "
+		       "executable (no vDSO?): cannot run syscalls inside it", pid);
 }
 
 /* ---- the thread's own state, as a frame ---- */
@@ -287,53 +295,66 @@ static int read_fpstate(pid_t tid, unsigned char *buf, size_t *len)
 
 /* ---- where the net goes ---- */
 
-/* The writable mapping the stack pointer is in: [start, end). */
-static int stack_mapping(pid_t pid, uint64_t sp, uint64_t *start, uint64_t *end)
-{
-	char path[64], *maps;
-	struct ps_maps_line ml;
-	size_t len;
-	int r = -ENOENT;
+struct stack_search {
+	uint64_t sp, start, end;
+};
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	if (ps_read_file(path, &maps, &len) < 0)
-		return -ESRCH;
+static int find_stack_mapping(const char *maps, size_t len, void *arg)
+{
+	struct stack_search *s = arg;
+	struct ps_maps_line ml;
+
+	(void)len;
 	for (const char *line = maps; line && *line; ) {
 		const char *nl = strchr(line, '\n');
 
-		if (ps_parse_maps_line(line, &ml) == 0 && ml.start < sp && sp <= ml.end &&
+		if (ps_parse_maps_line(line, &ml) == 0 && ml.start < s->sp && s->sp <= ml.end &&
 		    (ml.prot & PROT_WRITE)) {
-			*start = ml.start;
-			*end = ml.end;
-			r = 0;
-			break;
+			s->start = ml.start;
+			s->end = ml.end;
+			return 1;
 		}
 		line = nl ? nl + 1 : NULL;
 	}
-	free(maps);
-	return r;
+	return 0;
+}
+
+/* The writable mapping the stack pointer is in: [start, end). */
+static int stack_mapping(pid_t pid, uint64_t sp, uint64_t *start, uint64_t *end)
+{
+	struct stack_search s = { .sp = sp };
+	int found = ps_proc_parse(pid, "maps", find_stack_mapping, &s);
+
+	if (found < 0)
+		return -ESRCH;
+	if (!found)
+		return -ENOENT;
+	*start = s.start;
+	*end = s.end;
+	return 0;
 }
 
 /* Shadow stacks (CET) would refuse the net's `ret`: such a thread is
  * borrowed without one. */
+static int shadow_stack_enabled(const char *text, size_t len, void *arg)
+{
+	const char *line = strstr(text, "\nx86_Thread_features:");
+	const char *nl = line ? strchr(line + 1, '\n') : NULL;
+	size_t n = line ? (nl ? (size_t)(nl - line) : strlen(line)) : 0;
+
+	(void)len;
+	*(int *)arg = memmem(line ? line : "", n, "shstk", 5) != NULL;
+	return 0;
+}
+
 static int has_shadow_stack(pid_t pid, pid_t tid)
 {
-	char path[64], *text, *line;
-	size_t len;
+	char name[48];
 	int yes = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (ps_read_file(path, &text, &len) < 0)
+	snprintf(name, sizeof(name), "%d/task/%d/status", pid, tid);
+	if (ps_proc_parse(0, name, shadow_stack_enabled, &yes) < 0)
 		return 0;
-	line = strstr(text, "\nx86_Thread_features:");
-	if (line) {
-		char *nl = strchr(line + 1, '\n');
-
-		if (nl)
-			*nl = '\0';
-		yes = strstr(line, "shstk") != NULL;
-	}
-	free(text);
 	return yes;
 }
 
