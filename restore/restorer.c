@@ -1,31 +1,37 @@
 /* The order of a restore: each step may rely on the ones before it (the
  * layout on the trampoline, the exe link on procsnap being unmapped...). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 
-#include "as_caller.h"
-#include "creds.h"
-#include "fault_point.h"
-#include "fds.h"
-#include "image_read.h"
-#include "layout.h"
-#include "prefill.h"
-#include "process.h"
-#include "rctx.h"
-#include "regs.h"
-#include "restorer.h"
-#include "signals.h"
-#include "sockets.h"
-#include "stub.h"
-#include "threads.h"
-#include "timers.h"
-#include "tracer.h"
-#include "validate.h"
+#include "backend/codec.h"
+#include "backend/fault_point.h"
+#include "backend/image_limits.h"
+#include "backend/json_util.h"
+#include "backend/tracer.h"
+#include "restore/as_caller.h"
+#include "restore/creds.h"
+#include "restore/fds.h"
+#include "restore/image_read.h"
+#include "restore/layout.h"
+#include "restore/prefill.h"
+#include "restore/process.h"
+#include "restore/rctx.h"
+#include "restore/regs.h"
+#include "restore/restorer.h"
+#include "restore/signals.h"
+#include "restore/sockets.h"
+#include "restore/stub.h"
+#include "restore/threads.h"
+#include "restore/timers.h"
+#include "restore/validate.h"
 
 struct restore_job {
 	const struct ps_model *m;
@@ -252,4 +258,122 @@ int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_rest
 		*pid_out = m.meta.pid;
 	ps_model_free(&m);
 	return e;
+}
+
+/* ---- for the spool ---- */
+
+int ps_restore_check_staged(const char *dir, char *err, size_t errlen)
+{
+	return ps_image_check_complete(dir, err, errlen);
+}
+
+/* The first size bytes of fd, read whole and NUL-terminated, or NULL. */
+static char *read_whole(int fd, size_t size)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	while (got < size && (n = pread(fd, buf + got, size - got, (off_t)got)) > 0)
+		got += (size_t)n;
+	if (got < size) {
+		free(buf);
+		return NULL;
+	}
+	buf[size] = '\0';
+	return buf;
+}
+
+/*
+ * image.json of the image directory image_fd decoded into meta: 0, or
+ * -errno; meta is the caller's to free either way. The image is still
+ * being copied in by its user: image.json is opened without following a
+ * symlink, without blocking on a FIFO, and read only up to its limit.
+ */
+static int read_staged_meta(int image_fd, struct ps_image_meta *meta)
+{
+	char err[256], *text;
+	json_t *j = NULL;
+	struct stat st;
+	int fd, rc = -EINVAL;
+
+	fd = openat(image_fd, "image.json", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PS_MAX_IMAGE_JSON_SIZE) {
+		close(fd);
+		return -EINVAL;
+	}
+	text = read_whole(fd, (size_t)st.st_size);
+	close(fd);
+	if (text)
+		j = ps_json_load(text, (size_t)st.st_size, "image.json", PS_MAX_IMAGE_JSON_MEMORY,
+				 err, sizeof(err));
+	free(text);
+	if (j)
+		rc = ps_decode_image_meta(j, meta, err, sizeof(err));
+	json_decref(j);
+	return rc;
+}
+
+pid_t ps_restore_staged_pid(int image_fd)
+{
+	struct ps_image_meta meta = { 0 };
+	pid_t pid = read_staged_meta(image_fd, &meta) == 0 ? meta.pid : 0;
+
+	ps_image_meta_free(&meta);
+	return pid;
+}
+
+int ps_restore_staged_files(int image_fd, ps_restore_name_fn fn, void *ctx)
+{
+	struct ps_image_meta meta = { 0 };
+	int rc = read_staged_meta(image_fd, &meta);
+
+	for (size_t i = 0; rc == 0 && i < meta.nfiles; i++)
+		fn(ctx, meta.files[i].name);
+	ps_image_meta_free(&meta);
+	return rc;
+}
+
+/* ---- the early fill, for the spool (restore/prefill.h) ---- */
+
+struct ps_prefill *ps_restore_prefill_new(void)
+{
+	return ps_prefill_new();
+}
+
+void ps_restore_prefill_get(struct ps_prefill *p)
+{
+	ps_prefill_get(p);
+}
+
+void ps_restore_prefill_put(struct ps_prefill *p)
+{
+	ps_prefill_put(p);
+}
+
+void ps_restore_prefill_abandon(struct ps_prefill *p)
+{
+	ps_prefill_abandon(p);
+	ps_prefill_put(p);
+}
+
+int ps_restore_prefill_start(struct ps_prefill *p, uint64_t start, uint64_t end, dev_t dev,
+			     ino_t ino)
+{
+	return ps_prefill_region(p, start, end, dev, ino);
+}
+
+void ps_restore_prefill_feed(struct ps_prefill *p, uint64_t start, uint64_t off, const void *buf,
+			     size_t len)
+{
+	ps_prefill_write(p, start, off, buf, len);
+}
+
+void ps_restore_prefill_stop(struct ps_prefill *p, uint64_t start)
+{
+	ps_prefill_drop(p, start);
 }
