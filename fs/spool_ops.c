@@ -214,6 +214,32 @@ int ps_spool_mkdir(const char *rel, mode_t mode)
 	return rc;
 }
 
+/* A name removed or renamed: an image itself takes its state file along,
+ * so what procsnap knows of that name is read again; a file or directory
+ * inside an image changes it. */
+static void name_gone(const char *path)
+{
+	char key[PS_SPOOL_KEY_MAX];
+
+	if (ps_spool_is_top(path) && ps_spool_image_key(path, key))
+		ps_spool_image_reload(key);
+	else
+		changed(path);
+}
+
+/* Remove t's name (flags: unlinkat's) and close t: then gone(path) tells
+ * its image, and no mirror of the image can be trusted. 0 or -errno. */
+static int remove_target(struct target *t, int flags, void (*gone)(const char *path))
+{
+	int rc = unlinkat(t->dfd, t->base, flags) < 0 ? -errno : 0;
+
+	close(t->dfd);
+	if (!rc)
+		gone(t->p.path);
+	changed_behind(t->p.path);
+	return rc;
+}
+
 /* Unlinking status succeeds and does nothing, so that rm -r of an image
  * works; status is back as long as the image is. */
 int ps_spool_unlink(const char *rel)
@@ -226,13 +252,7 @@ int ps_spool_unlink(const char *rel)
 	rc = target_open(rel, TARGET_STATUS_APART, &t);
 	if (rc != 0)
 		return rc == TARGET_IS_STATUS ? 0 : rc;
-	if (unlinkat(t.dfd, t.base, 0) < 0)
-		rc = -errno;
-	close(t.dfd);
-	if (!rc)
-		changed(t.p.path);
-	changed_behind(t.p.path);
-	return rc;
+	return remove_target(&t, 0, changed);
 }
 
 /* An image's directory holding nothing but its state file: the state
@@ -253,19 +273,6 @@ static void drop_lone_state(int dfd, const char *base)
 	closedir(d);
 }
 
-/* A name removed or renamed: an image itself takes its state file along,
- * so what procsnap knows of that name is read again; a file or directory
- * inside an image changes it. */
-static void name_gone(const char *path)
-{
-	char key[PS_SPOOL_KEY_MAX];
-
-	if (ps_spool_is_top(path) && ps_spool_image_key(path, key))
-		ps_spool_image_reload(key);
-	else
-		changed(path);
-}
-
 int ps_spool_rmdir(const char *rel)
 {
 	struct target t;
@@ -278,13 +285,7 @@ int ps_spool_rmdir(const char *rel)
 		return rc;
 	if (ps_spool_is_top(t.p.path))
 		drop_lone_state(t.dfd, t.base);
-	if (unlinkat(t.dfd, t.base, AT_REMOVEDIR) < 0)
-		rc = -errno;
-	close(t.dfd);
-	if (!rc)
-		name_gone(t.p.path);
-	changed_behind(t.p.path);
-	return rc;
+	return remove_target(&t, AT_REMOVEDIR, name_gone);
 }
 
 static int rename_at(const char *from, const char *to, unsigned int flags)
@@ -508,16 +509,13 @@ static int open_status(const char *path, int flags, struct ps_spool_handle **out
 
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return -EACCES;
-	h = calloc(1, sizeof(*h));
+	h = handle_new(path);
 	if (!h)
 		return -ENOMEM;
-	h->fd = -1;
-	h->direct_fd = -1;
-	ps_spool_image_key(path, h->image);
 	ps_spool_status_text(h->image, text, sizeof(text));
 	h->text = strdup(text);
 	if (!h->text) {
-		free(h);
+		handle_free(h);
 		return -ENOMEM;
 	}
 	h->len = strlen(text);
@@ -552,7 +550,6 @@ static void open_direct(struct ps_spool_handle *h, int flags)
 	if (!(flags & O_APPEND))
 		h->direct_fd = ps_reopen(h->fd, O_WRONLY | O_DIRECT);
 }
-
 
 /* Count h as a writer of its image when it writes inside one. */
 static int begin_write(struct ps_spool_handle *h)

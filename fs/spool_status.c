@@ -373,43 +373,64 @@ struct ps_prefill *ps_spool_image_take_fill(const char *key)
 	return p;
 }
 
-struct ps_prefill *ps_spool_take_idle_fill(void)
+/* An image no writer has open and no restore (or cleanup) holds. */
+static int quiet(const struct image *im)
 {
-	struct ps_prefill *p = NULL;
+	return !im->writers && !im->running;
+}
+
+/* Its early fill, of a copy abandoned halfway, is due to go. */
+static int fill_abandoned(const struct image *im, time_t now)
+{
+	return im->prefill && quiet(im) && now - im->idle_since.tv_sec >= PREFILL_IDLE;
+}
+
+/* Restored, its files are due to leave the spool. */
+static int tidy_due(const struct image *im, time_t now)
+{
+	return im->tidy && quiet(im) && now - im->changed_at.tv_sec >= TIDY_QUIET;
+}
+
+/* The first image for which due() holds now, or NULL. Lock held. */
+static struct image *first_due(int (*due)(const struct image *im, time_t now))
+{
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (struct image *im = R.images; im; im = im->next)
+		if (due(im, now.tv_sec))
+			return im;
+	return NULL;
+}
+
+struct ps_prefill *ps_spool_take_idle_fill(void)
+{
+	struct ps_prefill *p = NULL;
+	struct image *im;
+
 	pthread_mutex_lock(&R.lock);
-	for (struct image *im = R.images; im && !p; im = im->next) {
-		if (!im->prefill || im->writers || im->running ||
-		    now.tv_sec - im->idle_since.tv_sec < PREFILL_IDLE)
-			continue;
+	im = first_due(fill_abandoned);
+	if (im) {
 		p = im->prefill;
 		im->prefill = NULL;
-		image_trim(im);
 	}
-	pthread_mutex_unlock(&R.lock);
+	unlock_trimmed(im);
 	return p;
 }
 
 int ps_spool_take_tidy(char key[PS_SPOOL_KEY_MAX])
 {
-	struct timespec now;
-	int found = 0;
+	struct image *im;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&R.lock);
-	for (struct image *im = R.images; im && !found; im = im->next) {
-		if (!im->tidy || im->writers || im->running ||
-		    now.tv_sec - im->changed_at.tv_sec < TIDY_QUIET)
-			continue;
+	im = first_due(tidy_due);
+	if (im) {
 		im->tidy = 0;
 		im->running = 1;
 		snprintf(key, PS_SPOOL_KEY_MAX, "%s", im->key);
-		found = 1;
 	}
 	pthread_mutex_unlock(&R.lock);
-	return found;
+	return im != NULL;
 }
 
 /* ---- status ---- */

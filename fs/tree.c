@@ -554,9 +554,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	switch (w.node) {
 	case N_RESTORE:
 		rc = ps_spool_open(w.rel, fi->flags, &rh);
-		if (rc < 0)
-			return rc;
-		return restore_handle(fi, rh);
+		return rc < 0 ? rc : restore_handle(fi, rh);
 	case N_PID_ENTRY:
 		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 			return -EACCES;
@@ -583,9 +581,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (w.node != N_RESTORE)
 		return -EACCES;
 	rc = ps_spool_create(w.rel, mode, fi->flags, &rh);
-	if (rc < 0)
-		return rc;
-	return restore_handle(fi, rh);
+	return rc < 0 ? rc : restore_handle(fi, rh);
 }
 
 static int op_opendir(const char *path, struct fuse_file_info *fi)
