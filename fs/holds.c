@@ -12,9 +12,9 @@
 
 #include <fuse_log.h>
 
+#include "backend/proc_parse.h"
+#include "backend/snapshot.h"
 #include "fs/holds.h"
-#include "proc_parse.h"
-#include "snapshot.h"
 
 enum hold_state {
 	HOLD_TAKING,     /* one thread is in ps_snapshot_take; others wait */
