@@ -12,9 +12,9 @@
 
 #include <fuse_log.h>
 
+#include "fs/holds.h"
 #include "backend/proc_parse.h"
 #include "backend/snapshot.h"
-#include "fs/holds.h"
 
 enum hold_state {
 	HOLD_TAKING,     /* one thread is in ps_snapshot_take; others wait */

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "backend/fileio.h"
-#include "backend/proc_parse.h"
 #include "fs/image_state.h"
+#include "backend/proc_parse.h"
 
 #define FILE_MAX (PS_RESULT_MAX + 256)
 #define RESTORING "restoring"

@@ -8,8 +8,6 @@
 
 #include <fuse.h>
 
-#include "backend/snapshot.h"
-#include "backend/warnings.h"
 #include "fs/holds.h"
 #include "fs/log.h"
 #include "fs/mount_guard.h"
@@ -18,7 +16,9 @@
 #include "fs/spool_restore.h"
 #include "fs/spool_writer.h"
 #include "fs/tree.h"
+#include "backend/warnings.h"
 #include "restore/restorer.h"
+#include "backend/snapshot.h"
 
 /* Requests of up to 1 MiB: big memory files stream in few round trips. */
 #define PS_IO_SIZE (1u << 20)

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "backend/fileio.h"
-#include "backend/proc_parse.h"
 #include "fs/mount_guard.h"
+#include "backend/proc_parse.h"
 
 #define LOCK_NAME "lock"
 #define FSTYPE "fuse.procsnap"

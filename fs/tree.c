@@ -16,12 +16,12 @@
 
 #include <fuse.h>
 
-#include "backend/proclist.h"
-#include "backend/snapshot.h"
 #include "fs/errors.h"
 #include "fs/holds.h"
 #include "fs/spool_ops.h"
 #include "fs/tree.h"
+#include "backend/proclist.h"
+#include "backend/snapshot.h"
 
 /* cp and tar read in st_blksize chunks: make them ask for 1 MiB. */
 #define PS_BLKSIZE (1 << 20)

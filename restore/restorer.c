@@ -11,13 +11,9 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 
-#include "backend/codec.h"
-#include "backend/fault_point.h"
-#include "backend/image_limits.h"
-#include "backend/json_util.h"
-#include "backend/tracer.h"
 #include "restore/as_caller.h"
 #include "restore/creds.h"
+#include "backend/fault_point.h"
 #include "restore/fds.h"
 #include "restore/image_read.h"
 #include "restore/layout.h"
@@ -31,7 +27,12 @@
 #include "restore/stub.h"
 #include "restore/threads.h"
 #include "restore/timers.h"
+#include "backend/tracer.h"
 #include "restore/validate.h"
+/* the staged image's image.json, read for the spool */
+#include "backend/codec.h"
+#include "backend/image_limits.h"
+#include "backend/json_util.h"
 
 struct restore_job {
 	const struct ps_model *m;
