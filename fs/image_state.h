@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The file in the image's directory; restore_dir.c shows the status made of
+/* The file in the image's directory; spool_status.c shows the status made of
  * it in its place. */
 #define PS_STATE_NAME "status"
 #define PS_RESULT_MAX 1024

@@ -12,7 +12,8 @@
 #include "fs/log.h"
 #include "fs/mount_guard.h"
 #include "fs/options.h"
-#include "fs/restore_dir.h"
+#include "fs/spool_dir.h"
+#include "fs/spool_restore.h"
 #include "fs/spool_writer.h"
 #include "fs/tree.h"
 #include "backend/warnings.h"
@@ -187,11 +188,11 @@ static int take_mountpoint_and_spool(char *err, size_t errlen)
 	int rc = ps_guard_mountpoint(M.opt.mountpoint, err, errlen);
 
 	if (rc == 0)
-		rc = ps_restore_dir_init(M.opt.spool, M.opt.allow_other, M.opt.keep_staged, err, errlen);
+		rc = ps_spool_init(M.opt.spool, M.opt.allow_other, M.opt.keep_staged, err, errlen);
 	if (rc == 0)
 		rc = ps_guard_spool(M.opt.spool, M.opt.mountpoint, err, errlen);
 	if (rc == 0)
-		ps_restore_dir_sweep();
+		ps_spool_sweep();
 	return rc;
 }
 
@@ -213,12 +214,12 @@ static int run(void)
 	rc = take_mountpoint_and_spool(err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "procsnap: %s\n", err);
-	ps_restore_dir_set_hook(restore_as_caller);
+	ps_spool_set_restorer(restore_as_caller);
 	if (rc == 0)
 		rc = serve(fuse);
 	fuse_destroy(fuse);  /* runs on_destroy if init ran */
 	stop_services();     /* in case it did not */
-	ps_restore_dir_fini();
+	ps_spool_fini();
 	ps_guard_release();
 	return rc < 0 || M.init_failed ? -1 : 0;
 }

@@ -151,33 +151,18 @@ static int parse_hold(struct parse_state *ps, const char *value)
 	return 0;
 }
 
-static int parse_spool(struct parse_state *ps, const char *value)
+/* A path option's value, copied into *field: "what" names what it needs
+ * when it is empty ("spool= needs a directory"). */
+static int parse_path(struct parse_state *ps, const char *value, char **field, const char *what)
 {
 	if (!*value) {
-		fprintf(stderr, "%s: spool= needs a directory\n", ps->prog);
+		fprintf(stderr, "%s: %s\n", ps->prog, what);
 		ps->failed = 1;
 		return -1;
 	}
-	free(ps->o->spool);
-	ps->o->spool = strdup(value);
-	if (!ps->o->spool) {
-		fprintf(stderr, "%s: out of memory\n", ps->prog);
-		ps->failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_log(struct parse_state *ps, const char *value)
-{
-	if (!*value) {
-		fprintf(stderr, "%s: log= needs a file name\n", ps->prog);
-		ps->failed = 1;
-		return -1;
-	}
-	free(ps->o->log);
-	ps->o->log = strdup(value);
-	if (!ps->o->log) {
+	free(*field);
+	*field = strdup(value);
+	if (!*field) {
 		fprintf(stderr, "%s: out of memory\n", ps->prog);
 		ps->failed = 1;
 		return -1;
@@ -228,7 +213,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_HOLD:
 		return parse_hold(ps, opt_value(arg));
 	case KEY_SPOOL:
-		return parse_spool(ps, opt_value(arg));
+		return parse_path(ps, opt_value(arg), &ps->o->spool, "spool= needs a directory");
 	case KEY_ALLOW_OTHER:
 		ps->o->allow_other = 1;
 		return 1;
@@ -239,7 +224,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		ps->o->keep_staged = 1;
 		return 0;
 	case KEY_LOG:
-		return parse_log(ps, opt_value(arg));
+		return parse_path(ps, opt_value(arg), &ps->o->log, "log= needs a file name");
 	case KEY_FSNAME:
 		ps->has_fsname = 1;
 		return 1;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/spool_dir.h"
 #include "fs/spool_ns.h"
 
 #define UID_DIGITS 10   /* uid_t is 32 bits */
@@ -93,17 +94,11 @@ int ps_ns_ensure(int images_fd, const char *path)
 static int list_one(int images_fd, const char *uid, ps_ns_entry_fn fn, void *ctx, int *stop)
 {
 	char shown[NAME_MAX + 1];
+	DIR *d = ps_spool_dir_stream(images_fd, uid);
 	struct dirent *de;
-	int fd = openat(images_fd, uid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while (!*stop && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -119,19 +114,13 @@ static int list_one(int images_fd, const char *uid, ps_ns_entry_fn fn, void *ctx
 
 int ps_ns_list_others(int images_fd, ps_ns_entry_fn fn, void *ctx)
 {
-	int fd = fcntl(images_fd, F_DUPFD_CLOEXEC, 0), stop = 0;
+	DIR *d = ps_spool_dir_stream(images_fd, NULL);
 	struct dirent *de;
+	int stop = 0;
 	uid_t uid;
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	rewinddir(d);
 	while (!stop && (de = readdir(d))) {
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;

@@ -22,7 +22,7 @@
  * on; the buffers are few and reused, so they stay in memory that is
  * already there (the page cache would instead take fresh memory for the
  * whole image). A failure comes back on the file's next write and on its
- * close, and the file is cut where it happened (restore_dir.c): a later
+ * close, and the file is cut where it happened (spool_ops.c): a later
  * write that succeeded must not leave a full-sized file with a hole in it
  * that would pass for a complete image.
  */
@@ -34,7 +34,6 @@
 #define NBUF 32
 #define BUF_SIZE PS_SPOOL_WRITE_MAX
 #define NTHREADS 4
-#define ALIGN 4096              /* O_DIRECT buffers: a page covers any block size */
 
 struct job {
 	struct ps_spool_writes *w;
@@ -109,7 +108,7 @@ int ps_spool_writer_start(char *err, size_t errlen)
 	int e;
 
 	for (int i = 0; i < NBUF; i++) {
-		e = posix_memalign((void **)&W.bufs[i], ALIGN, BUF_SIZE);
+		e = posix_memalign((void **)&W.bufs[i], PS_SPOOL_DIRECT_ALIGN, BUF_SIZE);
 		if (e) {
 			snprintf(err, errlen, "cannot allocate the spool's write buffers: %s", strerror(e));
 			ps_spool_writer_stop();

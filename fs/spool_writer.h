@@ -8,6 +8,10 @@
 
 struct fuse_bufvec;
 
+/* O_DIRECT wants offsets, sizes and buffers aligned to the logical block
+ * size; a page covers every block device's. */
+#define PS_SPOOL_DIRECT_ALIGN 4096
+
 /* The largest write taken behind: a FUSE request's data (max_write). */
 #define PS_SPOOL_WRITE_MAX (1u << 20)
 

@@ -18,7 +18,7 @@
 
 #include "fs/errors.h"
 #include "fs/holds.h"
-#include "fs/restore_dir.h"
+#include "fs/spool_ops.h"
 #include "fs/tree.h"
 #include "backend/proclist.h"
 #include "backend/snapshot.h"
@@ -56,7 +56,7 @@ struct handle {
 	enum handle_kind kind;
 	struct ps_hold *hold;            /* H_PID: one use of the hold */
 	int idx;                         /* H_PID: file index, -1 for /<pid> */
-	struct ps_restore_handle *rh;    /* H_RESTORE */
+	struct ps_spool_handle *rh;    /* H_RESTORE */
 	char *text;                      /* H_ERROR_FILE */
 	size_t len;
 	struct timespec when;            /* H_ERROR_FILE: when it was noted */
@@ -360,7 +360,7 @@ static void handle_link(struct fuse_file_info *fi, struct handle *h)
 }
 
 static int handle_new(struct fuse_file_info *fi, enum handle_kind kind,
-		      struct ps_hold *hold, int idx, struct ps_restore_handle *rh)
+		      struct ps_hold *hold, int idx, struct ps_spool_handle *rh)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 
@@ -394,7 +394,7 @@ static void handle_free(struct handle *h)
 	if (h->kind == H_PID)
 		ps_holds_put(h->hold);
 	if (h->kind == H_RESTORE)
-		ps_restore_release(h->rh);
+		ps_spool_release(h->rh);
 	free(h->text);
 	free(h);
 }
@@ -413,10 +413,10 @@ void ps_tree_close_all(void)
  * against 0.75 s for 1 GiB). status needs it anyway: it is made up on every
  * read. The price: restore/ files cannot be mmapped, which no copy tool does.
  */
-static int restore_handle(struct fuse_file_info *fi, struct ps_restore_handle *rh)
+static int restore_handle(struct fuse_file_info *fi, struct ps_spool_handle *rh)
 {
 	if (handle_new(fi, H_RESTORE, NULL, -1, rh) < 0) {
-		ps_restore_release(rh);
+		ps_spool_release(rh);
 		return -ENOMEM;
 	}
 	fi->direct_io = 1;
@@ -482,9 +482,9 @@ static int error_handle(struct fuse_file_info *fi, pid_t pid)
 
 /* Staged files report 1 MiB blocks too, so cp writes them in 1 MiB
  * requests rather than 128 KiB ones. */
-static int restore_stat(const char *rel, struct ps_restore_handle *rh, struct stat *st)
+static int restore_stat(const char *rel, struct ps_spool_handle *rh, struct stat *st)
 {
-	int rc = ps_restore_getattr(rel, rh, st);
+	int rc = ps_spool_getattr(rel, rh, st);
 
 	if (rc == 0)
 		st->st_blksize = PS_BLKSIZE;
@@ -548,15 +548,13 @@ static int op_readlink(const char *path, char *buf, size_t size)
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct where w = classify(path);
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	int rc;
 
 	switch (w.node) {
 	case N_RESTORE:
-		rc = ps_restore_open(w.rel, fi->flags, &rh);
-		if (rc < 0)
-			return rc;
-		return restore_handle(fi, rh);
+		rc = ps_spool_open(w.rel, fi->flags, &rh);
+		return rc < 0 ? rc : restore_handle(fi, rh);
 	case N_PID_ENTRY:
 		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 			return -EACCES;
@@ -577,21 +575,19 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct where w = classify(path);
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	int rc;
 
 	if (w.node != N_RESTORE)
 		return -EACCES;
-	rc = ps_restore_create(w.rel, mode, fi->flags, &rh);
-	if (rc < 0)
-		return rc;
-	return restore_handle(fi, rh);
+	rc = ps_spool_create(w.rel, mode, fi->flags, &rh);
+	return rc < 0 ? rc : restore_handle(fi, rh);
 }
 
 static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct where w = classify(path);
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	int rc;
 
 	switch (w.node) {
@@ -603,7 +599,7 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
 	case N_PID_ENTRY:
 		return pid_handle(fi, w.pid, w.rel, 1);
 	case N_RESTORE:
-		rc = ps_restore_opendir(w.rel, &rh);
+		rc = ps_spool_opendir(w.rel, &rh);
 		return rc < 0 ? rc : restore_handle(fi, rh);
 	case N_SELF:
 	case N_ERROR_FILE:
@@ -731,7 +727,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case H_PID:
 		return readdir_snapshot(h, buf, filler);
 	case H_RESTORE:
-		return ps_restore_readdir(h->rh, restore_dirent, &rf);
+		return ps_spool_readdir(h->rh, restore_dirent, &rf);
 	case H_ERRORS:
 		return readdir_errors(&rf);
 	case H_ERROR_FILE:
@@ -764,7 +760,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 
 	(void)path;
 	if (h && h->kind == H_RESTORE)
-		return (int)ps_restore_read(h->rh, buf, size, off);
+		return (int)ps_spool_read(h->rh, buf, size, off);
 	if (h && h->kind == H_ERROR_FILE)
 		return (int)text_read(h, buf, size, off);
 	if (!h || h->kind != H_PID || h->idx < 0)
@@ -773,7 +769,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 }
 
 /* The bytes of a write into restore/ go to its spool file, through a
- * write-behind buffer when aligned (restore_dir.c, spool_writer.c). */
+ * write-behind buffer when aligned (spool_ops.c, spool_writer.c). */
 static int op_write_buf(const char *path, struct fuse_bufvec *src, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -782,7 +778,7 @@ static int op_write_buf(const char *path, struct fuse_bufvec *src, off_t off,
 	(void)path;
 	if (!h || h->kind != H_RESTORE)
 		return -EBADF;
-	return (int)ps_restore_write_buf(h->rh, src, off);
+	return (int)ps_spool_write_buf(h->rh, src, off);
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
@@ -790,7 +786,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	struct handle *h = handle_of(fi);
 
 	(void)path;
-	return h && h->kind == H_RESTORE ? ps_restore_flush(h->rh) : 0;
+	return h && h->kind == H_RESTORE ? ps_spool_flush(h->rh) : 0;
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -798,7 +794,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	struct handle *h = handle_of(fi);
 
 	(void)path;
-	return h && h->kind == H_RESTORE ? ps_restore_fsync(h->rh, datasync) : 0;
+	return h && h->kind == H_RESTORE ? ps_spool_fsync(h->rh, datasync) : 0;
 }
 
 /* A text is all data, with the only hole at its end. */
@@ -818,7 +814,7 @@ static off_t op_lseek(const char *path, off_t off, int whence, struct fuse_file_
 
 	(void)path;
 	if (h && h->kind == H_RESTORE)
-		return ps_restore_lseek(h->rh, off, whence);
+		return ps_spool_lseek(h->rh, off, whence);
 	if (h && h->kind == H_ERROR_FILE)
 		return text_seek(h, off, whence);
 	if (!h || h->kind != H_PID || h->idx < 0)
@@ -840,7 +836,7 @@ static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct
 	(void)path;
 	if (!h || h->kind != H_RESTORE)
 		return -EBADF;
-	return ps_restore_fallocate(h->rh, mode, off, len);
+	return ps_spool_fallocate(h->rh, mode, off, len);
 }
 
 /* Outside restore/ nothing can be changed. */
@@ -853,21 +849,21 @@ static int op_mkdir(const char *path, mode_t mode)
 {
 	struct where w = classify(path);
 
-	return w.node == N_RESTORE ? ps_restore_mkdir(w.rel, mode) : read_only(&w);
+	return w.node == N_RESTORE ? ps_spool_mkdir(w.rel, mode) : read_only(&w);
 }
 
 static int op_unlink(const char *path)
 {
 	struct where w = classify(path);
 
-	return w.node == N_RESTORE ? ps_restore_unlink(w.rel) : read_only(&w);
+	return w.node == N_RESTORE ? ps_spool_unlink(w.rel) : read_only(&w);
 }
 
 static int op_rmdir(const char *path)
 {
 	struct where w = classify(path);
 
-	return w.node == N_RESTORE ? ps_restore_rmdir(w.rel) : read_only(&w);
+	return w.node == N_RESTORE ? ps_spool_rmdir(w.rel) : read_only(&w);
 }
 
 static int op_rename(const char *from, const char *to, unsigned int flags)
@@ -875,7 +871,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct where wf = classify(from), wt = classify(to);
 
 	if (wf.node == N_RESTORE && wt.node == N_RESTORE)
-		return ps_restore_rename(wf.rel, wt.rel, flags);
+		return ps_spool_rename(wf.rel, wt.rel, flags);
 	/* mv from a snapshot into restore/ then copies instead */
 	if (wf.node == N_PID_ENTRY && wt.node == N_RESTORE)
 		return -EXDEV;
@@ -910,7 +906,7 @@ static int op_mknod(const char *path, mode_t mode, dev_t dev)
 
 /* For the setattr family: the restore handle or path, or a refusal. */
 static int setattr_target(const char *path, struct fuse_file_info *fi,
-			  const char **rel, struct ps_restore_handle **rh)
+			  const char **rel, struct ps_spool_handle **rh)
 {
 	struct handle *h = handle_of(fi);
 	struct where w;
@@ -932,46 +928,46 @@ static int setattr_target(const char *path, struct fuse_file_info *fi,
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	const char *rel;
 	int rc = setattr_target(path, fi, &rel, &rh);
 
 	if (rc == -EPERM)
 		return -EACCES;
-	return rc < 0 ? rc : ps_restore_truncate(rel, rh, size);
+	return rc < 0 ? rc : ps_spool_truncate(rel, rh, size);
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	const char *rel;
 	int rc = setattr_target(path, fi, &rel, &rh);
 
-	return rc < 0 ? rc : ps_restore_chmod(rel, rh, mode);
+	return rc < 0 ? rc : ps_spool_chmod(rel, rh, mode);
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	const char *rel;
 	int rc = setattr_target(path, fi, &rel, &rh);
 
-	return rc < 0 ? rc : ps_restore_chown(rel, rh, uid, gid);
+	return rc < 0 ? rc : ps_spool_chown(rel, rh, uid, gid);
 }
 
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	struct ps_restore_handle *rh;
+	struct ps_spool_handle *rh;
 	const char *rel;
 	int rc = setattr_target(path, fi, &rel, &rh);
 
-	return rc < 0 ? rc : ps_restore_utimens(rel, rh, tv);
+	return rc < 0 ? rc : ps_spool_utimens(rel, rh, tv);
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
 {
 	(void)path;
-	return ps_restore_statfs(st);
+	return ps_spool_statfs(st);
 }
 
 void ps_tree_operations(struct fuse_operations *ops)

@@ -1,5 +1,5 @@
 /* The mounted tree: /, /self, /<pid>/ served from held snapshots, /restore
- * handed to restore_dir; every FUSE operation except init and destroy. */
+ * handed to spool_ops; every FUSE operation except init and destroy. */
 #ifndef PROCSNAP_TREE_H
 #define PROCSNAP_TREE_H
 

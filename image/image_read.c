@@ -515,3 +515,56 @@ int ps_image_read(const char *dir, struct ps_model *m, char *err, size_t errlen)
 		ps_model_free(m);
 	return rc;
 }
+
+/* ---- an image still being copied in ---- */
+
+/* The first size bytes of fd, read whole and NUL-terminated, or NULL. */
+static char *read_whole(int fd, size_t size)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	while (got < size && (n = pread(fd, buf + got, size - got, (off_t)got)) > 0)
+		got += (size_t)n;
+	if (got < size) {
+		free(buf);
+		return NULL;
+	}
+	buf[size] = '\0';
+	return buf;
+}
+
+/*
+ * image.json of the image directory image_fd decoded into meta: 0, or
+ * -errno; meta is the caller's to free either way. The image is still
+ * being copied in by its user: image.json is opened without following a
+ * symlink, without blocking on a FIFO, and read only up to its limit.
+ */
+int ps_image_read_staged_meta(int image_fd, struct ps_image_meta *meta)
+{
+	char err[256], *text;
+	json_t *j = NULL;
+	struct stat st;
+	int fd, rc = -EINVAL;
+
+	fd = openat(image_fd, "image.json", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PS_MAX_IMAGE_JSON_SIZE) {
+		close(fd);
+		return -EINVAL;
+	}
+	text = read_whole(fd, (size_t)st.st_size);
+	close(fd);
+	if (text)
+		j = ps_json_load(text, (size_t)st.st_size, "image.json", PS_MAX_IMAGE_JSON_MEMORY,
+				 err, sizeof(err));
+	free(text);
+	if (j)
+		rc = ps_decode_image_meta(j, meta, err, sizeof(err));
+	json_decref(j);
+	return rc;
+}

@@ -15,4 +15,10 @@ int ps_image_check_complete(const char *dir, char *err, size_t errlen);
  * their files), verifying metadata checksums. 0 or -errno with err filled. */
 int ps_image_read(const char *dir, struct ps_model *m, char *err, size_t errlen);
 
+/* image.json of the staged image directory image_fd, decoded into meta
+ * while its user may still be copying it in: opened without following a
+ * symlink or blocking on a FIFO, read only up to its limit. 0 or -errno;
+ * meta is the caller's to free either way. */
+int ps_image_read_staged_meta(int image_fd, struct ps_image_meta *meta);
+
 #endif

@@ -1,12 +1,15 @@
 /* The order of a restore: each step may rely on the ones before it (the
  * layout on the trampoline, the exe link on procsnap being unmapped...). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 
 #include "restore/as_caller.h"
 #include "restore/creds.h"
@@ -252,4 +255,71 @@ int ps_restore_image(const char *dir, uid_t uid, gid_t gid, const struct ps_rest
 		*pid_out = m.meta.pid;
 	ps_model_free(&m);
 	return e;
+}
+
+/* ---- for the spool ---- */
+
+int ps_restore_check_staged(const char *dir, char *err, size_t errlen)
+{
+	return ps_image_check_complete(dir, err, errlen);
+}
+
+pid_t ps_restore_staged_pid(int image_fd)
+{
+	struct ps_image_meta meta = { 0 };
+	pid_t pid = ps_image_read_staged_meta(image_fd, &meta) == 0 ? meta.pid : 0;
+
+	ps_image_meta_free(&meta);
+	return pid;
+}
+
+int ps_restore_staged_files(int image_fd, ps_restore_name_fn fn, void *ctx)
+{
+	struct ps_image_meta meta = { 0 };
+	int rc = ps_image_read_staged_meta(image_fd, &meta);
+
+	for (size_t i = 0; rc == 0 && i < meta.nfiles; i++)
+		fn(ctx, meta.files[i].name);
+	ps_image_meta_free(&meta);
+	return rc;
+}
+
+/* ---- the early fill, for the spool (restore/prefill.h) ---- */
+
+struct ps_prefill *ps_restore_prefill_new(void)
+{
+	return ps_prefill_new();
+}
+
+void ps_restore_prefill_get(struct ps_prefill *p)
+{
+	ps_prefill_get(p);
+}
+
+void ps_restore_prefill_put(struct ps_prefill *p)
+{
+	ps_prefill_put(p);
+}
+
+void ps_restore_prefill_abandon(struct ps_prefill *p)
+{
+	ps_prefill_abandon(p);
+	ps_prefill_put(p);
+}
+
+int ps_restore_prefill_start(struct ps_prefill *p, uint64_t start, uint64_t end, dev_t dev,
+			     ino_t ino)
+{
+	return ps_prefill_region(p, start, end, dev, ino);
+}
+
+void ps_restore_prefill_feed(struct ps_prefill *p, uint64_t start, uint64_t off, const void *buf,
+			     size_t len)
+{
+	ps_prefill_write(p, start, off, buf, len);
+}
+
+void ps_restore_prefill_stop(struct ps_prefill *p, uint64_t start)
+{
+	ps_prefill_drop(p, start);
 }
