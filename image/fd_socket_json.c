@@ -1,5 +1,5 @@
-/* fds.json: a socket's "socket" object -- family, type, state, addresses,
- * peer fd, backlog, options and the lengths of its unread messages. */
+/* fds.json: the "socket" object of the unix and inet kinds -- family, type,
+ * state, addresses, peer fd, backlog, options, unread messages' lengths. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "image/socket_json.h"
+#include "image/fd_codec.h"
 
 static const struct ps_name family_names[] = {
 	{ AF_UNIX, "unix" }, { AF_INET, "inet" }, { AF_INET6, "inet6" }, { 0, NULL },
@@ -200,7 +200,7 @@ static json_t *encode_messages(const struct ps_socket *s)
 	return a;
 }
 
-json_t *ps_encode_socket(const struct ps_socket *s)
+static json_t *encode_socket(const struct ps_socket *s)
 {
 	json_t *o = json_object();
 	int rc = 0;
@@ -267,16 +267,33 @@ static int decode_kind(const json_t *o, struct ps_socket *s, struct ps_jerr *e)
 	return 0;
 }
 
-int ps_decode_socket(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
+int ps_encode_fd_socket(json_t *o, const struct ps_fd *f)
 {
-	struct ps_socket *s = calloc(1, sizeof(*s));
+	if (f->is_dup || !f->supported)
+		return 0;
+	return json_object_set_new(o, "socket", encode_socket(&f->u.sock)) ? -ENOMEM : 0;
+}
+
+int ps_fd_socket_family(const json_t *j)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(j, "socket"),
+							      "family"));
+
+	for (size_t i = 0; name && family_names[i].name; i++)
+		if (!strcmp(name, family_names[i].name))
+			return (int)family_names[i].value;
+	return -1;
+}
+
+int ps_decode_fd_socket(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
+{
+	struct ps_socket *s = &f->u.sock;
 	long long peer_fd = -1;
 	const json_t *o;
 
-	if (!s)
-		return ps_jerr_nomem(e);
-	f->sock = s;
 	s->peer_fd = -1;
+	if (f->is_dup || !f->supported)
+		return 0;
 	if (ps_jget_object(j, "socket", &o, e) || decode_kind(o, s, e) ||
 	    decode_addr(o, "local", s->family, &s->local, e) ||
 	    decode_addr(o, "peer", s->family, &s->peer, e) ||

@@ -13,7 +13,7 @@
 
 #include "restore/as_caller.h"
 #include "backend/fileio.h"
-#include "restore/fds_content.h"
+#include "restore/fd_restore.h"
 
 #define COPY_CHUNK (1 << 20)
 #define MEMFD_PREFIX "/memfd:"
@@ -87,7 +87,7 @@ static int fill_from_image(struct ps_rctx *c, const struct ps_fd *f, int dst)
 
 	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data);
 	src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (src < 0 || fstat(src, &st) < 0 || (uint64_t)st.st_size != f->size) {
+	if (src < 0 || fstat(src, &st) < 0 || (uint64_t)st.st_size != f->u.content.size) {
 		rc = errno;
 		if (src >= 0)
 			close(src);
@@ -95,10 +95,10 @@ static int fill_from_image(struct ps_rctx *c, const struct ps_fd *f, int dst)
 				src >= 0 ? "its size is not the one fds.json gives" : strerror(rc));
 	}
 	buf = malloc(COPY_CHUNK);
-	rc = buf ? copy_runs(src, dst, f->size, buf) : -ENOMEM;
+	rc = buf ? copy_runs(src, dst, f->u.content.size, buf) : -ENOMEM;
 	free(buf);
 	close(src);
-	if (rc == 0 && ftruncate(dst, (off_t)f->size) < 0)
+	if (rc == 0 && ftruncate(dst, (off_t)f->u.content.size) < 0)
 		rc = -errno;
 	if (rc < 0)
 		return ps_rfail(c, rc, "fd %d: writing the saved content of %s: %s", f->fd,
@@ -121,13 +121,14 @@ static int fill(struct ps_rctx *c, const struct ps_fd *f, long fd)
  * may give its own file (validation asked for no less). */
 static int give_owner_and_mode(struct ps_rctx *c, const struct ps_fd *f, long fd)
 {
+	const struct ps_fd_content *ct = &f->u.content;
 	char who[32], deed[PS_PATH_MAX + 96];
 	long rc;
 
 	snprintf(who, sizeof(who), "fd %d", f->fd);
-	snprintf(deed, sizeof(deed), "give the recreated %s its owner %u:%u", f->path.data, f->uid,
-		 f->gid);
-	rc = ps_caller_call(c, who, deed, SYS_fchown, (uint64_t)fd, f->uid, f->gid, 0, 0, 0);
+	snprintf(deed, sizeof(deed), "give the recreated %s its owner %u:%u", f->path.data, ct->uid,
+		 ct->gid);
+	rc = ps_caller_call(c, who, deed, SYS_fchown, (uint64_t)fd, ct->uid, ct->gid, 0, 0, 0);
 	snprintf(deed, sizeof(deed), "give the recreated %s its mode %04o", f->path.data,
 		 f->mode & 07777);
 	if (rc >= 0)
@@ -142,13 +143,13 @@ static int add_seals(struct ps_rctx *c, const struct ps_fd *f, long fd)
 {
 	int local, rc = 0;
 
-	if (!f->seals)
+	if (!f->u.content.seals)
 		return 0;
 	local = ps_rgrab(c, fd);
 	if (local < 0)
 		return local;
-	if (fcntl(local, F_ADD_SEALS, f->seals) < 0)
-		rc = ps_rfail(c, -errno, "fd %d: F_ADD_SEALS %#x on %s: %s", f->fd, f->seals,
+	if (fcntl(local, F_ADD_SEALS, f->u.content.seals) < 0)
+		rc = ps_rfail(c, -errno, "fd %d: F_ADD_SEALS %#x on %s: %s", f->fd, f->u.content.seals,
 			      f->path.data, strerror(errno));
 	close(local);
 	return rc;
@@ -200,7 +201,7 @@ static long make_and_fill(struct ps_rctx *c, const struct ps_fd *f, long rw, int
 
 long ps_restore_content_fd(struct ps_rctx *c, const struct ps_fd *f, int flags)
 {
-	long rw = ps_fd_kind_is(f, "memfd") ? create_memfd(c, f) : create_unlinked(c, f), fd;
+	long rw = f->kind == PS_FD_KIND_MEMFD ? create_memfd(c, f) : create_unlinked(c, f), fd;
 
 	if (rw < 0)
 		return rw;
@@ -215,4 +216,34 @@ long ps_restore_content_fd(struct ps_rctx *c, const struct ps_fd *f, int flags)
 	    ps_rcall(c, "fcntl(F_SETFD)", SYS_fcntl, (uint64_t)fd, F_SETFD, 0, 0, 0, 0) < 0)
 		return -EIO;
 	return fd;
+}
+
+/* ---- checks ---- */
+
+/* procsnap makes the file and gives it the saved owner and mode: for a
+ * caller other than root, only its own, and never set-id (a set-uid memfd
+ * owned by root could be run with fexecve). */
+int ps_validate_fd_content_owner(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	if (v->uid == 0)
+		return 0;
+	if (f->u.content.uid != v->uid || f->u.content.gid != v->gid)
+		return ps_fd_refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only "
+				    "restore files of its own", f->fd, f->path.data,
+				    f->u.content.uid, f->u.content.gid, (unsigned)v->uid);
+	if (f->mode & (S_ISUID | S_ISGID))
+		return ps_fd_refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root "
+				    "may restore it", f->fd, f->path.data);
+	return 0;
+}
+
+int ps_validate_fd_content(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	if (!f->data)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")",
+				    f->fd, ps_fd_label(f));
+	if (f->path.data[0] != '/')
+		return ps_fd_refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
+				    f->path.data);
+	return 0;
 }

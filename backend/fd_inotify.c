@@ -1,5 +1,5 @@
-/* The own state of anonymous-inode descriptors (eventfd, timerfd, signalfd,
- * inotify), read from their fdinfo; watched inodes found by file handle. */
+/* Capture of inotify descriptors: each watch's number and mask from fdinfo,
+ * and the watched inode's path, found again by its file handle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,46 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "backend/fds_anon.h"
-#include "image/json_util.h"
+#include "backend/fd_capture.h"
 #include "backend/proc_parse.h"
-
-static int unsupported(struct ps_fd *f, const char *fmt, const char *detail)
-{
-	char reason[256];
-
-	snprintf(reason, sizeof(reason), fmt, detail);
-	f->supported = 0;
-	free(f->unsupported_reason);
-	f->unsupported_reason = strdup(reason);
-	return f->unsupported_reason ? 0 : -ENOMEM;
-}
-
-/*
- * fdinfo shows an absolute timer's time left, not its expiry: the expiry is
- * now on the timer's own clock plus that. The few nanoseconds between the
- * kernel's reading and ours make it fire that much late, never early.
- */
-static int capture_timerfd(struct ps_fd *f, const char *text)
-{
-	struct timespec now;
-
-	if (ps_parse_timerfd(text, &f->timerfd) < 0)
-		return unsupported(f, "%s", "its fdinfo has no readable timerfd lines");
-	if (!(f->timerfd.settime_flags & TFD_TIMER_ABSTIME) || f->timerfd.value_ns == 0)
-		return 0;
-	if (clock_gettime(f->timerfd.clock, &now) < 0)
-		return unsupported(f, "cannot read the timer's clock: %s", strerror(errno));
-	f->timerfd.expires_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec +
-				f->timerfd.value_ns;
-	return 0;
-}
-
-/* ---- inotify ---- */
 
 /* The kernel's internal dev_t, as fdinfo prints sdev. */
 static uint32_t kernel_major(uint32_t sdev) { return sdev >> 20; }
@@ -136,64 +100,36 @@ static int by_wd(const void *a, const void *b)
 }
 
 /* fdinfo lists the newest watch first; fds.json and restore want wd order. */
-static int capture_inotify(pid_t pid, struct ps_fd *f, const char *text)
+int ps_capture_fd_inotify(struct ps_fd_capture *cx, struct ps_fd *f)
 {
 	struct ps_inotify_line *lines;
 	char why[256];
 	size_t n;
 	int rc = 0;
 
-	if (ps_parse_inotify(text, &lines, &n) < 0)
-		return unsupported(f, "%s", "its fdinfo has unreadable inotify lines");
+	if (ps_parse_inotify(cx->fdinfo, &lines, &n) < 0)
+		return ps_fd_unsupported(f, "its fdinfo has unreadable inotify lines");
 	qsort(lines, n, sizeof(*lines), by_wd);
-	f->watches = calloc(n ? n : 1, sizeof(*f->watches));
-	if (!f->watches) {
+	f->u.inotify.watches = calloc(n ? n : 1, sizeof(*f->u.inotify.watches));
+	if (!f->u.inotify.watches) {
 		free(lines);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct ps_inotify_watch *w = &f->watches[i];
+		struct ps_inotify_watch *w = &f->u.inotify.watches[i];
 
 		w->wd = lines[i].wd;
 		w->mask = lines[i].mask;
 		w->ino = lines[i].ino;
-		f->nwatches = i + 1;
-		rc = watch_path(pid, &lines[i], w, why, sizeof(why));
+		f->u.inotify.nwatches = i + 1;
+		rc = watch_path(cx->pid, &lines[i], w, why, sizeof(why));
 		if (rc == -ENOMEM)
 			break;
 		if (rc < 0) {
-			rc = unsupported(f, "%s", why);
+			rc = ps_fd_unsupported(f, "%s", why);
 			break;
 		}
 	}
 	free(lines);
 	return rc == -ENOMEM ? rc : 0;
-}
-
-int ps_capture_anon_state(pid_t pid, struct ps_fd *f, const char *fdinfo)
-{
-	if (ps_fd_kind_is(f, "eventfd"))
-		return ps_parse_eventfd(fdinfo, &f->eventfd) < 0
-			       ? unsupported(f, "%s", "its fdinfo has no eventfd-count/semaphore lines")
-			       : 0;
-	if (ps_fd_kind_is(f, "timerfd"))
-		return capture_timerfd(f, fdinfo);
-	if (ps_fd_kind_is(f, "signalfd"))
-		return ps_parse_signalfd(fdinfo, &f->sigmask) < 0
-			       ? unsupported(f, "%s", "its fdinfo has no sigmask line")
-			       : 0;
-	if (ps_fd_kind_is(f, "inotify"))
-		return capture_inotify(pid, f, fdinfo);
-	return 0;
-}
-
-int ps_anon_kind_known(const char *kind)
-{
-	static const char *const known[] = { "eventpoll", "eventfd", "timerfd", "signalfd",
-					     "inotify" };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(kind, known[i]))
-			return 1;
-	return 0;
 }

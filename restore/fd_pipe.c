@@ -13,7 +13,7 @@
 
 #include "restore/as_caller.h"
 #include "backend/fileio.h"
-#include "restore/pipes.h"
+#include "restore/fd_restore.h"
 
 static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
 		     uint64_t a2)
@@ -67,9 +67,9 @@ static int make_pipe(struct ps_rctx *c, const struct ps_fd *f, int high, long en
 		if (ends[i] < 0)
 			return (int)ends[i];
 	}
-	if (f->pipe_size) {
+	if (f->u.pipe_size) {
 		rc = rcall_fd(c, "fcntl(F_SETPIPE_SZ)", SYS_fcntl, (uint64_t)ends[1], F_SETPIPE_SZ,
-			      f->pipe_size);
+			      f->u.pipe_size);
 		if (rc < 0)
 			return (int)rc;
 	}
@@ -277,7 +277,7 @@ static int has_both_ends(const struct ps_fds *fds, uint64_t ino)
 
 /* A pipe is made (or joined) once, at its lowest fd, and all its fds placed
  * then. */
-int ps_restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
+static int restore_pipe(struct ps_rctx *c, const struct ps_fd *f)
 {
 	const struct ps_fds *fds = &c->m->fds;
 	struct holder h;
@@ -312,9 +312,9 @@ static int refill_fifo_through(struct ps_rctx *c, const struct ps_fd *f, long rw
 	if (fd < 0)
 		return fd;
 	if (ioctl(fd, FIONREAD, &queued) == 0 && queued == 0) {
-		snprintf(what, sizeof(what), "fd %d: F_SETPIPE_SZ %u on the FIFO", f->fd, f->pipe_size);
-		if (f->pipe_size)
-			rc = (int)rcall_fd(c, what, SYS_fcntl, (uint64_t)rw, F_SETPIPE_SZ, f->pipe_size);
+		snprintf(what, sizeof(what), "fd %d: F_SETPIPE_SZ %u on the FIFO", f->fd, f->u.pipe_size);
+		if (f->u.pipe_size)
+			rc = (int)rcall_fd(c, what, SYS_fcntl, (uint64_t)rw, F_SETPIPE_SZ, f->u.pipe_size);
 		if (rc >= 0)
 			rc = refill(c, f, fd);
 	}
@@ -322,7 +322,7 @@ static int refill_fifo_through(struct ps_rctx *c, const struct ps_fd *f, long rw
 	return rc < 0 ? rc : 0;
 }
 
-int ps_refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
+static int refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
 {
 	char link[64], who[32], deed[PS_PATH_MAX + 64];
 	uint64_t at;
@@ -345,4 +345,46 @@ int ps_refill_fifo(struct ps_rctx *c, const struct ps_fd *f)
 	rc = refill_fifo_through(c, f, rw);
 	rcall_fd(c, "close", SYS_close, (uint64_t)rw, 0, 0);
 	return rc;
+}
+
+/* Opened again by its path, then given back its bytes. */
+static int restore_fifo(struct ps_rctx *c, const struct ps_fd *f)
+{
+	struct stat st;
+	long nfd = ps_fd_reopen(c, f, &st);
+	int rc;
+
+	if (nfd < 0)
+		return (int)nfd;
+	rc = ps_fd_place_reopened(c, f, nfd);
+	return rc ? rc : refill_fifo(c, f);
+}
+
+int ps_restore_fd_pipe(struct ps_rctx *c, const struct ps_fd *f)
+{
+	return f->type == PS_FD_PIPE ? restore_pipe(c, f) : restore_fifo(c, f);
+}
+
+/* ---- checks ---- */
+
+/* A pipe end is read-only or write-only; the other end may be in the
+ * process, in another one (restore joins it again) or closed. A FIFO is
+ * opened again by its path. */
+int ps_validate_fd_pipe(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	int mine = f->flags & O_ACCMODE;
+
+	if (f->type != PS_FD_PIPE)
+		return ps_fd_check_absolute(v, f);
+	if (mine != O_RDONLY && mine != O_WRONLY)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and "
+				    "writing", f->fd);
+	return 0;
+}
+
+int ps_check_fd_fifo_path(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	if (f->type != PS_FD_FIFO)
+		return 0;
+	return ps_fd_check_path(v, f, S_IFIFO);
 }

@@ -1,5 +1,6 @@
-/* Recreating sockets: each made, bound and connected in the stub (as the
- * caller), its options and unread messages set by procsnap through a dup. */
+/* Sockets, what the unix and inet kinds share: each made, bound and
+ * connected in the stub (as the caller), its options and unread messages set
+ * by procsnap through a dup; and their checks before a restore. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@
 
 #include "restore/as_caller.h"
 #include "backend/sock_diag.h"
-#include "restore/sockets.h"
+#include "restore/fd_restore.h"
 
 static const char *family_name(int family)
 {
@@ -26,7 +27,7 @@ static const char *family_name(int family)
 
 static uint64_t type_flags(const struct ps_fd *f)
 {
-	return (uint64_t)f->sock->type | (f->cloexec ? SOCK_CLOEXEC : 0) |
+	return (uint64_t)f->u.sock.type | (f->cloexec ? SOCK_CLOEXEC : 0) |
 	       ((f->flags & O_NONBLOCK) ? SOCK_NONBLOCK : 0);
 }
 
@@ -58,7 +59,7 @@ static int set_buffer(int fd, int name, int saved)
 
 static int apply_options(struct ps_rctx *c, const struct ps_fd *f, int fd)
 {
-	const struct ps_socket *s = f->sock;
+	const struct ps_socket *s = &f->u.sock;
 	const struct ps_sockopts *o = &s->opts;
 	int inet = s->family != AF_UNIX;
 
@@ -89,8 +90,8 @@ static int read_data(struct ps_rctx *c, const struct ps_fd *f, char **out, size_
 
 	*out = NULL;
 	*len = 0;
-	for (size_t i = 0; i < f->sock->nmsgs; i++)
-		want += f->sock->msgs[i];
+	for (size_t i = 0; i < f->u.sock.nmsgs; i++)
+		want += f->u.sock.msgs[i];
 	if (!want)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data ? f->data : "");
@@ -123,8 +124,8 @@ static int refill(struct ps_rctx *c, const struct ps_fd *f, int from)
 	char *buf;
 	int rc = read_data(c, f, &buf, &len);
 
-	for (size_t i = 0; rc == 0 && i < f->sock->nmsgs; i++) {
-		size_t n = f->sock->msgs[i];
+	for (size_t i = 0; rc == 0 && i < f->u.sock.nmsgs; i++) {
+		size_t n = f->u.sock.msgs[i];
 		ssize_t sent = send(from, buf + at, n, MSG_DONTWAIT);
 
 		if (sent != (ssize_t)n)
@@ -161,7 +162,7 @@ static long to_address(struct ps_rctx *c, const struct ps_fd *f, long nr, long f
 {
 	char who[32], where[128], deed[192], path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	char link[64];
-	const char *file = unix_path(f->sock, a, path, sizeof(path));
+	const char *file = unix_path(&f->u.sock, a, path, sizeof(path));
 	uint64_t at;
 
 	snprintf(who, sizeof(who), "fd %d", f->fd);
@@ -171,7 +172,7 @@ static long to_address(struct ps_rctx *c, const struct ps_fd *f, long nr, long f
 	at = ps_rput(c, 0, a->sa, a->len);
 	if (!at)
 		return -EIO;
-	ps_sockaddr_describe(f->sock->family, a, where, sizeof(where));
+	ps_sockaddr_describe(f->u.sock.family, a, where, sizeof(where));
 	snprintf(deed, sizeof(deed), "%s %s", verb, where);
 	return ps_caller_call(c, who, deed, nr, (uint64_t)fd, at, a->len, 0, 0, 0);
 }
@@ -199,13 +200,13 @@ static int look_at(struct ps_rctx *c, const struct ps_fd *f, const char *path, s
 static int check_unused(struct ps_rctx *c, const struct ps_fd *f, const char *path)
 {
 	long probe = ps_rcall(c, "socket to see whether a socket file is in use", SYS_socket,
-			      AF_UNIX, (uint64_t)f->sock->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, 0,
+			      AF_UNIX, (uint64_t)f->u.sock.type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, 0,
 			      0, 0);
 	long rc;
 
 	if (probe < 0)
 		return (int)probe;
-	rc = to_address(c, f, SYS_connect, probe, &f->sock->local, "connect to");
+	rc = to_address(c, f, SYS_connect, probe, &f->u.sock.local, "connect to");
 	ps_rcall(c, "close", SYS_close, (uint64_t)probe, 0, 0, 0, 0, 0);
 	if (rc == 0 || rc == -EAGAIN)
 		return ps_rfail(c, -EADDRINUSE, "fd %d: %s is in use: a process listens on it",
@@ -227,7 +228,7 @@ static int replace_stale(struct ps_rctx *c, const struct ps_fd *f, long fd, cons
 	rc = at ? ps_caller_call(c, who, deed, SYS_unlink, at, 0, 0, 0, 0, 0) : -EIO;
 	if (rc < 0 && rc != -ENOENT)
 		return (int)rc;
-	rc = to_address(c, f, SYS_bind, fd, &f->sock->local, "bind a socket to");
+	rc = to_address(c, f, SYS_bind, fd, &f->u.sock.local, "bind a socket to");
 	if (rc < 0)
 		return (int)rc;
 	at = ps_rput(c, 0, path, strlen(path) + 1);
@@ -255,7 +256,7 @@ static int bind_unix_path(struct ps_rctx *c, const struct ps_fd *f, long fd, con
 	int rc = look_at(c, f, path, &old);
 
 	if (rc == -ENOENT)
-		return call_ok(to_address(c, f, SYS_bind, fd, &f->sock->local, "bind a socket to"));
+		return call_ok(to_address(c, f, SYS_bind, fd, &f->u.sock.local, "bind a socket to"));
 	if (rc < 0)
 		return rc;
 	if (!S_ISSOCK(old.st_mode))
@@ -272,14 +273,14 @@ static int bind_inet(struct ps_rctx *c, const struct ps_fd *f, long fd, int loca
 	long rc;
 
 	set_int(local, SOL_SOCKET, SO_REUSEADDR, 1);
-	rc = to_address(c, f, SYS_bind, fd, &f->sock->local, "bind to");
-	set_int(local, SOL_SOCKET, SO_REUSEADDR, f->sock->opts.reuseaddr);
+	rc = to_address(c, f, SYS_bind, fd, &f->u.sock.local, "bind to");
+	set_int(local, SOL_SOCKET, SO_REUSEADDR, f->u.sock.opts.reuseaddr);
 	return call_ok(rc);
 }
 
 static int bind_local(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 {
-	const struct ps_socket *s = f->sock;
+	const struct ps_socket *s = &f->u.sock;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	const char *file = unix_path(s, &s->local, path, sizeof(path));
 
@@ -338,7 +339,7 @@ static int refill_by_name(struct ps_rctx *c, const struct ps_fd *f, int own)
 
 	if (tmp < 0)
 		return (int)tmp;
-	rc = to_address(c, f, SYS_connect, tmp, &f->sock->local, "connect to");
+	rc = to_address(c, f, SYS_connect, tmp, &f->u.sock.local, "connect to");
 	if (rc >= 0)
 		rc = from = ps_rgrab(c, tmp);
 	if (rc >= 0)
@@ -356,7 +357,7 @@ static int refill_by_name(struct ps_rctx *c, const struct ps_fd *f, int own)
  * socket in the stub, local procsnap's dup of it. */
 static int set_up(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 {
-	const struct ps_socket *s = f->sock;
+	const struct ps_socket *s = &f->u.sock;
 	int rc = apply_options(c, f, local);
 
 	if (rc == 0 && binds(s))
@@ -373,7 +374,7 @@ static int set_up(struct ps_rctx *c, const struct ps_fd *f, long fd, int local)
 
 static long restore_single(struct ps_rctx *c, const struct ps_fd *f)
 {
-	const struct ps_socket *s = f->sock;
+	const struct ps_socket *s = &f->u.sock;
 	char what[96];
 	long fd;
 	int local, rc;
@@ -396,7 +397,7 @@ static long restore_single(struct ps_rctx *c, const struct ps_fd *f)
 static int shut(struct ps_rctx *c, const struct ps_fd *f, int fd)
 {
 	static const int how[] = { -1, SHUT_RD, SHUT_WR, SHUT_RDWR };
-	int bits = f->sock->shutdown & 3;
+	int bits = f->u.sock.shutdown & 3;
 
 	if (!bits || shutdown(fd, how[bits]) == 0)
 		return 0;
@@ -416,8 +417,8 @@ static int make_pair(struct ps_rctx *c, const struct ps_fd *f, struct pair *p)
 	char what[96];
 	long rc;
 
-	snprintf(what, sizeof(what), "fd %d: socketpair(%s)", f->fd, family_name(f->sock->family));
-	rc = ps_rcall(c, what, SYS_socketpair, AF_UNIX, (uint64_t)f->sock->type | SOCK_CLOEXEC, 0,
+	snprintf(what, sizeof(what), "fd %d: socketpair(%s)", f->fd, family_name(f->u.sock.family));
+	rc = ps_rcall(c, what, SYS_socketpair, AF_UNIX, (uint64_t)f->u.sock.type | SOCK_CLOEXEC, 0,
 		      c->scratch, 0, 0);
 	if (rc < 0 || (rc = ps_rget(c, c->scratch, sv, sizeof(sv))) < 0)
 		return (int)rc;
@@ -484,29 +485,25 @@ static int restore_pair(struct ps_rctx *c, const struct ps_fd *f, const struct p
 	return rc;
 }
 
-static const struct ps_fd *fd_numbered(const struct ps_fds *fds, int n)
+/* Both ends of a pair are placed at their fds by restore_pair; a lone
+ * socket is moved to its number. */
+int ps_restore_fd_socket(struct ps_rctx *c, const struct ps_fd *f)
 {
-	for (size_t i = 0; i < fds->count; i++)
-		if (fds->items[i].fd == n)
-			return &fds->items[i];
-	return NULL;
-}
+	const struct ps_socket *s = &f->u.sock;
+	long nfd;
 
-int ps_restore_socket(struct ps_rctx *c, const struct ps_fd *f, long *nfd)
-{
-	const struct ps_socket *s = f->sock;
-
-	*nfd = -1;
 	if (s->state == PS_SOCK_DISCONNECTED)
 		return restore_pair(c, f, NULL);
 	if (s->state == PS_SOCK_CONNECTED && s->peer_fd >= 0) {
 		/* made with the lower fd of the two */
 		if (s->peer_fd < f->fd)
 			return 0;
-		return restore_pair(c, f, fd_numbered(&c->m->fds, s->peer_fd));
+		return restore_pair(c, f, ps_fd_numbered(&c->m->fds, s->peer_fd));
 	}
-	*nfd = restore_single(c, f);
-	return *nfd < 0 ? (int)*nfd : 0;
+	nfd = restore_single(c, f);
+	if (nfd < 0)
+		return (int)nfd;
+	return ps_fd_move(c, f, nfd);
 }
 
 /* listen() records who listens (SO_PEERCRED of every client that connects):
@@ -520,13 +517,128 @@ int ps_listen_unix_sockets(struct ps_rctx *c)
 		char what[64];
 		long rc;
 
-		if (f->is_dup || !f->sock || f->sock->family != AF_UNIX ||
-		    f->sock->state != PS_SOCK_LISTENING)
+		if (f->is_dup || f->kind != PS_FD_KIND_UNIX || f->u.sock.state != PS_SOCK_LISTENING)
 			continue;
 		snprintf(what, sizeof(what), "fd %d: listen", f->fd);
-		rc = ps_rcall(c, what, SYS_listen, (uint64_t)f->fd, f->sock->backlog, 0, 0, 0, 0);
+		rc = ps_rcall(c, what, SYS_listen, (uint64_t)f->fd, f->u.sock.backlog, 0, 0, 0, 0);
 		if (rc < 0)
 			return (int)rc;
 	}
 	return 0;
+}
+
+/* ---- checks ---- */
+
+static int unix_has_name(const struct ps_sockaddr *a)
+{
+	return a->len > offsetof(struct sockaddr_un, sun_path);
+}
+
+static int addr_fits(const struct ps_socket *s, const struct ps_sockaddr *a)
+{
+	sa_family_t fam;
+
+	if (a->len == 0)
+		return 1;
+	memcpy(&fam, a->sa, sizeof(fam));
+	return a->len >= sizeof(fam) && fam == s->family;
+}
+
+/* procsnap binds as root: a privileged port is refused to other callers. */
+static int inet_port_of(const struct ps_sockaddr *a)
+{
+	const struct sockaddr_in *in = (const void *)a->sa;
+	const struct sockaddr_in6 *in6 = (const void *)a->sa;
+
+	if (a->len >= sizeof(*in) && in->sin_family == AF_INET)
+		return ntohs(in->sin_port);
+	if (a->len >= sizeof(*in6) && in6->sin6_family == AF_INET6)
+		return ntohs(in6->sin6_port);
+	return 0;
+}
+
+/* The other end names this fd back, and is the same kind of socket. */
+static int check_socket_peer(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	const struct ps_fd *p = ps_fd_numbered(&v->m->fds, f->u.sock.peer_fd);
+
+	if (!p || p->is_dup || !ps_fd_is_socket(p) || p->u.sock.peer_fd != f->fd ||
+	    p->u.sock.type != f->u.sock.type || p->u.sock.family != AF_UNIX)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
+				    "connected back to it", f->fd, f->u.sock.peer_fd);
+	return 0;
+}
+
+static int check_socket_state(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = &f->u.sock;
+	int unix_ = s->family == AF_UNIX;
+
+	switch (s->state) {
+	case PS_SOCK_LISTENING:
+		if (s->type == SOCK_DGRAM || !(unix_ ? unix_has_name(&s->local) : s->local.len != 0))
+			return ps_fd_refuse(v, -EINVAL, "fd %d: a listening socket without an "
+					    "address", f->fd);
+		return 0;
+	case PS_SOCK_CONNECTED:
+		if (s->peer_fd >= 0)
+			return unix_ ? check_socket_peer(v, f)
+				     : ps_fd_refuse(v, -EINVAL, "fd %d: only unix sockets pair",
+						    f->fd);
+		if (!s->peer.len || (unix_ && (s->type != SOCK_DGRAM || !unix_has_name(&s->peer))) ||
+		    (!unix_ && s->type != SOCK_DGRAM))
+			return ps_fd_refuse(v, -EINVAL, "fd %d: a connected socket whose peer "
+					    "cannot be connected to again", f->fd);
+		return 0;
+	case PS_SOCK_DISCONNECTED:
+		return unix_ && s->type != SOCK_DGRAM ? 0
+			: ps_fd_refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose "
+				       "their peer", f->fd);
+	default:
+		return 0;
+	}
+}
+
+/* Unread messages go back through the peer, or to the socket's own name. */
+static int check_socket_messages(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = &f->u.sock;
+
+	if (!s->nmsgs)
+		return 0;
+	if (s->family != AF_UNIX || s->state == PS_SOCK_LISTENING ||
+	    (s->state != PS_SOCK_DISCONNECTED && s->peer_fd < 0 &&
+	     !(s->type == SOCK_DGRAM && unix_has_name(&s->local))))
+		return ps_fd_refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be "
+				    "sent back to", f->fd);
+	if (s->type == SOCK_STREAM && s->nmsgs != 1)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run",
+				    f->fd);
+	return 0;
+}
+
+int ps_validate_fd_socket(struct ps_fd_check *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = &f->u.sock;
+	int ok_type = s->family == AF_UNIX
+		? s->type == SOCK_STREAM || s->type == SOCK_DGRAM || s->type == SOCK_SEQPACKET
+		: (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) ||
+		  (s->type == SOCK_DGRAM && s->protocol == IPPROTO_UDP);
+
+	/* the decoder always gives a family; a model built otherwise may not */
+	if (s->family == AF_UNSPEC)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")",
+				    f->fd);
+	if (!ok_type)
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol "
+				    "procsnap does not restore", f->fd);
+	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
+		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
+	if (v->uid != 0 && s->family != AF_UNIX && s->state != PS_SOCK_UNBOUND &&
+	    inet_port_of(&s->local) > 0 && inet_port_of(&s->local) < 1024)
+		return ps_fd_refuse(v, -EACCES, "fd %d: bound to port %d, which only root may "
+				    "bind", f->fd, inet_port_of(&s->local));
+	if (check_socket_state(v, f))
+		return -EINVAL;
+	return check_socket_messages(v, f);
 }
