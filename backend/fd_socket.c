@@ -48,13 +48,9 @@ static void read_addresses(int fd, struct ps_socket *s)
 		s->peer.len = len;
 }
 
-/* A socket of a family procsnap does not save is of no kind: it is listed
- * as "socket", with the reason. */
 static int unsupported_family(struct ps_fd *f, int family)
 {
-	int rc = ps_fd_set_other(f, "socket");
-
-	return rc ? rc : ps_fd_unsupported(f, "sockets of address family %d are not saved", family);
+	return ps_fd_unsupported(f, "sockets of address family %d are not saved", family);
 }
 
 static int capture_socket(int fd, struct ps_fd *f)
@@ -79,24 +75,35 @@ static int capture_socket(int fd, struct ps_fd *f)
 	return ps_capture_inet_socket(fd, f);
 }
 
+static int capture_through_dup(int pidfd, struct ps_fd *f)
+{
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, f->fd, 0), rc;
+
+	if (fd < 0)
+		return ps_fd_unsupported(f, "pidfd_getfd of the socket failed");
+	rc = capture_socket(fd, f);
+	close(fd);
+	return rc;
+}
+
 /* The socket is read through procsnap's own dup of it (pidfd_getfd); a
- * socket's unread messages go into its data file. */
+ * socket's unread messages go into its data file. One that cannot be
+ * restored keeps no state (fds.json has none for it): it is of no kind. */
 int ps_capture_fd_socket(struct ps_fd_capture *cx, struct ps_fd *f)
 {
-	int pidfd, fd, rc;
+	int pidfd, rc;
 
 	if (f->is_dup)
 		return 0;
 	f->u.sock.peer_fd = -1;
 	pidfd = ps_fd_capture_pidfd(cx);
 	if (pidfd < 0)
-		return ps_fd_unsupported(f, "pidfd_open of the process failed");
-	fd = (int)syscall(SYS_pidfd_getfd, pidfd, f->fd, 0);
-	if (fd < 0)
-		return ps_fd_unsupported(f, "pidfd_getfd of the socket failed");
-	rc = capture_socket(fd, f);
-	close(fd);
+		rc = ps_fd_unsupported(f, "pidfd_open of the process failed");
+	else
+		rc = capture_through_dup(pidfd, f);
 	if (rc == 0 && f->nbytes)
 		rc = ps_fd_name_data(f);
+	if (rc == 0 && !f->supported)
+		rc = ps_fd_make_other(f);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "backend/fd_capture.h"
 #include "backend/sock_diag.h"
+#include "image/fd_kinds.h"
 
 /* The largest message peeked: above any default socket buffer (wmem_max
  * is 208 KiB) with room for raised ones. */
@@ -173,7 +174,9 @@ int ps_link_fd_unix(struct ps_fd_capture *cx, struct ps_fd *f)
 	}
 	if (s->type == SOCK_DGRAM && unix_named(&s->peer))
 		return 0;
-	return ps_fd_unsupported(f, "the unix socket is connected to a socket of another "
-				 "process: restoring that connection is not supported");
+	if (ps_fd_unsupported(f, "the unix socket is connected to a socket of another process: "
+			      "restoring that connection is not supported"))
+		return -ENOMEM;
+	return ps_fd_make_other(f);   /* its state is not saved */
 }
 

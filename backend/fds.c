@@ -318,7 +318,7 @@ static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info, char 
  * "<action> /proc/<pid>/<dir>/<fd>: <errno text>". */
 static int mark_broken(struct ps_fd *f, pid_t pid, const char *action, const char *dir, int rc)
 {
-	if (f->kind == PS_FD_KIND_OTHER && !f->u.other_name && ps_fd_set_other(f, "unknown") < 0)
+	if (f->kind == PS_FD_KIND_OTHER && !f->kind_name && ps_fd_set_other(f, "unknown") < 0)
 		return -ENOMEM;
 	return ps_fd_unsupported(f, "%s /proc/%d/%s/%d: %s", action, (int)pid, dir, f->fd,
 				 strerror(-rc));

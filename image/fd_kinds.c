@@ -10,11 +10,6 @@
 #include "image/fd_kinds.h"
 #include "restore/fd_restore.h"
 
-static void free_other(struct ps_fd *f)
-{
-	free(f->u.other_name);
-}
-
 static void free_socket(struct ps_fd *f)
 {
 	free(f->u.sock.msgs);
@@ -37,18 +32,19 @@ static const struct ps_fd_kind_ops kinds[PS_FD_KIND_COUNT] = {
 	[PS_FD_KIND_OTHER] = {
 		.kind = PS_FD_KIND_OTHER, .name = "other",
 		.validate = ps_validate_fd_other, .restore = ps_restore_fd_other,
-		.free = free_other,
 	},
 	[PS_FD_KIND_FILE] = {
 		.kind = PS_FD_KIND_FILE, .name = "file",
 		.capture = ps_capture_fd_file,
 		.encode = ps_encode_fd_content, .decode = ps_decode_fd_content,
 		.validate = ps_validate_fd_file, .validate_files = ps_check_fd_file_path,
+		.probes = ps_probe_fd_file,
 		.restore = ps_restore_fd_file,
 	},
 	[PS_FD_KIND_DIR] = {
 		.kind = PS_FD_KIND_DIR, .name = "dir",
 		.validate = ps_validate_fd_dir, .validate_files = ps_check_fd_dir_path,
+		.probes = ps_probe_fd_dir,
 		.restore = ps_restore_fd_dir,
 	},
 	[PS_FD_KIND_PIPE] = {
@@ -56,13 +52,15 @@ static const struct ps_fd_kind_ops kinds[PS_FD_KIND_COUNT] = {
 		.capture = ps_capture_fd_pipe,
 		.encode = ps_encode_fd_pipe, .decode = ps_decode_fd_pipe,
 		.validate = ps_validate_fd_pipe, .validate_files = ps_check_fd_fifo_path,
+		.probes = ps_probe_fd_pipe,
 		.restore = ps_restore_fd_pipe,
 	},
 	[PS_FD_KIND_UNIX] = {
 		.kind = PS_FD_KIND_UNIX, .name = "unix",
 		.capture = ps_capture_fd_socket, .capture_links = ps_link_fd_unix,
 		.encode = ps_encode_fd_socket, .decode = ps_decode_fd_socket,
-		.validate = ps_validate_fd_socket, .restore = ps_restore_fd_socket,
+		.validate = ps_validate_fd_socket, .probes = ps_probe_fd_unix,
+		.restore = ps_restore_fd_socket,
 		.free = free_socket,
 	},
 	[PS_FD_KIND_INET] = {
@@ -94,7 +92,7 @@ static const struct ps_fd_kind_ops kinds[PS_FD_KIND_COUNT] = {
 		.kind = PS_FD_KIND_INOTIFY, .name = "inotify", .anon_inode = "inotify",
 		.capture = ps_capture_fd_inotify,
 		.encode = ps_encode_fd_inotify, .decode = ps_decode_fd_inotify,
-		.restore = ps_restore_fd_inotify,
+		.probes = ps_probe_fd_inotify, .restore = ps_restore_fd_inotify,
 		.free = free_inotify,
 	},
 	[PS_FD_KIND_MEMFD] = {
@@ -120,8 +118,8 @@ static const struct ps_fd_kind_ops kinds[PS_FD_KIND_COUNT] = {
 /*
  * fds.json's "kind" names: what /proc showed, which is not always the kind
  * (a terminal and a device file are both "char"; both socket kinds are
- * "socket"). Each name goes with one type. The first entry of a kind and
- * type is the name it is written with.
+ * "socket"). The name of a kind with a type; for an anonymous inode, the
+ * name is what says its kind.
  */
 static const struct {
 	const char *name;
@@ -174,55 +172,100 @@ enum ps_fd_kind ps_fd_kind_of_chr(uint32_t rdev_major)
 	return PS_FD_KIND_FILE;
 }
 
-const char *ps_fd_kind_json_name(const struct ps_fd *f)
+/* The name kind k has with type, or NULL. */
+static const char *own_name(enum ps_fd_kind k, enum ps_fd_type type)
 {
-	if (f->kind == PS_FD_KIND_OTHER)
-		return f->u.other_name;
 	for (size_t i = 0; i < NJSON_NAMES; i++)
-		if (json_names[i].kind == f->kind && json_names[i].type == f->type)
+		if (json_names[i].kind == k && json_names[i].type == type)
 			return json_names[i].name;
 	return NULL;
 }
 
-/* Of the kinds name goes by with f's type, the one f is. A supported
- * socket without a family that names a kind is taken for a unix one: its
- * decoder then says what is wrong with its "socket" object. */
-static enum ps_fd_kind kind_of_name(const struct ps_fd *f, const char *name, int family)
+const char *ps_fd_kind_json_name(const struct ps_fd *f)
 {
-	for (size_t i = 0; name && i < NJSON_NAMES; i++) {
-		if (json_names[i].type != f->type || strcmp(json_names[i].name, name))
-			continue;
-		if (f->type == PS_FD_CHR)
-			return ps_fd_kind_of_chr(f->rdev_major);
-		if (f->type != PS_FD_SOCKET)
+	return f->kind_name ? f->kind_name : own_name(f->kind, f->type);
+}
+
+/* An anonymous inode's kind by its name in fds.json. */
+static enum ps_fd_kind anon_kind_of_name(const char *name)
+{
+	for (size_t i = 0; name && i < NJSON_NAMES; i++)
+		if (json_names[i].type == PS_FD_ANON && !strcmp(json_names[i].name, name))
 			return json_names[i].kind;
-		if (!f->supported)
-			return PS_FD_KIND_OTHER;   /* no "socket" object: no state */
-		return family == AF_INET || family == AF_INET6 ? PS_FD_KIND_INET : PS_FD_KIND_UNIX;
-	}
 	return PS_FD_KIND_OTHER;
 }
 
-int ps_fd_set_other(struct ps_fd *f, const char *name)
+/* The type says the kind, as restore has always gone by it, whatever the
+ * name; only an anonymous inode goes by its name. A supported socket whose
+ * family names no kind is taken for a unix one: its decoder then says what
+ * is wrong with its "socket" object. */
+static enum ps_fd_kind kind_of(const struct ps_fd *f, const char *name, int family)
+{
+	switch (f->type) {
+	case PS_FD_REG:
+		return PS_FD_KIND_FILE;
+	case PS_FD_CHR:
+		return ps_fd_kind_of_chr(f->rdev_major);
+	case PS_FD_DIR:
+		return PS_FD_KIND_DIR;
+	case PS_FD_PIPE:
+	case PS_FD_FIFO:
+		return PS_FD_KIND_PIPE;
+	case PS_FD_SOCKET:
+		if (!f->supported)
+			return PS_FD_KIND_OTHER;   /* no "socket" object: no state */
+		return family == AF_INET || family == AF_INET6 ? PS_FD_KIND_INET : PS_FD_KIND_UNIX;
+	case PS_FD_ANON:
+		return anon_kind_of_name(name);
+	default:
+		return PS_FD_KIND_OTHER;
+	}
+}
+
+static int set_kind_name(struct ps_fd *f, const char *name)
 {
 	char *copy = name ? strdup(name) : NULL;
 
 	if (name && !copy)
 		return -ENOMEM;
+	free(f->kind_name);
+	f->kind_name = copy;
+	return 0;
+}
+
+/* f's state goes: it is of no kind any more. */
+static void become_other(struct ps_fd *f)
+{
 	if (ps_fd_ops(f)->free)
 		ps_fd_ops(f)->free(f);
 	memset(&f->u, 0, sizeof(f->u));
 	f->kind = PS_FD_KIND_OTHER;
-	f->u.other_name = copy;
+}
+
+int ps_fd_set_other(struct ps_fd *f, const char *name)
+{
+	int rc = set_kind_name(f, name);
+
+	if (rc == 0)
+		become_other(f);
+	return rc;
+}
+
+int ps_fd_make_other(struct ps_fd *f)
+{
+	if (!f->kind_name && set_kind_name(f, own_name(f->kind, f->type)))
+		return -ENOMEM;
+	become_other(f);
 	return 0;
 }
 
 int ps_fd_kind_from_json_name(struct ps_fd *f, const char *name, int family)
 {
-	enum ps_fd_kind k = kind_of_name(f, name, family);
+	const char *own;
 
-	if (k == PS_FD_KIND_OTHER)
-		return ps_fd_set_other(f, name);
-	f->kind = k;
-	return 0;
+	f->kind = kind_of(f, name, family);
+	own = own_name(f->kind, f->type);
+	if (!name || (own && !strcmp(own, name)))
+		return 0;
+	return set_kind_name(f, name);
 }

@@ -13,6 +13,7 @@ struct json_t;
 struct ps_jerr;
 struct ps_fd_capture;    /* backend/fd_capture.h */
 struct ps_fd_check;      /* restore/fd_restore.h */
+struct ps_probes;        /* restore/fd_restore.h */
 struct ps_rctx;          /* restore/rctx.h */
 
 /*
@@ -42,6 +43,9 @@ struct ps_fd_kind_ops {
 	/* Checks that look at the files the fd names, run as the caller
 	 * (restore/validate.c forks for that). */
 	int (*validate_files)(struct ps_fd_check *v, const struct ps_fd *f);
+	/* The names the restore reaches as the caller (opens, makes, binds,
+	 * watches), which are probed with its rights first. */
+	int (*probes)(struct ps_probes *ps, const struct ps_fd *f);
 	/* The fd made again in the stub at f->fd (supported, no dup). */
 	int (*restore)(struct ps_rctx *c, const struct ps_fd *f);
 	/* Once every fd exists (an epoll fd's registrations). */
@@ -63,12 +67,14 @@ enum ps_fd_kind ps_fd_kind_of_chr(uint32_t rdev_major);
 
 /* fds.json's "kind" of f: "file", "eventpoll", "socket"..., NULL if none. */
 const char *ps_fd_kind_json_name(const struct ps_fd *f);
-/* f's kind from fds.json's "kind" name (NULL: none) and f's type, device
- * and, for a socket, the family of its "socket" object (-1: none). A name
- * no kind goes by with that type makes f of kind OTHER, keeping the name.
- * 0 or -ENOMEM. */
+/* f's kind from its type, device and support, for a socket the family of
+ * its "socket" object (-1: none), for an anonymous inode fds.json's "kind"
+ * name (NULL: none). A name other than the kind's own is kept in
+ * f->kind_name, to be written back as it was. 0 or -ENOMEM. */
 int ps_fd_kind_from_json_name(struct ps_fd *f, const char *name, int family);
 /* f becomes of the catch-all kind, named name (copied). 0 or -ENOMEM. */
 int ps_fd_set_other(struct ps_fd *f, const char *name);
+/* f becomes of the catch-all kind under the "kind" name it had. */
+int ps_fd_make_other(struct ps_fd *f);
 
 #endif

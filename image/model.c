@@ -128,6 +128,7 @@ void ps_fd_free(struct ps_fd *fd)
 
 	if (ops->free)
 		ops->free(fd);
+	free(fd->kind_name);
 	ps_bytes_free(&fd->path);
 	free(fd->unsupported_reason);
 	free(fd->data);

@@ -277,7 +277,9 @@ struct ps_socket {
 
 /* The kinds of descriptor procsnap knows, one row each of the table in
  * image/fd_kinds.c. OTHER (zero) is every descriptor no kind takes: listed
- * with the name /proc gave it, never restored. */
+ * with the name /proc gave it, never restored. A kind follows from the type
+ * (and for a device its numbers, for a socket its family); an anonymous
+ * inode's, from its name. */
 enum ps_fd_kind {
 	PS_FD_KIND_OTHER,
 	PS_FD_KIND_FILE,               /* regular files (deleted ones too), devices but ttys */
@@ -317,6 +319,10 @@ struct ps_fd {
 	int fd;
 	enum ps_fd_type type;
 	enum ps_fd_kind kind;          /* which member of u is in use */
+	/* fds.json's "kind" when it is not the name the kind has for this type
+	 * (the catch-all's "block", "io_uring"..., or a name an image gave):
+	 * kept to be written back as it was. NULL: the kind's own name. */
+	char *kind_name;
 	int flags;                     /* open flags from fdinfo, without O_CLOEXEC */
 	int cloexec;
 	uint64_t pos;
@@ -333,7 +339,6 @@ struct ps_fd {
 	int is_dup;                    /* shares the open file of fd dup_of (kcmp) */
 	int dup_of;                    /* the lowest such fd, below this one */
 	union {
-		char *other_name;              /* OTHER: fds.json's "kind", NULL if none */
 		struct ps_fd_content content;  /* FILE (deleted), MEMFD */
 		uint32_t pipe_size;            /* PIPE: F_GETPIPE_SZ */
 		struct ps_socket sock;         /* UNIX, INET */

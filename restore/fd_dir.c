@@ -14,6 +14,11 @@ int ps_check_fd_dir_path(struct ps_fd_check *v, const struct ps_fd *f)
 	return ps_fd_check_path(v, f, S_IFDIR);
 }
 
+int ps_probe_fd_dir(struct ps_probes *ps, const struct ps_fd *f)
+{
+	return ps_fd_probe_reopen(ps, f);
+}
+
 int ps_restore_fd_dir(struct ps_rctx *c, const struct ps_fd *f)
 {
 	struct stat st;

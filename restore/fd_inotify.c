@@ -131,3 +131,18 @@ int ps_restore_fd_inotify(struct ps_rctx *c, const struct ps_fd *f)
 		return (int)fd;
 	return ps_fd_move(c, f, fd);
 }
+
+/* Each watched inode is read as the caller: inotify asks for that right. */
+int ps_probe_fd_inotify(struct ps_probes *ps, const struct ps_fd *f)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < f->u.inotify.nwatches; i++) {
+		const struct ps_inotify_watch *w = &f->u.inotify.watches[i];
+		char who[64];
+
+		snprintf(who, sizeof(who), "fd %d: inotify watch %d", f->fd, w->wd);
+		rc = ps_probe_add(ps, who, w->path.data, R_OK, 0, "watch %s", w->path.data);
+	}
+	return rc;
+}

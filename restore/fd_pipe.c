@@ -382,6 +382,22 @@ int ps_validate_fd_pipe(struct ps_fd_check *v, const struct ps_fd *f)
 	return 0;
 }
 
+/* A FIFO is opened again, and to write its bytes back, opened read-write. */
+int ps_probe_fd_pipe(struct ps_probes *ps, const struct ps_fd *f)
+{
+	char who[32];
+	int rc;
+
+	if (f->type != PS_FD_FIFO)
+		return 0;
+	rc = ps_fd_probe_reopen(ps, f);
+	if (rc || !f->data)
+		return rc;
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	return ps_probe_add(ps, who, f->path.data, R_OK | W_OK, 0,
+			    "open the FIFO %s for writing its unread bytes back", f->path.data);
+}
+
 int ps_check_fd_fifo_path(struct ps_fd_check *v, const struct ps_fd *f)
 {
 	if (f->type != PS_FD_FIFO)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -80,4 +81,28 @@ int ps_fd_place_reopened(struct ps_rctx *c, const struct ps_fd *f, long nfd)
 	int rc = ps_fd_move(c, f, nfd);
 
 	return rc ? rc : ps_fd_restore_blocking(c, f);
+}
+
+static int access_mode(const struct ps_fd *f)
+{
+	if (f->flags & O_PATH)
+		return F_OK;
+	switch (f->flags & O_ACCMODE) {
+	case O_WRONLY:
+		return W_OK;
+	case O_RDWR:
+		return R_OK | W_OK;
+	default:
+		return R_OK;
+	}
+}
+
+int ps_fd_probe_reopen(struct ps_probes *ps, const struct ps_fd *f)
+{
+	int mode = access_mode(f);
+	char who[32];
+
+	snprintf(who, sizeof(who), "fd %d", f->fd);
+	return ps_probe_add(ps, who, f->path.data, mode, 0,
+			    mode == F_OK ? "reach %s" : "open %s for %s", f->path.data);
 }

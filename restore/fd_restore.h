@@ -46,6 +46,18 @@ int ps_fd_check_absolute(struct ps_fd_check *v, const struct ps_fd *f);
 /* f's path leads to a file of type want (S_IFREG...), as at the checkpoint. */
 int ps_fd_check_path(struct ps_fd_check *v, const struct ps_fd *f, mode_t want);
 
+/* ---- what a restore reaches as the caller (restore/validate.c probes it
+ * with the caller's rights first, for a sentence before anything is made) ---- */
+
+struct ps_probes;
+/* One probe of path (with is_dir: of the directory path is in) for mode
+ * (R_OK | W_OK | X_OK, or F_OK), by who ("fd 3"). deed_fmt is printf-style
+ * over named, then the mode in words ("open %s for %s"). 0 or -ENOMEM. */
+int ps_probe_add(struct ps_probes *ps, const char *who, const char *path, int mode, int is_dir,
+		 const char *deed_fmt, const char *named);
+/* The directory path is in ("." for a bare name); malloc'd, NULL on ENOMEM. */
+char *ps_path_dir(const char *path);
+
 /* ---- placing a made descriptor (restore/fds.c) ---- */
 
 /* Move the descriptor from nfd to f->fd (nothing when it is there). */
@@ -64,6 +76,8 @@ uint64_t ps_fd_create_flags(const struct ps_fd *f);
  * number) and checked to be the file the image says; *st its stat. The new
  * descriptor, or -errno with the sentence. */
 long ps_fd_reopen(struct ps_rctx *c, const struct ps_fd *f, struct stat *st);
+/* Opening f's path again, with its access mode, as a probe. */
+int ps_fd_probe_reopen(struct ps_probes *ps, const struct ps_fd *f);
 /* The reopened nfd moved to f->fd, blocking again if it was. */
 int ps_fd_place_reopened(struct ps_rctx *c, const struct ps_fd *f, long nfd);
 /* A file opened O_NONBLOCK gets back the blocking it had. */
@@ -84,14 +98,17 @@ int ps_validate_fd_content_owner(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_validate_fd_other(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_other(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_file(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_probe_fd_file(struct ps_probes *ps, const struct ps_fd *f);
 int ps_check_fd_file_path(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_file(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_dir(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_probe_fd_dir(struct ps_probes *ps, const struct ps_fd *f);
 int ps_check_fd_dir_path(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_dir(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_tty(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_tty(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_pipe(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_probe_fd_pipe(struct ps_probes *ps, const struct ps_fd *f);
 int ps_check_fd_fifo_path(struct ps_fd_check *v, const struct ps_fd *f);
 /* Every fd of f's pipe, when f is its lowest; a FIFO reopened and refilled. */
 int ps_restore_fd_pipe(struct ps_rctx *c, const struct ps_fd *f);
@@ -99,6 +116,9 @@ int ps_restore_fd_pipe(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_socket(struct ps_fd_check *v, const struct ps_fd *f);
 /* A lone socket at f->fd; both ends of a pair, with the lower fd. */
 int ps_restore_fd_socket(struct ps_rctx *c, const struct ps_fd *f);
+/* unix only (restore/fd_unix.c): the socket file it binds, the one it
+ * connects to. */
+int ps_probe_fd_unix(struct ps_probes *ps, const struct ps_fd *f);
 /* listen() of the listening unix sockets: after the credentials are the
  * process's own, since listen() records them for every client. */
 int ps_listen_unix_sockets(struct ps_rctx *c);
@@ -106,6 +126,7 @@ int ps_restore_fd_eventfd(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_timerfd(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_timerfd(struct ps_rctx *c, const struct ps_fd *f);
 int ps_restore_fd_signalfd(struct ps_rctx *c, const struct ps_fd *f);
+int ps_probe_fd_inotify(struct ps_probes *ps, const struct ps_fd *f);
 int ps_restore_fd_inotify(struct ps_rctx *c, const struct ps_fd *f);
 int ps_validate_fd_memfd(struct ps_fd_check *v, const struct ps_fd *f);
 int ps_restore_fd_memfd(struct ps_rctx *c, const struct ps_fd *f);

@@ -506,27 +506,6 @@ int ps_restore_fd_socket(struct ps_rctx *c, const struct ps_fd *f)
 	return ps_fd_move(c, f, nfd);
 }
 
-/* listen() records who listens (SO_PEERCRED of every client that connects):
- * it runs once the process has its own credentials, never as root. */
-int ps_listen_unix_sockets(struct ps_rctx *c)
-{
-	const struct ps_fds *fds = &c->m->fds;
-
-	for (size_t i = 0; i < fds->count; i++) {
-		const struct ps_fd *f = &fds->items[i];
-		char what[64];
-		long rc;
-
-		if (f->is_dup || f->kind != PS_FD_KIND_UNIX || f->u.sock.state != PS_SOCK_LISTENING)
-			continue;
-		snprintf(what, sizeof(what), "fd %d: listen", f->fd);
-		rc = ps_rcall(c, what, SYS_listen, (uint64_t)f->fd, f->u.sock.backlog, 0, 0, 0, 0);
-		if (rc < 0)
-			return (int)rc;
-	}
-	return 0;
-}
-
 /* ---- checks ---- */
 
 static int unix_has_name(const struct ps_sockaddr *a)

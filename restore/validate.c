@@ -27,6 +27,7 @@
 #include "image/json_util.h"
 #include "backend/proc_parse.h"
 #include "restore/as_caller.h"
+#include "image/fd_kinds.h"
 #include "restore/fd_restore.h"
 #include "restore/validate.h"
 #include "backend/sentence.h"
@@ -396,7 +397,7 @@ struct probe {
 	char *dir;                        /* path, when it is a directory made from a name (owned) */
 };
 
-struct probes {
+struct ps_probes {
 	struct probe *p;
 	size_t n, max;
 };
@@ -408,67 +409,7 @@ static const char *mode_words(int mode)
 	return mode & W_OK ? "writing" : "reading";
 }
 
-static int fd_access_mode(const struct ps_fd *f)
-{
-	if (f->flags & O_PATH)
-		return F_OK;
-	switch (f->flags & O_ACCMODE) {
-	case O_WRONLY:
-		return W_OK;
-	case O_RDWR:
-		return R_OK | W_OK;
-	default:
-		return R_OK;
-	}
-}
-
-/* Opened by path at restore; a terminal that cannot be opened becomes
- * /dev/null instead (fds.c), so it is not probed. */
-static int fd_is_opened(const struct ps_fd *f)
-{
-	return f->supported && !f->is_dup && !f->deleted &&
-	       (f->kind == PS_FD_KIND_FILE || f->kind == PS_FD_KIND_DIR ||
-		(f->kind == PS_FD_KIND_PIPE && f->type == PS_FD_FIFO));
-}
-
-/* The path of the file restoring f makes: a deleted file's (an unlinked
- * file is made in its directory) or a unix socket's (bound again). */
-static const char *file_made_by(const struct ps_fd *f, char *buf, size_t len)
-{
-	const struct sockaddr_un *un;
-
-	if (f->is_dup || !f->supported)
-		return NULL;
-	if (f->type == PS_FD_REG && f->deleted)
-		return f->path.data;
-	if (f->kind != PS_FD_KIND_UNIX || f->u.sock.state == PS_SOCK_UNBOUND ||
-	    f->u.sock.local.len <= offsetof(struct sockaddr_un, sun_path) + 1)
-		return NULL;
-	un = (const void *)f->u.sock.local.sa;
-	if (un->sun_path[0] == '\0')
-		return NULL;   /* abstract: no file */
-	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
-	return buf;
-}
-
-/* The socket file a datagram socket connects to again, or NULL. */
-static const char *file_connected_to(const struct ps_fd *f, char *buf, size_t len)
-{
-	const struct ps_socket *s = &f->u.sock;
-	const struct sockaddr_un *un;
-
-	if (f->is_dup || !f->supported || f->kind != PS_FD_KIND_UNIX ||
-	    s->state != PS_SOCK_CONNECTED || s->peer_fd >= 0 ||
-	    s->peer.len <= offsetof(struct sockaddr_un, sun_path) + 1)
-		return NULL;
-	un = (const void *)s->peer.sa;
-	if (un->sun_path[0] == '\0')
-		return NULL;
-	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
-	return buf;
-}
-
-static char *dir_of(const char *path)
+char *ps_path_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -477,7 +418,7 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-static void free_probes(struct probes *ps)
+static void free_probes(struct ps_probes *ps)
 {
 	for (size_t i = 0; ps->p && i < ps->n; i++) {
 		free(ps->p[i].deed);
@@ -486,9 +427,8 @@ static void free_probes(struct probes *ps)
 	free(ps->p);
 }
 
-/* One probe: deed is printf-style over what it names. 0 or -ENOMEM. */
-static int add_probe(struct probes *ps, const char *who, const char *path, int mode, int is_dir,
-		     const char *deed_fmt, const char *named)
+int ps_probe_add(struct ps_probes *ps, const char *who, const char *path, int mode, int is_dir,
+		 const char *deed_fmt, const char *named)
 {
 	struct probe *p;
 	int len = snprintf(NULL, 0, deed_fmt, named, mode_words(mode));
@@ -507,7 +447,7 @@ static int add_probe(struct probes *ps, const char *who, const char *path, int m
 	snprintf(p->who, sizeof(p->who), "%s", who);
 	p->mode = mode;
 	p->deed = malloc((size_t)len + 1);
-	p->dir = is_dir ? dir_of(path) : NULL;
+	p->dir = is_dir ? ps_path_dir(path) : NULL;
 	p->path = is_dir ? p->dir : path;
 	if (!p->deed || (is_dir && !p->dir)) {
 		free(p->deed);
@@ -519,41 +459,7 @@ static int add_probe(struct probes *ps, const char *who, const char *path, int m
 	return 0;
 }
 
-static int probe_fd(struct probes *ps, const struct ps_fd *f)
-{
-	char who[64], buf[PS_PATH_MAX];
-	const char *made = file_made_by(f, buf, sizeof(buf)), *peer;
-	int rc = 0, mode = fd_access_mode(f);
-
-	snprintf(who, sizeof(who), "fd %d", f->fd);
-	if (fd_is_opened(f))
-		rc = add_probe(ps, who, f->path.data, mode, 0,
-			       mode == F_OK ? "reach %s" : "open %s for %s", f->path.data);
-	if (!rc && fd_is_opened(f) && f->type == PS_FD_FIFO && f->data)
-		rc = add_probe(ps, who, f->path.data, R_OK | W_OK, 0,
-			       "open the FIFO %s for writing its unread bytes back", f->path.data);
-	if (!rc && made && ps_fd_is_socket(f))
-		rc = add_probe(ps, who, made, W_OK | X_OK, 1, "bind a socket to %s", made);
-	if (!rc && made && !ps_fd_is_socket(f)) {
-		char *dir = dir_of(made);
-
-		rc = dir ? add_probe(ps, who, made, W_OK | X_OK, 1, "make a file in %s", dir) : -ENOMEM;
-		free(dir);
-	}
-	peer = file_connected_to(f, buf, sizeof(buf));
-	if (!rc && peer)
-		rc = add_probe(ps, who, peer, W_OK, 0, "connect to %s", peer);
-	for (size_t i = 0; !rc && f->kind == PS_FD_KIND_INOTIFY && i < f->u.inotify.nwatches;
-	     i++) {
-		const struct ps_inotify_watch *w = &f->u.inotify.watches[i];
-
-		snprintf(who, sizeof(who), "fd %d: inotify watch %d", f->fd, w->wd);
-		rc = add_probe(ps, who, w->path.data, R_OK, 0, "watch %s", w->path.data);
-	}
-	return rc;
-}
-
-static int probe_map(struct probes *ps, const struct ps_mapping *map)
+static int probe_map(struct ps_probes *ps, const struct ps_mapping *map)
 {
 	int writes = map->shared && (map->prot & PROT_WRITE);
 	char who[64];
@@ -561,24 +467,28 @@ static int probe_map(struct probes *ps, const struct ps_mapping *map)
 	if (map->kind != PS_MAP_FILE || map->deleted)
 		return 0;
 	snprintf(who, sizeof(who), "mapping %llx-%llx", ull(map->start), ull(map->end));
-	return add_probe(ps, who, map->path.data, R_OK | (writes ? W_OK : 0), 0, "open %s for %s",
+	return ps_probe_add(ps, who, map->path.data, R_OK | (writes ? W_OK : 0), 0, "open %s for %s",
 			 map->path.data);
 }
 
 /* Everything the restore reaches by a name of the image: the cwd, the
  * executable, fds (and the directories their files are made in, the
  * sockets they connect to, the inodes they watch), mapped files. */
-static int list_probes(const struct ps_model *m, struct probes *ps)
+static int list_probes(const struct ps_model *m, struct ps_probes *ps)
 {
 	const char *exe = m->proc.exe.data, *cwd = m->proc.cwd.data;
-	int rc = add_probe(ps, "the working directory", cwd, X_OK, 0, "enter %s", cwd);
+	int rc = ps_probe_add(ps, "the working directory", cwd, X_OK, 0, "enter %s", cwd);
 
 	if (!rc)
-		rc = add_probe(ps, "the executable", exe, R_OK, 0, "open %s for %s", exe);
+		rc = ps_probe_add(ps, "the executable", exe, R_OK, 0, "open %s for %s", exe);
 	if (!rc)
-		rc = add_probe(ps, "the executable", exe, X_OK, 0, "run %s", exe);
-	for (size_t i = 0; !rc && i < m->fds.count; i++)
-		rc = probe_fd(ps, &m->fds.items[i]);
+		rc = ps_probe_add(ps, "the executable", exe, X_OK, 0, "run %s", exe);
+	for (size_t i = 0; !rc && i < m->fds.count; i++) {
+		const struct ps_fd *f = &m->fds.items[i];
+
+		if (!f->is_dup && f->supported && ps_fd_ops(f)->probes)
+			rc = ps_fd_ops(f)->probes(ps, f);
+	}
 	for (size_t i = 0; !rc && i < m->maps.count; i++)
 		rc = probe_map(ps, &m->maps.items[i]);
 	return rc;
@@ -586,7 +496,7 @@ static int list_probes(const struct ps_model *m, struct probes *ps)
 
 /* A missing file is not reported here: the checks of each file name it
  * better. */
-static int run_probes(struct vctx *v, const struct probes *ps)
+static int run_probes(struct vctx *v, const struct ps_probes *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct probe *p = &ps->p[i];
@@ -602,7 +512,7 @@ static int run_probes(struct vctx *v, const struct probes *ps)
 /* The rule on what a name may be: no way through /proc into what a process
  * sees (as_caller.c enforces it again at the open). Paths only: nothing is
  * looked up. */
-static int check_proc_links(struct vctx *v, const struct probes *ps)
+static int check_proc_links(struct vctx *v, const struct ps_probes *ps)
 {
 	char link[64];
 
@@ -618,7 +528,7 @@ static int check_proc_links(struct vctx *v, const struct probes *ps)
 
 static int check_caller_paths(struct vctx *v)
 {
-	struct probes ps = { NULL, 0, 0 };
+	struct ps_probes ps = { NULL, 0, 0 };
 	int rc = list_probes(v->m, &ps);
 
 	rc = rc ? refuse(v, -ENOMEM, "out of memory") : check_proc_links(v, &ps);
@@ -992,7 +902,7 @@ static int check_fd_paths(struct vctx *v)
 
 static int check_files(struct vctx *v)
 {
-	struct probes ps = { NULL, 0, 0 };
+	struct ps_probes ps = { NULL, 0, 0 };
 	int rc = 0;
 
 	if (v->uid) {

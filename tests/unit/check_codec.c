@@ -357,6 +357,7 @@ static void fill_fds(struct ps_fds *fds)
 	f = add_fd(fds, 0, PS_FD_CHR, "tty", "/dev/pts/0", S_IFCHR | 0620);
 	f->flags = 02 | 0100000;
 	f->rdev_major = 136;
+	f->kind = ps_fd_kind_of_chr(f->rdev_major);   /* a terminal, by its device */
 	f = add_fd(fds, 1, PS_FD_PIPE, "pipe", "pipe:[12345]", S_IFIFO | 0600);
 	f->flags = 01;
 	f->data = strdup("fds/1");
@@ -370,6 +371,7 @@ static void fill_fds(struct ps_fds *fds)
 	f = add_fd(fds, 7, PS_FD_SOCKET, "unix", "socket:[999]", S_IFSOCK | 0777);
 	f->supported = 0;
 	f->unsupported_reason = strdup("unix sockets are not supported yet");
+	ck_assert_int_eq(ps_fd_make_other(f), 0);   /* an unsupported socket keeps no state */
 	f = add_fd(fds, 9, PS_FD_ANON, "eventfd", "anon_inode:[eventfd]", 0600);
 	f->flags = 02 | 0x40000000;   /* a bit no name covers */
 	f = add_fd(fds, 10, PS_FD_ANON, "eventpoll", "anon_inode:[eventpoll]", 0600);

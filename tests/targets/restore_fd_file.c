@@ -1,4 +1,4 @@
-/* restore_fd_files: files (read-only, O_APPEND, O_RDWR|O_NONBLOCK, tmpfs, two deleted while open, a dup'ed pair),
+/* restore_fd_file: files (read-only, O_APPEND, O_RDWR|O_NONBLOCK, tmpfs, two deleted while open, a dup'ed pair),
  * a directory and 4 devices, some close-on-exec; on SIGUSR2 checks flags, offsets, inodes, content via each fd. */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +93,7 @@ static void fill_pattern(char *buf, size_t at, size_t len)
 
 static void die(const char *what, const char *path)
 {
-	fprintf(stderr, "restore_fd_files: %s %s: %s\n", what, path, strerror(errno));
+	fprintf(stderr, "restore_fd_file: %s %s: %s\n", what, path, strerror(errno));
 	exit(1);
 }
 
@@ -462,7 +462,7 @@ static void verify(const char *results)
 	      NHELD, ncloexec, DEL_SIZE);
 }
 
-/* Usage: restore_fd_files RESULTS DIR */
+/* Usage: restore_fd_file RESULTS DIR */
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -470,7 +470,7 @@ int main(int argc, char **argv)
 	int len;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: restore_fd_files RESULTS DIR\n");
+		fprintf(stderr, "usage: restore_fd_file RESULTS DIR\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */

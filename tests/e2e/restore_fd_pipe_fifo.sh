@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_fd_pipes: half pipes (a read end holding "abc" with no writer anywhere: EOF
+# restore_fd_pipe_fifo: half pipes (a read end holding "abc" with no writer anywhere: EOF
 # after it; a write end with no reader: EPIPE), a pipe of 1 MiB (F_SETPIPE_SZ) holding
 # 200000 bytes with O_NONBLOCK on its read end only, and a named FIFO holding
 # "fifo-data\n" come back with their bytes, size and flags; stdin, a pipe whose write
@@ -11,7 +11,7 @@ set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
 
-BIN=$TARGETS/restore_fd_pipes
+BIN=$TARGETS/restore_fd_pipe_fifo
 rs_setup "$BIN"
 
 # fd_data IMG FD WHAT: the image file holding the bytes of fd FD (its "data"

@@ -1,4 +1,4 @@
-/* restore_pipe: holds both ends of a pipe (neither is stdin nor stdout) with 6 bytes
+/* restore_fd_pipe: holds both ends of a pipe (neither is stdin nor stdout) with 6 bytes
  * in its buffer; on SIGUSR2 checks the bytes are still there. With "ptmx", it
  * also holds a pseudo-terminal master, which procsnap cannot restore. */
 #include <errno.h>
@@ -31,12 +31,12 @@ static void verify(const char *results, int rfd)
 			       n < 0 ? strerror(errno) : "wrong bytes");
 	fd = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, line, (size_t)len) != len)
-		fprintf(stderr, "restore_pipe: cannot write %s: %s\n", results, strerror(errno));
+		fprintf(stderr, "restore_fd_pipe: cannot write %s: %s\n", results, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 }
 
-/* Usage: restore_pipe RESULTS [ptmx] */
+/* Usage: restore_fd_pipe RESULTS [ptmx] */
 int main(int argc, char **argv)
 {
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
@@ -44,12 +44,12 @@ int main(int argc, char **argv)
 	int p[2], ptmx = -1;
 
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: restore_pipe RESULTS [ptmx]\n");
+		fprintf(stderr, "usage: restore_fd_pipe RESULTS [ptmx]\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
 	if (pipe(p) != 0 || write(p[1], "hello\n", 6) != 6) {
-		perror("restore_pipe: pipe");
+		perror("restore_fd_pipe: pipe");
 		return 1;
 	}
 	if (argc == 3 && strcmp(argv[2], "ptmx") == 0)

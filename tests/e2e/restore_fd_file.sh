@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_fd_files: regular files (read-only at an offset, O_APPEND, O_RDWR|O_NONBLOCK,
+# restore_fd_file: regular files (read-only at an offset, O_APPEND, O_RDWR|O_NONBLOCK,
 # on tmpfs), two files deleted while open (their bytes saved in the image, one with a
 # hole), a dup'ed pair sharing an offset next to a separate open, a directory and
 # /dev/{null,zero,urandom,random} come back at the same numbers with their flags,
@@ -11,7 +11,7 @@ set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
 
-BIN=$TARGETS/restore_fd_files
+BIN=$TARGETS/restore_fd_file
 rs_setup "$BIN"
 
 # The target's tmpfs file lies outside $PS_TMP: remove it however the test

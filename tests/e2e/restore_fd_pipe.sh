@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_pipe: a pipe with both ends in the process (neither stdin nor
+# restore_fd_pipe: a pipe with both ends in the process (neither stdin nor
 # stdout) comes back at the same fd numbers still holding its unread bytes.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

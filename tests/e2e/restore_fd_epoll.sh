@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_epoll: an epoll fd watching a FIFO comes back with its registration
+# restore_fd_epoll: an epoll fd watching a FIFO comes back with its registration
 # (events and data), a thread blocked in epoll_wait at the checkpoint wakes on
 # the FIFO's data after the restore, and the main thread blocked in
 # sigtimedwait times out normally: neither sees EINTR.

@@ -1,4 +1,4 @@
-/* restore_fd_pipes: half pipes (a read end holding "abc", a lone write end), a 1 MiB pipe with 200000 bytes, a FIFO
+/* restore_fd_pipe_fifo: half pipes (a read end holding "abc", a lone write end), a 1 MiB pipe with 200000 bytes, a FIFO
  * with "fifo-data\n", stdin from another process's pipe; on SIGUSR2 checks bytes, sizes, flags, EOF, EPIPE. */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +39,7 @@ static char pattern(size_t i)
 
 static void die(const char *what)
 {
-	fprintf(stderr, "restore_fd_pipes: %s: %s\n", what, strerror(errno));
+	fprintf(stderr, "restore_fd_pipe_fifo: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
@@ -97,7 +97,7 @@ static void setup_stdin(void)
 	size_t n = 0;
 
 	if (fstat(0, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-		fprintf(stderr, "restore_fd_pipes: stdin is not a pipe\n");
+		fprintf(stderr, "restore_fd_pipe_fifo: stdin is not a pipe\n");
 		exit(1);
 	}
 	stdin_ino = st.st_ino;
@@ -256,13 +256,13 @@ static void verify(const char *results)
 	      BIG_BYTES, BIG_SIZE);
 }
 
-/* Usage: restore_fd_pipes RESULTS FIFO_PATH */
+/* Usage: restore_fd_pipe_fifo RESULTS FIFO_PATH */
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: restore_fd_pipes RESULTS FIFO_PATH\n");
+		fprintf(stderr, "usage: restore_fd_pipe_fifo RESULTS FIFO_PATH\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
