@@ -48,7 +48,8 @@ struct ps_fd_kind_ops {
 	int (*probes)(struct ps_probes *ps, const struct ps_fd *f);
 	/* The fd made again in the stub at f->fd (supported, no dup). */
 	int (*restore)(struct ps_rctx *c, const struct ps_fd *f);
-	/* Once every fd exists (an epoll fd's registrations). */
+	/* Once every fd exists (an epoll fd's registrations), for every entry
+	 * of the kind, dups too. */
 	int (*restore_links)(struct ps_rctx *c, const struct ps_fd *f);
 	/* Frees what f->u holds for this kind. */
 	void (*free)(struct ps_fd *f);

@@ -132,8 +132,8 @@ int ps_restore_fds(struct ps_rctx *c)
 	/* fds.json is sorted by number (its decoder checks it). */
 	for (size_t i = 0; !rc && i < fds->count; i++)
 		rc = restore_fd(c, &fds->items[i]);
-	/* every entry of the kind, dups too (an epoll fd's dup lists the same
-	 * registrations, which then fail with EEXIST, as before the table) */
+	/* every entry of the kind, dups too (a dup of an epoll fd lists its
+	 * registrations again: adding them twice fails with EEXIST) */
 	for (size_t i = 0; !rc && i < fds->count; i++) {
 		const struct ps_fd *f = &fds->items[i];
 
