@@ -22,6 +22,13 @@ int ps_encode_fd_socket(json_t *o, const struct ps_fd *f);
 int ps_decode_fd_socket(const json_t *j, struct ps_fd *f, struct ps_jerr *e);
 /* The family the entry's "socket" object names, or -1 (none, or unknown). */
 int ps_fd_socket_family(const json_t *j);
+/* A socket address of the unix kind (fd_unix_json.c), of the inet kind
+ * (fd_inet_json.c): a new object; the decoders fill a from object o. */
+json_t *ps_encode_unix_addr(const struct ps_sockaddr *a);
+int ps_decode_unix_addr(const json_t *o, struct ps_sockaddr *a, struct ps_jerr *e);
+json_t *ps_encode_inet_addr(const struct ps_sockaddr *a);
+int ps_decode_inet_addr(const json_t *o, int family, struct ps_sockaddr *a,
+			struct ps_jerr *e);
 int ps_encode_fd_eventfd(json_t *o, const struct ps_fd *f);
 int ps_decode_fd_eventfd(const json_t *j, struct ps_fd *f, struct ps_jerr *e);
 int ps_encode_fd_timerfd(json_t *o, const struct ps_fd *f);

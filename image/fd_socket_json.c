@@ -25,108 +25,13 @@ static const struct ps_name state_names[] = {
 	{ PS_SOCK_DISCONNECTED, "disconnected" }, { 0, NULL },
 };
 
-/* ---- addresses ---- */
-
-/* unix: {"path": ...} or {"abstract": ...} (the name after its NUL), {} when
- * unnamed; inet: {"ip": "127.0.0.1", "port": 80}; inet6 adds flowinfo and
- * scope_id. null: no address. */
-static json_t *encode_unix_addr(const struct ps_sockaddr *a)
-{
-	const struct sockaddr_un *un = (const void *)a->sa;
-	size_t n = a->len - offsetof(struct sockaddr_un, sun_path);
-	json_t *o = json_object();
-
-	if (n == 0)
-		return o;
-	if (un->sun_path[0] == '\0') {
-		json_object_set_new(o, "abstract", ps_json_bytes(un->sun_path + 1, n - 1));
-		return o;
-	}
-	json_object_set_new(o, "path", ps_json_bytes(un->sun_path, strnlen(un->sun_path, n)));
-	return o;
-}
-
-static json_t *encode_inet_addr(const struct ps_sockaddr *a)
-{
-	const struct sockaddr_in *in = (const void *)a->sa;
-	const struct sockaddr_in6 *in6 = (const void *)a->sa;
-	char ip[INET6_ADDRSTRLEN];
-	json_t *o = json_object();
-
-	if (in->sin_family == AF_INET) {
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		json_object_set_new(o, "port", json_integer(ntohs(in->sin_port)));
-	} else {
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		json_object_set_new(o, "port", json_integer(ntohs(in6->sin6_port)));
-		json_object_set_new(o, "flowinfo", json_integer(ntohl(in6->sin6_flowinfo)));
-		json_object_set_new(o, "scope_id", json_integer(in6->sin6_scope_id));
-	}
-	json_object_set_new(o, "ip", json_string(ip));
-	return o;
-}
+/* ---- addresses (fd_unix_json.c, fd_inet_json.c): null when none ---- */
 
 static json_t *encode_addr(int family, const struct ps_sockaddr *a)
 {
 	if (a->len == 0)
 		return json_null();
-	return family == AF_UNIX ? encode_unix_addr(a) : encode_inet_addr(a);
-}
-
-static int decode_unix_addr(const json_t *o, struct ps_sockaddr *a, struct ps_jerr *e)
-{
-	struct sockaddr_un *un = (void *)a->sa;
-	size_t base = offsetof(struct sockaddr_un, sun_path);
-	struct ps_bytes name = { 0 };
-	int abstract = ps_jhas(o, "abstract");
-
-	un->sun_family = AF_UNIX;
-	a->len = (uint32_t)base;
-	if (!abstract && !ps_jhas(o, "path"))
-		return 0;
-	if (ps_jget_bytes(o, abstract ? "abstract" : "path", sizeof(un->sun_path) - 1, &name, e))
-		return -EINVAL;
-	if (abstract) {
-		memcpy(un->sun_path + 1, name.data, name.len);
-		a->len = (uint32_t)(base + 1 + name.len);
-	} else if (name.len == 0 || memchr(name.data, '\0', name.len)) {
-		ps_bytes_free(&name);
-		return ps_jerr_fail(e, "field \"path\" is not a socket path");
-	} else {
-		memcpy(un->sun_path, name.data, name.len);
-		a->len = (uint32_t)(base + name.len + 1);
-	}
-	ps_bytes_free(&name);
-	return 0;
-}
-
-static int decode_inet_addr(const json_t *o, int family, struct ps_sockaddr *a,
-			    struct ps_jerr *e)
-{
-	struct sockaddr_in *in = (void *)a->sa;
-	struct sockaddr_in6 *in6 = (void *)a->sa;
-	long long port, flow = 0, scope = 0;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ps_jget_strbuf(o, "ip", ip, sizeof(ip), e) || ps_jget_int(o, "port", 0, 65535, &port, e))
-		return -EINVAL;
-	if (family == AF_INET) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		a->len = sizeof(*in);
-		return inet_pton(AF_INET, ip, &in->sin_addr) == 1
-			       ? 0 : ps_jerr_fail(e, "field \"ip\" is not an IPv4 address");
-	}
-	if (ps_jget_int(o, "flowinfo", 0, UINT32_MAX, &flow, e) ||
-	    ps_jget_int(o, "scope_id", 0, UINT32_MAX, &scope, e))
-		return -EINVAL;
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons((uint16_t)port);
-	in6->sin6_flowinfo = htonl((uint32_t)flow);
-	in6->sin6_scope_id = (uint32_t)scope;
-	a->len = sizeof(*in6);
-	return inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1
-		       ? 0 : ps_jerr_fail(e, "field \"ip\" is not an IPv6 address");
+	return family == AF_UNIX ? ps_encode_unix_addr(a) : ps_encode_inet_addr(a);
 }
 
 static int decode_addr(const json_t *j, const char *key, int family, struct ps_sockaddr *a,
@@ -142,7 +47,7 @@ static int decode_addr(const json_t *j, const char *key, int family, struct ps_s
 	if (ps_jget_object(j, key, &o, e))
 		return -EINVAL;
 	mark = ps_jerr_push(e, "%s", key);
-	rc = family == AF_UNIX ? decode_unix_addr(o, a, e) : decode_inet_addr(o, family, a, e);
+	rc = family == AF_UNIX ? ps_decode_unix_addr(o, a, e) : ps_decode_inet_addr(o, family, a, e);
 	if (rc == 0)
 		ps_jerr_pop(e, mark);
 	return rc;
