@@ -2,6 +2,7 @@
  * file it leads to, with flags/position/mount from fdinfo; none is dropped. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "backend/fd_capture.h"
 #include "backend/fds.h"
-#include "backend/fds_anon.h"
-#include "backend/sockets.h"
-#include "image/json_util.h"
 #include "backend/proc_parse.h"
+#include "image/fd_kinds.h"
+#include "image/json_util.h"
 
 static const char deleted_suffix[] = " (deleted)";
 #define DELETED_LEN (sizeof(deleted_suffix) - 1)
@@ -91,12 +92,6 @@ static int list_fd_numbers(int dirfd, int **nums, size_t *count)
 
 /* ---- one descriptor ---- */
 
-static int set_text(char **dst, const char *text)
-{
-	*dst = strdup(text);
-	return *dst ? 0 : -ENOMEM;
-}
-
 static int set_path(struct ps_fd *f, const char *path, size_t len)
 {
 	f->path.data = malloc(len + 1);
@@ -108,11 +103,36 @@ static int set_path(struct ps_fd *f, const char *path, size_t len)
 	return 0;
 }
 
-static int mark_unsupported(struct ps_fd *f, const char *reason)
+int ps_fd_unsupported(struct ps_fd *f, const char *fmt, ...)
 {
+	va_list ap;
+	int n;
+
 	f->supported = 0;
 	free(f->unsupported_reason);
-	return set_text(&f->unsupported_reason, reason);
+	va_start(ap, fmt);
+	n = vasprintf(&f->unsupported_reason, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		f->unsupported_reason = NULL;
+	return n < 0 ? -ENOMEM : 0;
+}
+
+int ps_fd_name_data(struct ps_fd *f)
+{
+	char name[32];
+
+	ps_fd_data_name(name, sizeof(name), f->fd);
+	free(f->data);
+	f->data = strdup(name);
+	return f->data ? 0 : -ENOMEM;
+}
+
+int ps_fd_capture_pidfd(struct ps_fd_capture *cx)
+{
+	if (cx->pidfd < 0)
+		cx->pidfd = (int)syscall(SYS_pidfd_open, cx->pid, 0);
+	return cx->pidfd;
 }
 
 static int has_suffix(const struct ps_bytes *b, const char *suffix, size_t slen)
@@ -148,7 +168,8 @@ static int set_anon_kind(struct ps_fd *f)
 {
 	const char *name = f->path.data + strlen("anon_inode:");
 	size_t n = strlen(name);
-	char reason[128];
+	char *bare;
+	int rc;
 
 	if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
 		name++;
@@ -159,13 +180,19 @@ static int set_anon_kind(struct ps_fd *f)
 		n = strlen(name);
 	}
 	f->type = PS_FD_ANON;
-	f->kind = strndup(name, n);
-	if (!f->kind)
+	bare = strndup(name, n);
+	if (!bare)
 		return -ENOMEM;
-	if (ps_anon_kind_known(f->kind))
+	f->kind = ps_fd_kind_of_anon(bare);
+	if (f->kind != PS_FD_KIND_OTHER) {
+		free(bare);
 		return 0;   /* its state comes from fdinfo */
-	snprintf(reason, sizeof(reason), "%s descriptors are not saved yet", f->kind);
-	return mark_unsupported(f, reason);
+	}
+	rc = ps_fd_set_other(f, bare);
+	if (rc == 0)
+		rc = ps_fd_unsupported(f, "%s descriptors are not saved yet", bare);
+	free(bare);
+	return rc;
 }
 
 static int classify_regular(struct ps_fd *f, const struct stat *st)
@@ -176,11 +203,11 @@ static int classify_regular(struct ps_fd *f, const struct stat *st)
 	    has_suffix(&f->path, deleted_suffix, DELETED_LEN)) {
 		strip_deleted_suffix(f);
 		f->type = PS_FD_ANON;
-		return set_text(&f->kind, "memfd");
+		f->kind = PS_FD_KIND_MEMFD;
+		return 0;
 	}
 	f->type = PS_FD_REG;
-	if (set_text(&f->kind, "file") < 0)
-		return -ENOMEM;
+	f->kind = PS_FD_KIND_FILE;
 	if (link_says_deleted(f, st))
 		strip_deleted_suffix(f);   /* its content is saved: see capture_contents */
 	return 0;
@@ -189,23 +216,24 @@ static int classify_regular(struct ps_fd *f, const struct stat *st)
 static int classify_directory(struct ps_fd *f, const struct stat *st)
 {
 	f->type = PS_FD_DIR;
-	if (set_text(&f->kind, "directory") < 0)
-		return -ENOMEM;
+	f->kind = PS_FD_KIND_DIR;
 	if (link_says_deleted(f, st)) {
 		strip_deleted_suffix(f);
-		return mark_unsupported(f, "the directory was removed while open; "
-					"it cannot be opened again");
+		return ps_fd_unsupported(f, "the directory was removed while open; "
+					 "it cannot be opened again");
 	}
 	return 0;
 }
 
-static int set_kind_unsupported(struct ps_fd *f, enum ps_fd_type type, const char *kind,
+/* A descriptor of no kind procsnap saves, listed under name. */
+static int set_kind_unsupported(struct ps_fd *f, enum ps_fd_type type, const char *name,
 				const char *reason)
 {
+	int rc;
+
 	f->type = type;
-	if (set_text(&f->kind, kind) < 0)
-		return -ENOMEM;
-	return mark_unsupported(f, reason);
+	rc = ps_fd_set_other(f, name);
+	return rc ? rc : ps_fd_unsupported(f, "%s", reason);
 }
 
 /* Sets type, kind, deleted and (for kinds not saved yet) the reason. */
@@ -224,19 +252,23 @@ static int classify_fd(struct ps_fd *f, const struct stat *st)
 		return classify_directory(f, st);
 	case S_IFCHR:
 		f->type = PS_FD_CHR;
-		return set_text(&f->kind, "char");
+		f->kind = ps_fd_kind_of_chr(major(st->st_rdev));
+		return 0;
 	case S_IFBLK:
 		return set_kind_unsupported(f, PS_FD_BLK, "block", "block devices are not saved yet");
 	case S_IFIFO:
+		f->kind = PS_FD_KIND_PIPE;
 		if (strncmp(f->path.data, "pipe:[", 6) == 0) {
 			f->type = PS_FD_PIPE;
-			return set_text(&f->kind, "pipe");
+			return 0;
 		}
 		f->type = PS_FD_FIFO;   /* reopened by its path; bytes as a pipe's */
-		return set_text(&f->kind, "fifo");
+		return 0;
 	case S_IFSOCK:
+		/* unix until the socket is looked at (fd_socket.c) */
 		f->type = PS_FD_SOCKET;
-		return set_text(&f->kind, "socket");
+		f->kind = PS_FD_KIND_UNIX;
+		return 0;
 	default:
 		snprintf(reason, sizeof(reason),
 			 "descriptors of this kind (file mode 0%o) are not recognised",
@@ -263,23 +295,22 @@ static void fill_from_fdinfo(struct ps_fd *f, const struct ps_fdinfo *info)
 	f->mnt_id = info->mnt_id;
 }
 
-/* fdinfo's common lines, and for an epoll fd the descriptors it watches. */
-static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info)
+/* fdinfo's common lines; its text is kept in *text for the fd's kind. */
+static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info, char **text)
 {
-	char path[64], *text;
+	char path[64];
 	size_t len;
 	int rc;
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, f->fd);
-	rc = ps_read_file(path, &text, &len);
+	rc = ps_read_file(path, text, &len);
 	if (rc < 0)
 		return rc;
-	rc = ps_parse_fdinfo(text, info);
-	if (rc == 0 && ps_fd_is_epoll(f))
-		rc = ps_parse_epoll_targets(text, &f->epoll, &f->nepoll);
-	else if (rc == 0 && f->type == PS_FD_ANON && f->supported)
-		rc = ps_capture_anon_state(pid, f, text);
-	free(text);
+	rc = ps_parse_fdinfo(*text, info);
+	if (rc < 0) {
+		free(*text);
+		*text = NULL;
+	}
 	return rc;
 }
 
@@ -287,13 +318,10 @@ static int read_fdinfo(pid_t pid, struct ps_fd *f, struct ps_fdinfo *info)
  * "<action> /proc/<pid>/<dir>/<fd>: <errno text>". */
 static int mark_broken(struct ps_fd *f, pid_t pid, const char *action, const char *dir, int rc)
 {
-	char reason[160];
-
-	snprintf(reason, sizeof(reason), "%s /proc/%d/%s/%d: %s", action, (int)pid, dir, f->fd,
-		 strerror(-rc));
-	if (!f->kind && set_text(&f->kind, "unknown") < 0)
+	if (f->kind == PS_FD_KIND_OTHER && !f->kind_name && ps_fd_set_other(f, "unknown") < 0)
 		return -ENOMEM;
-	return mark_unsupported(f, reason);
+	return ps_fd_unsupported(f, "%s /proc/%d/%s/%d: %s", action, (int)pid, dir, f->fd,
+				 strerror(-rc));
 }
 
 /* The link text, or "" with the fd marked unsupported when it is unreadable.
@@ -322,8 +350,9 @@ static int read_fd_link(pid_t pid, int dirfd, const char *name, struct ps_fd *f)
 }
 
 /* Returns 0, 1 when the fd was closed meanwhile (not an entry any more),
- * or -ENOMEM. Any other failure keeps the fd, marked unsupported. */
-static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
+ * or -ENOMEM. Any other failure keeps the fd, marked unsupported. *fdinfo
+ * is its fdinfo text, or NULL. */
+static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f, char **fdinfo)
 {
 	struct ps_fdinfo info;
 	struct stat st;
@@ -349,7 +378,7 @@ static int capture_one_fd(pid_t pid, int dirfd, int fd, struct ps_fd *f)
 	if (rc < 0)
 		return rc;
 
-	rc = read_fdinfo(pid, f, &info);
+	rc = read_fdinfo(pid, f, &info, fdinfo);
 	if (rc == -ENOENT)
 		return 1;
 	if (rc < 0)
@@ -365,89 +394,6 @@ static void free_fd_items(struct ps_fd *items, size_t count)
 	for (i = 0; i < count; i++)
 		ps_fd_free(&items[i]);
 	free(items);
-}
-
-/*
- * The unread bytes of a pipe, without taking them: a second open of the
- * pipe through /proc/<pid>/fd/<n> (O_NONBLOCK: a read end never blocks
- * opening), then tee(), which duplicates pipe buffers into another pipe
- * instead of consuming them.
- */
-static int peek_pipe(int dirfd, struct ps_fd *f)
-{
-	char name[16];
-	int fd, tmp[2] = { -1, -1 }, size, rc = 0;
-	ssize_t n;
-
-	snprintf(name, sizeof(name), "%d", f->fd);
-	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return mark_unsupported(f, "cannot open the pipe again to read what it holds");
-	size = fcntl(fd, F_GETPIPE_SZ);
-	if (size <= 0 || pipe2(tmp, O_NONBLOCK | O_CLOEXEC) < 0 ||
-	    fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
-		rc = mark_unsupported(f, "cannot make a pipe as large as this one to peek into it");
-		goto out;
-	}
-	f->pipe_size = (uint32_t)size;
-	n = tee(fd, tmp[1], (size_t)size, SPLICE_F_NONBLOCK);
-	if (n < 0 && errno != EAGAIN) {
-		rc = mark_unsupported(f, "tee() of the pipe's contents failed");
-		goto out;
-	}
-	if (n > 0) {
-		f->bytes = malloc((size_t)n);
-		if (!f->bytes || read(tmp[0], f->bytes, (size_t)n) != n) {
-			rc = f->bytes ? mark_unsupported(f, "reading the pipe's contents back failed")
-				      : -ENOMEM;
-			goto out;
-		}
-		f->nbytes = (size_t)n;
-	}
-out:
-	close(fd);
-	if (tmp[0] >= 0) {
-		close(tmp[0]);
-		close(tmp[1]);
-	}
-	return rc;
-}
-
-static int is_pipe_like(const struct ps_fd *f)
-{
-	return f->type == PS_FD_PIPE || f->type == PS_FD_FIFO;
-}
-
-/* Each pipe's or FIFO's contents once, with its lowest fd (restore refills
- * it there), and its size with every fd of it. */
-static int capture_pipes(int dirfd, struct ps_fd *items, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct ps_fd *f = &items[i];
-		size_t j;
-		int rc;
-
-		if (!is_pipe_like(f) || !f->supported || f->is_dup)
-			continue;
-		for (j = 0; j < i && !(is_pipe_like(&items[j]) && items[j].ino == f->ino); j++)
-			;
-		if (j < i) {
-			f->pipe_size = items[j].pipe_size;
-			continue;
-		}
-		rc = peek_pipe(dirfd, f);
-		if (rc < 0)
-			return rc;
-		if (f->nbytes) {
-			char name[32];
-
-			ps_fd_data_name(name, sizeof(name), f->fd);
-			f->data = strdup(name);
-			if (!f->data)
-				return -ENOMEM;
-		}
-	}
-	return 0;
 }
 
 /* ---- open files shared by several fds ---- */
@@ -481,69 +427,41 @@ static void capture_dups(pid_t pid, struct ps_fd *items, size_t n)
 	}
 }
 
-/* ---- deleted files and memfds: their content ---- */
-
-/* Size, owner and seals of a file whose bytes go into fds/<n>; the bytes
- * themselves are read when the image is (snapshot.c). */
-static int capture_content(int dirfd, struct ps_fd *f)
+/* Each kind's own state, once the dups are known; then what needs the
+ * others captured (a socket's peer). */
+static int capture_kinds(struct ps_fd_capture *cx, char **fdinfo)
 {
-	char name[32], reason[160];
-	struct stat st;
-	int fd, seals;
+	int rc = 0;
 
-	snprintf(name, sizeof(name), "%d", f->fd);
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(reason, sizeof(reason), "cannot open the file again to save its content: %s",
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return mark_unsupported(f, reason);
+	for (size_t i = 0; rc == 0 && i < cx->n; i++) {
+		const struct ps_fd_kind_ops *ops = ps_fd_ops(&cx->items[i]);
+
+		cx->fdinfo = fdinfo[i];
+		if (cx->items[i].supported && ops->capture)
+			rc = ops->capture(cx, &cx->items[i]);
 	}
-	f->size = (uint64_t)st.st_size;
-	f->uid = st.st_uid;
-	f->gid = st.st_gid;
-	seals = fcntl(fd, F_GET_SEALS);
-	f->seals = seals > 0 ? (uint32_t)seals : 0;
-	close(fd);
-	ps_fd_data_name(name, sizeof(name), f->fd);
-	f->data = strdup(name);
-	return f->data ? 0 : -ENOMEM;
+	cx->fdinfo = NULL;
+	for (size_t i = 0; rc == 0 && i < cx->n; i++) {
+		const struct ps_fd_kind_ops *ops = ps_fd_ops(&cx->items[i]);
+
+		if (cx->items[i].supported && ops->capture_links)
+			rc = ops->capture_links(cx, &cx->items[i]);
+	}
+	if (cx->pidfd >= 0)
+		close(cx->pidfd);
+	return rc;
 }
 
-static int capture_contents(int dirfd, struct ps_fd *items, size_t n)
+static void free_texts(char **texts, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		int rc;
-
-		if (!items[i].supported || items[i].is_dup || !ps_fd_has_content(&items[i]))
-			continue;
-		rc = capture_content(dirfd, &items[i]);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* A socket's unread messages go into fds/<n>. */
-static int name_socket_data(struct ps_fd *items, size_t n)
-{
-	char name[32];
-
-	for (size_t i = 0; i < n; i++) {
-		if (!items[i].sock || !items[i].nbytes)
-			continue;
-		ps_fd_data_name(name, sizeof(name), items[i].fd);
-		items[i].data = strdup(name);
-		if (!items[i].data)
-			return -ENOMEM;
-	}
-	return 0;
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i]);
+	free(texts);
 }
 
 int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 {
-	char path[64];
+	char path[64], **fdinfo = NULL;
 	struct ps_fd *items = NULL;
 	size_t count = 0, n = 0, i;
 	int dirfd, *nums = NULL, rc;
@@ -563,29 +481,27 @@ int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen)
 		goto out;
 	}
 	items = calloc(count ? count : 1, sizeof(*items));
-	if (!items) {
+	fdinfo = calloc(count ? count : 1, sizeof(*fdinfo));
+	if (!items || !fdinfo) {
 		rc = -ENOMEM;
 		goto nomem;
 	}
 	for (i = 0; i < count; i++) {
-		rc = capture_one_fd(pid, dirfd, nums[i], &items[n]);
+		rc = capture_one_fd(pid, dirfd, nums[i], &items[n], &fdinfo[n]);
 		if (rc < 0) {
 			ps_fd_free(&items[n]);
 			goto nomem;
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			n++;
-		else
-			ps_fd_free(&items[n]);
+			continue;
+		}
+		ps_fd_free(&items[n]);
+		free(fdinfo[n]);
+		fdinfo[n] = NULL;
 	}
 	capture_dups(pid, items, n);
-	rc = capture_pipes(dirfd, items, n);
-	if (rc == 0)
-		rc = capture_contents(dirfd, items, n);
-	if (rc == 0)
-		rc = ps_capture_sockets(pid, items, n);
-	if (rc == 0)
-		rc = name_socket_data(items, n);
+	rc = capture_kinds(&(struct ps_fd_capture){ pid, dirfd, -1, NULL, items, n }, fdinfo);
 	if (rc < 0)
 		goto nomem;
 	if (n == 0) {
@@ -601,6 +517,7 @@ nomem:
 		 strerror(-rc));
 	free_fd_items(items, n);
 out:
+	free_texts(fdinfo, count);
 	free(nums);
 	close(dirfd);
 	return rc;

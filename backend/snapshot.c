@@ -134,7 +134,7 @@ static int add_file_content(struct ps_snapshot *s, struct image_file *f, const s
 	f->content_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->content_fd < 0 || fstat(f->content_fd, &st) < 0)
 		return -errno;
-	f->pub.size = fd->size;
+	f->pub.size = fd->u.content.size;
 	f->pub.blocks = (uint64_t)st.st_blocks;
 	return 0;
 }

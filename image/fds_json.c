@@ -1,12 +1,13 @@
-/* fds.json: one entry per open descriptor with its type, open flags,
- * position, path, file identity, and the image file holding its data. */
+/* fds.json: one entry per open descriptor with its type, kind, open flags,
+ * position, path, file identity and data file; the kinds add their own. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "image/codec.h"
-#include "image/fds_state_json.h"
+#include "image/fd_codec.h"
+#include "image/fd_kinds.h"
 #include "image/json_util.h"
 
 #define MAX_KIND 255
@@ -51,36 +52,18 @@ static int encode_ids(json_t *o, const struct ps_fd *f)
 	return rc;
 }
 
-static json_t *encode_epoll(const struct ps_fd *f)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < f->nepoll; i++) {
-		const struct ps_epoll_target *t = &f->epoll[i];
-		json_t *o = json_object();
-		int rc = 0;
-
-		rc |= json_object_set_new(o, "fd", json_integer(t->fd));
-		rc |= json_object_set_new(o, "events", ps_json_hex(t->events));
-		rc |= json_object_set_new(o, "data", ps_json_hex(t->data));
-		rc |= json_object_set_new(o, "ino", ps_json_count(t->ino));
-		if (rc || json_array_append_new(a, o)) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
+/* The kind's fields follow "data"; a dup's "dup_of" comes last. */
 static json_t *encode_fd(const struct ps_fd *f)
 {
+	const struct ps_fd_kind_ops *ops = ps_fd_ops(f);
+	const char *kind = ps_fd_kind_json_name(f);
 	json_t *o = json_object();
 	int rc = 0;
 
 	rc |= json_object_set_new(o, "fd", json_integer(f->fd));
 	rc |= json_object_set_new(o, "type", ps_json_enum(f->type, type_names));
-	if (f->kind)
-		rc |= json_object_set_new(o, "kind", json_string(f->kind));
+	if (kind)
+		rc |= json_object_set_new(o, "kind", json_string(kind));
 	rc |= json_object_set_new(o, "flags", ps_json_flags((uint32_t)f->flags, open_flags));
 	rc |= json_object_set_new(o, "flags_raw", ps_json_hex((uint32_t)f->flags));
 	rc |= json_object_set_new(o, "cloexec", json_boolean(f->cloexec));
@@ -94,11 +77,10 @@ static json_t *encode_fd(const struct ps_fd *f)
 					  ps_json_bytes(f->unsupported_reason,
 							strlen(f->unsupported_reason)));
 	rc |= json_object_set_new(o, "data", f->data ? json_string(f->data) : json_null());
-	if (ps_fd_is_epoll(f))
-		rc |= json_object_set_new(o, "epoll", encode_epoll(f));
-	if ((f->type == PS_FD_PIPE || f->type == PS_FD_FIFO) && f->pipe_size)
-		rc |= json_object_set_new(o, "pipe_size", json_integer(f->pipe_size));
-	rc |= ps_encode_fd_state(o, f);
+	if (ops->encode)
+		rc |= ops->encode(o, f);
+	if (f->is_dup)
+		rc |= json_object_set_new(o, "dup_of", json_integer(f->dup_of));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -124,7 +106,8 @@ json_t *ps_encode_fds(const struct ps_fds *fds)
 
 /* ---- decoding ---- */
 
-static int decode_number_type(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
+/* *kind: the entry's "kind" name (malloc'd), NULL if it has none. */
+static int decode_number_type(const json_t *j, struct ps_fd *f, char **kind, struct ps_jerr *e)
 {
 	long long fd, type;
 
@@ -135,7 +118,26 @@ static int decode_number_type(const json_t *j, struct ps_fd *f, struct ps_jerr *
 	f->type = (enum ps_fd_type)type;
 	if (!ps_jhas(j, "kind"))
 		return 0;
-	return ps_jget_strdup(j, "kind", MAX_KIND, &f->kind, e);
+	return ps_jget_strdup(j, "kind", MAX_KIND, kind, e);
+}
+
+/* Which kind the entry is, from its "kind" name with its type, device,
+ * support and socket family (image/fd_kinds.c). */
+static int decode_kind(const json_t *j, struct ps_fd *f, const char *kind, struct ps_jerr *e)
+{
+	if (ps_fd_kind_from_json_name(f, kind, ps_fd_socket_family(j)))
+		return ps_jerr_nomem(e);
+	return 0;
+}
+
+/* Fields of one kind in another kind's entry. */
+static int refuse_foreign_fields(const json_t *j, const struct ps_fd *f, struct ps_jerr *e)
+{
+	if (ps_jhas(j, "epoll") && f->kind != PS_FD_KIND_EPOLL)
+		return ps_jerr_fail(e, "field \"epoll\" is only for eventpoll descriptors");
+	if (ps_jhas(j, "pipe_size") && f->kind != PS_FD_KIND_PIPE)
+		return ps_jerr_fail(e, "field \"pipe_size\" is only for pipes and FIFOs");
+	return 0;
 }
 
 /* O_CLOEXEC lives in "cloexec", never in the flags. */
@@ -224,77 +226,44 @@ static int decode_data(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 	return 0;
 }
 
-static int decode_epoll_target(const json_t *j, struct ps_epoll_target *t, struct ps_jerr *e)
+static int decode_dup(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 {
-	long long fd;
-	uint64_t events;
+	long long of;
 
-	if (ps_jv_object(j, "epoll[]", e) ||
-	    ps_jget_int(j, "fd", 0, INT_MAX, &fd, e) ||
-	    ps_jget_hex(j, "events", UINT32_MAX, &events, e) ||
-	    ps_jget_hex(j, "data", UINT64_MAX, &t->data, e) ||
-	    ps_jget_count(j, "ino", &t->ino, e))
+	if (ps_jget_int(j, "dup_of", 0, INT_MAX, &of, e))
 		return -EINVAL;
-	t->fd = (int)fd;
-	t->events = (uint32_t)events;
+	if (of >= f->fd)
+		return ps_jerr_fail(e, "field \"dup_of\" must name a lower fd than %d", f->fd);
+	f->is_dup = 1;
+	f->dup_of = (int)of;
 	return 0;
 }
 
-/* An epoll fd's registrations: only an epoll fd has them. */
-static int decode_epoll(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
-{
-	const json_t *a;
-	size_t n;
-
-	if (!ps_jhas(j, "epoll"))
-		return 0;
-	if (!ps_fd_is_epoll(f))
-		return ps_jerr_fail(e, "field \"epoll\" is only for eventpoll descriptors");
-	if (ps_jget_array_max(j, "epoll", PS_MAX_EPOLL, "registrations an epoll fd may have",
-			      &a, &n, e))
-		return -EINVAL;
-	f->epoll = calloc(n ? n : 1, sizeof(*f->epoll));
-	if (!f->epoll)
-		return ps_jerr_nomem(e);
-	for (size_t i = 0; i < n; i++) {
-		size_t mark = ps_jerr_push(e, "epoll entry %zu", i);
-
-		if (decode_epoll_target(json_array_get(a, i), &f->epoll[i], e))
-			return -EINVAL;
-		f->nepoll = i + 1;
-		ps_jerr_pop(e, mark);
-	}
-	return 0;
-}
-
-/* A pipe's capacity (F_GETPIPE_SZ): a page up to the largest the kernel
- * allows by default (pipe-max-size, 1 MiB) times a margin. */
-static int decode_pipe_size(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
-{
-	long long size;
-
-	if (!ps_jhas(j, "pipe_size"))
-		return 0;
-	if (f->type != PS_FD_PIPE && f->type != PS_FD_FIFO)
-		return ps_jerr_fail(e, "field \"pipe_size\" is only for pipes and FIFOs");
-	if (ps_jget_int(j, "pipe_size", 4096, 1 << 30, &size, e))
-		return -EINVAL;
-	f->pipe_size = (uint32_t)size;
-	return 0;
-}
-
+/* The kind's fields need to know whether the entry is a dup (a dup has
+ * none of most kinds' state): "dup_of" is looked at first, read last. */
 static int decode_fd(const json_t *j, struct ps_fd *f, struct ps_jerr *e)
 {
-	if (ps_jv_object(j, "fds[]", e) ||
-	    decode_number_type(j, f, e) ||
-	    decode_flags(j, f, e) ||
-	    decode_file(j, f, e) ||
-	    decode_support(j, f, e) ||
-	    check_mode_type(f, e) ||
-	    decode_data(j, f, e) ||
-	    decode_epoll(j, f, e) ||
-	    decode_pipe_size(j, f, e) ||
-	    ps_decode_fd_state(j, f, e))
+	const struct ps_fd_kind_ops *ops;
+	char *kind = NULL;
+	int rc;
+
+	rc = ps_jv_object(j, "fds[]", e) ||
+	     decode_number_type(j, f, &kind, e) ||
+	     decode_flags(j, f, e) ||
+	     decode_file(j, f, e) ||
+	     decode_support(j, f, e) ||
+	     decode_kind(j, f, kind, e) ||
+	     check_mode_type(f, e) ||
+	     decode_data(j, f, e) ||
+	     refuse_foreign_fields(j, f, e);
+	free(kind);
+	if (rc)
+		return -EINVAL;
+	ops = ps_fd_ops(f);
+	f->is_dup = ps_jhas(j, "dup_of");
+	if (ops->decode && ops->decode(j, f, e))
+		return -EINVAL;
+	if (f->is_dup && decode_dup(j, f, e))
 		return -EINVAL;
 	return 0;
 }

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include "image/fd_kinds.h"
 #include "image/model.h"
-#include "image/json_util.h"
 
 /* Replace b's content with a NUL-terminated copy of data. On allocation
  * failure b is left empty (data NULL), which callers can test. */
@@ -124,30 +124,27 @@ void ps_signals_free(struct ps_signals *s)
 
 void ps_fd_free(struct ps_fd *fd)
 {
-	free(fd->kind);
+	const struct ps_fd_kind_ops *ops = ps_fd_ops(fd);
+
+	if (ops->free)
+		ops->free(fd);
+	free(fd->kind_name);
 	ps_bytes_free(&fd->path);
 	free(fd->unsupported_reason);
 	free(fd->data);
-	free(fd->epoll);
 	free(fd->bytes);
-	for (size_t i = 0; i < fd->nwatches; i++)
-		ps_bytes_free(&fd->watches[i].path);
-	free(fd->watches);
-	if (fd->sock)
-		free(fd->sock->msgs);
-	free(fd->sock);
 	memset(fd, 0, sizeof(*fd));
-}
-
-int ps_fd_kind_is(const struct ps_fd *f, const char *name)
-{
-	return f->kind && !strcmp(f->kind, name);
 }
 
 int ps_fd_has_content(const struct ps_fd *f)
 {
-	return (f->type == PS_FD_REG && f->deleted) ||
-	       (f->type == PS_FD_ANON && ps_fd_kind_is(f, "memfd"));
+	return (f->kind == PS_FD_KIND_FILE && f->type == PS_FD_REG && f->deleted) ||
+	       f->kind == PS_FD_KIND_MEMFD;
+}
+
+int ps_fd_is_socket(const struct ps_fd *f)
+{
+	return f->kind == PS_FD_KIND_UNIX || f->kind == PS_FD_KIND_INET;
 }
 
 const struct ps_fd *ps_fd_of_file(const struct ps_fds *fds, uint32_t dev_major,
@@ -161,11 +158,6 @@ const struct ps_fd *ps_fd_of_file(const struct ps_fds *fds, uint32_t dev_major,
 			return f;
 	}
 	return NULL;
-}
-
-int ps_fd_is_epoll(const struct ps_fd *f)
-{
-	return f->type == PS_FD_ANON && ps_fd_kind_is(f, "eventpoll");
 }
 
 void ps_fds_free(struct ps_fds *fds)

@@ -275,10 +275,54 @@ struct ps_socket {
 	size_t nmsgs;
 };
 
+/* The kinds of descriptor procsnap knows, one row each of the table in
+ * image/fd_kinds.c. OTHER (zero) is every descriptor no kind takes: listed
+ * with the name /proc gave it, never restored. A kind follows from the type
+ * (and for a device its numbers, for a socket its family); an anonymous
+ * inode's, from its name. */
+enum ps_fd_kind {
+	PS_FD_KIND_OTHER,
+	PS_FD_KIND_FILE,               /* regular files (deleted ones too), devices but ttys */
+	PS_FD_KIND_DIR,
+	PS_FD_KIND_PIPE,               /* anonymous pipes and FIFOs */
+	PS_FD_KIND_UNIX,
+	PS_FD_KIND_INET,               /* inet and inet6 */
+	PS_FD_KIND_EVENTFD,
+	PS_FD_KIND_TIMERFD,
+	PS_FD_KIND_SIGNALFD,
+	PS_FD_KIND_INOTIFY,
+	PS_FD_KIND_MEMFD,
+	PS_FD_KIND_EPOLL,
+	PS_FD_KIND_TTY,                /* terminals: consoles, /dev/tty, pty slaves and masters */
+	PS_FD_KIND_COUNT,
+};
+
+/* A file whose bytes are saved in the image (fds/<n>): a file deleted
+ * while open, or a memfd. */
+struct ps_fd_content {
+	uint64_t size;                 /* bytes in data */
+	uint32_t uid, gid;             /* the owner */
+	uint32_t seals;                /* memfds: F_GET_SEALS */
+};
+
+struct ps_fd_epoll {
+	struct ps_epoll_target *targets;   /* what it watches */
+	size_t ntargets;
+};
+
+struct ps_fd_inotify {
+	struct ps_inotify_watch *watches;
+	size_t nwatches;
+};
+
 struct ps_fd {
 	int fd;
 	enum ps_fd_type type;
-	char *kind;                    /* finer name: "file", "eventfd", "unix", ... */
+	enum ps_fd_kind kind;          /* which member of u is in use */
+	/* fds.json's "kind" when it is not the name the kind has for this type
+	 * (the catch-all's "block", "io_uring"..., or a name an image gave):
+	 * kept to be written back as it was. NULL: the kind's own name. */
+	char *kind_name;
 	int flags;                     /* open flags from fdinfo, without O_CLOEXEC */
 	int cloexec;
 	uint64_t pos;
@@ -292,20 +336,18 @@ struct ps_fd {
 	int supported;                 /* 0: listed for the user, restore refuses it */
 	char *unsupported_reason;      /* why, when !supported */
 	char *data;                    /* image path with the fd's bytes ("fds/<n>"), NULL if none */
-	struct ps_epoll_target *epoll; /* kind "eventpoll": what it watches */
-	size_t nepoll;
-	uint32_t pipe_size;            /* pipes: F_GETPIPE_SZ */
 	int is_dup;                    /* shares the open file of fd dup_of (kcmp) */
 	int dup_of;                    /* the lowest such fd, below this one */
-	uint64_t size;                 /* deleted files and memfds: bytes in data */
-	uint32_t uid, gid;             /* deleted files and memfds: the owner */
-	uint32_t seals;                /* memfds: F_GET_SEALS */
-	struct ps_eventfd eventfd;     /* kind "eventfd" */
-	struct ps_timerfd timerfd;     /* kind "timerfd" */
-	uint64_t sigmask;              /* kind "signalfd": bit n-1 for signal n */
-	struct ps_inotify_watch *watches;  /* kind "inotify" */
-	size_t nwatches;
-	struct ps_socket *sock;        /* type PS_FD_SOCKET, when saved */
+	union {
+		struct ps_fd_content content;  /* FILE (deleted), MEMFD */
+		uint32_t pipe_size;            /* PIPE: F_GETPIPE_SZ */
+		struct ps_socket sock;         /* UNIX, INET */
+		struct ps_eventfd eventfd;     /* EVENTFD */
+		struct ps_timerfd timerfd;     /* TIMERFD */
+		uint64_t sigmask;              /* SIGNALFD: bit n-1 for signal n */
+		struct ps_fd_inotify inotify;  /* INOTIFY */
+		struct ps_fd_epoll epoll;      /* EPOLL */
+	} u;
 	/* Bytes that go into the data file (a pipe's or FIFO's unread contents,
 	 * on its lowest fd; a socket's unread messages), held only while a
 	 * snapshot serves them. A deleted file's or memfd's bytes are read from
@@ -375,14 +417,12 @@ void ps_signals_free(struct ps_signals *s);
 void ps_fds_free(struct ps_fds *fds);
 void ps_fd_free(struct ps_fd *fd);
 
-/* An epoll instance (anon inode "[eventpoll]"). */
-int ps_fd_is_epoll(const struct ps_fd *f);
-/* f->kind is name (for anonymous inodes: "eventfd", "timerfd", ...). */
-int ps_fd_kind_is(const struct ps_fd *f, const char *name);
 /* "/run/app.sock", "@name" (abstract), "127.0.0.1:80", "[::1]:80". */
 void ps_sockaddr_describe(int family, const struct ps_sockaddr *a, char *buf, size_t len);
 /* A deleted file or a memfd: its bytes are saved in fds/<n>. */
 int ps_fd_has_content(const struct ps_fd *f);
+/* A unix or inet socket: f->u.sock is its state. */
+int ps_fd_is_socket(const struct ps_fd *f);
 /* The fd among fds whose saved content is the file dev:ino, or NULL. */
 const struct ps_fd *ps_fd_of_file(const struct ps_fds *fds, uint32_t dev_major,
 				  uint32_t dev_minor, uint64_t ino);

@@ -23,7 +23,7 @@
 #include "restore/regs.h"
 #include "restore/restorer.h"
 #include "restore/signals.h"
-#include "restore/sockets.h"
+#include "restore/fd_restore.h"
 #include "restore/stub.h"
 #include "restore/threads.h"
 #include "restore/timers.h"

@@ -27,8 +27,8 @@
 #include "image/json_util.h"
 #include "backend/proc_parse.h"
 #include "restore/as_caller.h"
-#include "restore/fds.h"
-#include "restore/fds_anon.h"
+#include "image/fd_kinds.h"
+#include "restore/fd_restore.h"
 #include "restore/validate.h"
 #include "backend/sentence.h"
 
@@ -397,7 +397,7 @@ struct probe {
 	char *dir;                        /* path, when it is a directory made from a name (owned) */
 };
 
-struct probes {
+struct ps_probes {
 	struct probe *p;
 	size_t n, max;
 };
@@ -409,67 +409,7 @@ static const char *mode_words(int mode)
 	return mode & W_OK ? "writing" : "reading";
 }
 
-static int fd_access_mode(const struct ps_fd *f)
-{
-	if (f->flags & O_PATH)
-		return F_OK;
-	switch (f->flags & O_ACCMODE) {
-	case O_WRONLY:
-		return W_OK;
-	case O_RDWR:
-		return R_OK | W_OK;
-	default:
-		return R_OK;
-	}
-}
-
-/* Opened by path at restore; a terminal that cannot be opened becomes
- * /dev/null instead (fds.c), so it is not probed. */
-static int fd_is_opened(const struct ps_fd *f)
-{
-	return f->supported && !f->is_dup && !f->deleted && !ps_fd_is_terminal(f) &&
-	       (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_CHR ||
-		f->type == PS_FD_FIFO);
-}
-
-/* The path of the file restoring f makes: a deleted file's (an unlinked
- * file is made in its directory) or a unix socket's (bound again). */
-static const char *file_made_by(const struct ps_fd *f, char *buf, size_t len)
-{
-	const struct sockaddr_un *un;
-
-	if (f->is_dup || !f->supported)
-		return NULL;
-	if (f->type == PS_FD_REG && f->deleted)
-		return f->path.data;
-	if (!f->sock || f->sock->family != AF_UNIX || f->sock->state == PS_SOCK_UNBOUND ||
-	    f->sock->local.len <= offsetof(struct sockaddr_un, sun_path) + 1)
-		return NULL;
-	un = (const void *)f->sock->local.sa;
-	if (un->sun_path[0] == '\0')
-		return NULL;   /* abstract: no file */
-	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
-	return buf;
-}
-
-/* The socket file a datagram socket connects to again, or NULL. */
-static const char *file_connected_to(const struct ps_fd *f, char *buf, size_t len)
-{
-	const struct ps_socket *s = f->sock;
-	const struct sockaddr_un *un;
-
-	if (f->is_dup || !f->supported || !s || s->family != AF_UNIX ||
-	    s->state != PS_SOCK_CONNECTED || s->peer_fd >= 0 ||
-	    s->peer.len <= offsetof(struct sockaddr_un, sun_path) + 1)
-		return NULL;
-	un = (const void *)s->peer.sa;
-	if (un->sun_path[0] == '\0')
-		return NULL;
-	snprintf(buf, len, "%.*s", (int)sizeof(un->sun_path), un->sun_path);
-	return buf;
-}
-
-static char *dir_of(const char *path)
+char *ps_path_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -478,7 +418,7 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-static void free_probes(struct probes *ps)
+static void free_probes(struct ps_probes *ps)
 {
 	for (size_t i = 0; ps->p && i < ps->n; i++) {
 		free(ps->p[i].deed);
@@ -487,9 +427,8 @@ static void free_probes(struct probes *ps)
 	free(ps->p);
 }
 
-/* One probe: deed is printf-style over what it names. 0 or -ENOMEM. */
-static int add_probe(struct probes *ps, const char *who, const char *path, int mode, int is_dir,
-		     const char *deed_fmt, const char *named)
+int ps_probe_add(struct ps_probes *ps, const char *who, const char *path, int mode, int is_dir,
+		 const char *deed_fmt, const char *named)
 {
 	struct probe *p;
 	int len = snprintf(NULL, 0, deed_fmt, named, mode_words(mode));
@@ -508,7 +447,7 @@ static int add_probe(struct probes *ps, const char *who, const char *path, int m
 	snprintf(p->who, sizeof(p->who), "%s", who);
 	p->mode = mode;
 	p->deed = malloc((size_t)len + 1);
-	p->dir = is_dir ? dir_of(path) : NULL;
+	p->dir = is_dir ? ps_path_dir(path) : NULL;
 	p->path = is_dir ? p->dir : path;
 	if (!p->deed || (is_dir && !p->dir)) {
 		free(p->deed);
@@ -520,39 +459,7 @@ static int add_probe(struct probes *ps, const char *who, const char *path, int m
 	return 0;
 }
 
-static int probe_fd(struct probes *ps, const struct ps_fd *f)
-{
-	char who[64], buf[PS_PATH_MAX];
-	const char *made = file_made_by(f, buf, sizeof(buf)), *peer;
-	int rc = 0, mode = fd_access_mode(f);
-
-	snprintf(who, sizeof(who), "fd %d", f->fd);
-	if (fd_is_opened(f))
-		rc = add_probe(ps, who, f->path.data, mode, 0,
-			       mode == F_OK ? "reach %s" : "open %s for %s", f->path.data);
-	if (!rc && fd_is_opened(f) && f->type == PS_FD_FIFO && f->data)
-		rc = add_probe(ps, who, f->path.data, R_OK | W_OK, 0,
-			       "open the FIFO %s for writing its unread bytes back", f->path.data);
-	if (!rc && made && f->sock)
-		rc = add_probe(ps, who, made, W_OK | X_OK, 1, "bind a socket to %s", made);
-	if (!rc && made && !f->sock) {
-		char *dir = dir_of(made);
-
-		rc = dir ? add_probe(ps, who, made, W_OK | X_OK, 1, "make a file in %s", dir) : -ENOMEM;
-		free(dir);
-	}
-	peer = file_connected_to(f, buf, sizeof(buf));
-	if (!rc && peer)
-		rc = add_probe(ps, who, peer, W_OK, 0, "connect to %s", peer);
-	for (size_t i = 0; !rc && ps_fd_kind_is(f, "inotify") && i < f->nwatches; i++) {
-		snprintf(who, sizeof(who), "fd %d: inotify watch %d", f->fd, f->watches[i].wd);
-		rc = add_probe(ps, who, f->watches[i].path.data, R_OK, 0, "watch %s",
-			       f->watches[i].path.data);
-	}
-	return rc;
-}
-
-static int probe_map(struct probes *ps, const struct ps_mapping *map)
+static int probe_map(struct ps_probes *ps, const struct ps_mapping *map)
 {
 	int writes = map->shared && (map->prot & PROT_WRITE);
 	char who[64];
@@ -560,24 +467,28 @@ static int probe_map(struct probes *ps, const struct ps_mapping *map)
 	if (map->kind != PS_MAP_FILE || map->deleted)
 		return 0;
 	snprintf(who, sizeof(who), "mapping %llx-%llx", ull(map->start), ull(map->end));
-	return add_probe(ps, who, map->path.data, R_OK | (writes ? W_OK : 0), 0, "open %s for %s",
+	return ps_probe_add(ps, who, map->path.data, R_OK | (writes ? W_OK : 0), 0, "open %s for %s",
 			 map->path.data);
 }
 
 /* Everything the restore reaches by a name of the image: the cwd, the
  * executable, fds (and the directories their files are made in, the
  * sockets they connect to, the inodes they watch), mapped files. */
-static int list_probes(const struct ps_model *m, struct probes *ps)
+static int list_probes(const struct ps_model *m, struct ps_probes *ps)
 {
 	const char *exe = m->proc.exe.data, *cwd = m->proc.cwd.data;
-	int rc = add_probe(ps, "the working directory", cwd, X_OK, 0, "enter %s", cwd);
+	int rc = ps_probe_add(ps, "the working directory", cwd, X_OK, 0, "enter %s", cwd);
 
 	if (!rc)
-		rc = add_probe(ps, "the executable", exe, R_OK, 0, "open %s for %s", exe);
+		rc = ps_probe_add(ps, "the executable", exe, R_OK, 0, "open %s for %s", exe);
 	if (!rc)
-		rc = add_probe(ps, "the executable", exe, X_OK, 0, "run %s", exe);
-	for (size_t i = 0; !rc && i < m->fds.count; i++)
-		rc = probe_fd(ps, &m->fds.items[i]);
+		rc = ps_probe_add(ps, "the executable", exe, X_OK, 0, "run %s", exe);
+	for (size_t i = 0; !rc && i < m->fds.count; i++) {
+		const struct ps_fd *f = &m->fds.items[i];
+
+		if (!f->is_dup && f->supported && ps_fd_ops(f)->probes)
+			rc = ps_fd_ops(f)->probes(ps, f);
+	}
 	for (size_t i = 0; !rc && i < m->maps.count; i++)
 		rc = probe_map(ps, &m->maps.items[i]);
 	return rc;
@@ -585,7 +496,7 @@ static int list_probes(const struct ps_model *m, struct probes *ps)
 
 /* A missing file is not reported here: the checks of each file name it
  * better. */
-static int run_probes(struct vctx *v, const struct probes *ps)
+static int run_probes(struct vctx *v, const struct ps_probes *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct probe *p = &ps->p[i];
@@ -601,7 +512,7 @@ static int run_probes(struct vctx *v, const struct probes *ps)
 /* The rule on what a name may be: no way through /proc into what a process
  * sees (as_caller.c enforces it again at the open). Paths only: nothing is
  * looked up. */
-static int check_proc_links(struct vctx *v, const struct probes *ps)
+static int check_proc_links(struct vctx *v, const struct ps_probes *ps)
 {
 	char link[64];
 
@@ -617,7 +528,7 @@ static int check_proc_links(struct vctx *v, const struct probes *ps)
 
 static int check_caller_paths(struct vctx *v)
 {
-	struct probes ps = { NULL, 0, 0 };
+	struct ps_probes ps = { NULL, 0, 0 };
 	int rc = list_probes(v->m, &ps);
 
 	rc = rc ? refuse(v, -ENOMEM, "out of memory") : check_proc_links(v, &ps);
@@ -965,315 +876,33 @@ static int check_vdso(struct vctx *v)
 	return 0;
 }
 
-/* ---- descriptors ---- */
+/* ---- descriptors: each checked by its kind (image/fd_kinds.c) ---- */
 
-static const char *fd_kind(const struct ps_fd *f)
+static struct ps_fd_check fd_check_of(struct vctx *v)
 {
-	static const char *const names[] = {
-		[PS_FD_REG] = "file", [PS_FD_DIR] = "directory", [PS_FD_CHR] = "char",
-		[PS_FD_BLK] = "block", [PS_FD_PIPE] = "pipe", [PS_FD_FIFO] = "fifo",
-		[PS_FD_SOCKET] = "socket", [PS_FD_ANON] = "anon", [PS_FD_OTHER] = "unknown",
-	};
-
-	return f->kind ? f->kind : names[f->type];
-}
-
-/* The master side of a pseudo-terminal (/dev/ptmx, 5:2): opening it again
- * would make a new terminal pair, not the one the process had. */
-static int is_pty_master(const struct ps_fd *f)
-{
-	return f->rdev_major == 5 && f->rdev_minor == 2;
-}
-
-static int check_fd_path(struct vctx *v, const struct ps_fd *f)
-{
-	int want = f->type == PS_FD_DIR ? S_IFDIR : f->type == PS_FD_FIFO ? S_IFIFO : S_IFREG;
-	struct stat st;
-
-	if (stat(f->path.data, &st) < 0) {
-		if (errno == ENOENT)
-			return refuse(v, -ENOENT, "fd %d: %s is missing", f->fd, f->path.data);
-		return refuse(v, -errno, "fd %d: %s: %s", f->fd, f->path.data, strerror(errno));
-	}
-	if ((int)(st.st_mode & S_IFMT) != want)
-		return refuse(v, -ESTALE, "fd %d: %s is no longer a %s", f->fd, f->path.data,
-			      want == S_IFDIR ? "directory" : want == S_IFIFO ? "FIFO" : "regular file");
-	return 0;
-}
-
-static const struct ps_fd *image_fd(const struct ps_fds *fds, int n)
-{
-	for (size_t i = 0; i < fds->count; i++)
-		if (fds->items[i].fd == n)
-			return &fds->items[i];
-	return NULL;
-}
-
-/* Each registration names a descriptor by number, as epoll_ctl did: the
- * file behind that number must still be the one registered (an fd closed
- * or replaced after epoll_ctl leaves a registration no number can name). */
-static int check_epoll(struct vctx *v, const struct ps_fd *f)
-{
-	for (size_t i = 0; i < f->nepoll; i++) {
-		const struct ps_epoll_target *t = &f->epoll[i];
-		const struct ps_fd *w = image_fd(&v->m->fds, t->fd);
-
-		if (!w || w->ino != t->ino)
-			return refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is no "
-				      "longer open at fd %d: restoring that is not supported", f->fd,
-				      t->fd);
-	}
-	return 0;
-}
-
-/* A pipe end is read-only or write-only; the other end may be in the
- * process, in another one (restore joins it again) or closed. */
-static int check_pipe(struct vctx *v, const struct ps_fd *f)
-{
-	int mine = f->flags & O_ACCMODE;
-
-	if (mine != O_RDONLY && mine != O_WRONLY)
-		return refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
-			      f->fd);
-	return 0;
-}
-
-/* A dup of an fd before it, which is itself restored (not another dup). */
-static int check_dup(struct vctx *v, const struct ps_fd *f)
-{
-	const struct ps_fd *o = image_fd(&v->m->fds, f->dup_of);
-
-	if (!o || o->is_dup || o->type != f->type)
-		return refuse(v, -EINVAL, "fd %d: it shares the open file of fd %d, which is not "
-			      "in fds.json as such", f->fd, f->dup_of);
-	return 0;
-}
-
-/* The clocks timerfd_create takes. */
-static int check_timerfd(struct vctx *v, const struct ps_fd *f)
-{
-	switch (f->timerfd.clock) {
-	case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
-	case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
-		return 0;
-	default:
-		return refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds cannot use",
-			      f->fd, f->timerfd.clock);
-	}
-}
-
-/* procsnap makes the file and gives it the saved owner and mode: for a
- * caller other than root, only its own, and never set-id (a set-uid memfd
- * owned by root could be run with fexecve). */
-static int check_content_owner(struct vctx *v, const struct ps_fd *f)
-{
-	if (v->uid == 0)
-		return 0;
-	if (f->uid != v->uid || f->gid != v->gid)
-		return refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only restore "
-			      "files of its own", f->fd, f->path.data, f->uid, f->gid,
-			      (unsigned)v->uid);
-	if (f->mode & (S_ISUID | S_ISGID))
-		return refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root may "
-			      "restore it", f->fd, f->path.data);
-	return 0;
-}
-
-/* memfd_create takes names of up to 249 bytes ("memfd:" makes 255). */
-static int check_content_fd(struct vctx *v, const struct ps_fd *f)
-{
-	static const char prefix[] = "/memfd:";
-
-	if (!f->data)
-		return refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")", f->fd,
-			      fd_kind(f));
-	if (f->path.data[0] != '/')
-		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
-			      f->path.data);
-	if (ps_fd_kind_is(f, "memfd") && (strncmp(f->path.data, prefix, sizeof(prefix) - 1) ||
-					 f->path.len - (sizeof(prefix) - 1) > 249))
-		return refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd, f->path.data);
-	return check_content_owner(v, f);
-}
-
-/* ---- sockets ---- */
-
-static int unix_has_name(const struct ps_sockaddr *a)
-{
-	return a->len > offsetof(struct sockaddr_un, sun_path);
-}
-
-static int addr_fits(const struct ps_socket *s, const struct ps_sockaddr *a)
-{
-	sa_family_t fam;
-
-	if (a->len == 0)
-		return 1;
-	memcpy(&fam, a->sa, sizeof(fam));
-	return a->len >= sizeof(fam) && fam == s->family;
-}
-
-/* procsnap binds as root: a privileged port is refused to other callers. */
-static int inet_port_of(const struct ps_sockaddr *a)
-{
-	const struct sockaddr_in *in = (const void *)a->sa;
-	const struct sockaddr_in6 *in6 = (const void *)a->sa;
-
-	if (a->len >= sizeof(*in) && in->sin_family == AF_INET)
-		return ntohs(in->sin_port);
-	if (a->len >= sizeof(*in6) && in6->sin6_family == AF_INET6)
-		return ntohs(in6->sin6_port);
-	return 0;
-}
-
-/* The other end names this fd back, and is the same kind of socket. */
-static int check_socket_peer(struct vctx *v, const struct ps_fd *f)
-{
-	const struct ps_fd *p = image_fd(&v->m->fds, f->sock->peer_fd);
-
-	if (!p || p->is_dup || !p->sock || p->sock->peer_fd != f->fd ||
-	    p->sock->type != f->sock->type || p->sock->family != AF_UNIX)
-		return refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
-			      "connected back to it", f->fd, f->sock->peer_fd);
-	return 0;
-}
-
-static int check_socket_state(struct vctx *v, const struct ps_fd *f)
-{
-	const struct ps_socket *s = f->sock;
-	int unix_ = s->family == AF_UNIX;
-
-	switch (s->state) {
-	case PS_SOCK_LISTENING:
-		if (s->type == SOCK_DGRAM || !(unix_ ? unix_has_name(&s->local) : s->local.len != 0))
-			return refuse(v, -EINVAL, "fd %d: a listening socket without an address",
-				      f->fd);
-		return 0;
-	case PS_SOCK_CONNECTED:
-		if (s->peer_fd >= 0)
-			return unix_ ? check_socket_peer(v, f)
-				     : refuse(v, -EINVAL, "fd %d: only unix sockets pair", f->fd);
-		if (!s->peer.len || (unix_ && (s->type != SOCK_DGRAM || !unix_has_name(&s->peer))) ||
-		    (!unix_ && s->type != SOCK_DGRAM))
-			return refuse(v, -EINVAL, "fd %d: a connected socket whose peer cannot be "
-				      "connected to again", f->fd);
-		return 0;
-	case PS_SOCK_DISCONNECTED:
-		return unix_ && s->type != SOCK_DGRAM ? 0
-			: refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose their peer",
-				 f->fd);
-	default:
-		return 0;
-	}
-}
-
-/* Unread messages go back through the peer, or to the socket's own name. */
-static int check_socket_messages(struct vctx *v, const struct ps_fd *f)
-{
-	const struct ps_socket *s = f->sock;
-
-	if (!s->nmsgs)
-		return 0;
-	if (s->family != AF_UNIX || s->state == PS_SOCK_LISTENING ||
-	    (s->state != PS_SOCK_DISCONNECTED && s->peer_fd < 0 &&
-	     !(s->type == SOCK_DGRAM && unix_has_name(&s->local))))
-		return refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be sent "
-			      "back to", f->fd);
-	if (s->type == SOCK_STREAM && s->nmsgs != 1)
-		return refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run", f->fd);
-	return 0;
-}
-
-static int check_socket(struct vctx *v, const struct ps_fd *f)
-{
-	const struct ps_socket *s = f->sock;
-	int ok_type = s && (s->family == AF_UNIX
-		? s->type == SOCK_STREAM || s->type == SOCK_DGRAM || s->type == SOCK_SEQPACKET
-		: (s->type == SOCK_STREAM && s->protocol == IPPROTO_TCP) ||
-		  (s->type == SOCK_DGRAM && s->protocol == IPPROTO_UDP));
-
-	if (!s)
-		return refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")", f->fd);
-	if (!ok_type)
-		return refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol procsnap "
-			      "does not restore", f->fd);
-	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
-		return refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
-	if (v->uid != 0 && s->family != AF_UNIX && s->state != PS_SOCK_UNBOUND &&
-	    inet_port_of(&s->local) > 0 && inet_port_of(&s->local) < 1024)
-		return refuse(v, -EACCES, "fd %d: bound to port %d, which only root may bind",
-			      f->fd, inet_port_of(&s->local));
-	if (check_socket_state(v, f))
-		return -EINVAL;
-	return check_socket_messages(v, f);
-}
-
-static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
-{
-	if ((rlim_t)f->fd >= nofile)
-		return refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
-			      "(hard %llu)", f->fd, ull(nofile));
-	if (f->is_dup)
-		return check_dup(v, f);
-	if (!f->supported)
-		return refuse(v, -ENOTSUP, "fd %d (%s): %s", f->fd, fd_kind(f),
-			      f->unsupported_reason ? f->unsupported_reason : "not supported");
-	if (ps_fd_is_epoll(f))
-		return check_epoll(v, f);
-	if (ps_fd_has_content(f))
-		return check_content_fd(v, f);
-	if (ps_fd_kind_is(f, "timerfd"))
-		return check_timerfd(v, f);
-	if (ps_anon_restorable(f))
-		return 0;
-	if (f->type == PS_FD_SOCKET)
-		return check_socket(v, f);
-	if (f->type == PS_FD_PIPE)
-		return check_pipe(v, f);
-	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
-	    f->type != PS_FD_FIFO)
-		return refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));
-	if (f->path.data[0] != '/')
-		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
-			      f->path.data);
-	if (f->type == PS_FD_CHR && is_pty_master(f))
-		return refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
-			      "terminal pairs is not supported yet", f->fd, f->path.data);
-	return 0;
+	return (struct ps_fd_check){ v->m, v->uid, v->gid, v->err, v->errlen };
 }
 
 static int check_fds(struct vctx *v)
 {
-	struct rlimit lim;
-	int rc = 0;
+	struct ps_fd_check fc = fd_check_of(v);
 
-	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
-		return refuse(v, -errno, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-	for (size_t i = 0; !rc && i < v->m->fds.count; i++)
-		rc = check_fd(v, &v->m->fds.items[i], lim.rlim_max);
-	return rc;
+	return ps_validate_fds(&fc);
 }
 
 /* Files opened by their path at restore, whose type is known. */
 static int check_fd_paths(struct vctx *v)
 {
-	int rc = 0;
+	struct ps_fd_check fc = fd_check_of(v);
 
-	for (size_t i = 0; !rc && i < v->m->fds.count; i++) {
-		const struct ps_fd *f = &v->m->fds.items[i];
-
-		if (!f->is_dup && f->supported && !ps_fd_has_content(f) &&
-		    (f->type == PS_FD_REG || f->type == PS_FD_DIR || f->type == PS_FD_FIFO))
-			rc = check_fd_path(v, f);
-	}
-	return rc;
+	return ps_validate_fd_files(&fc);
 }
 
 /* ---- the checks that look at files ---- */
 
 static int check_files(struct vctx *v)
 {
-	struct probes ps = { NULL, 0, 0 };
+	struct ps_probes ps = { NULL, 0, 0 };
 	int rc = 0;
 
 	if (v->uid) {

@@ -20,7 +20,7 @@ RS_SLEEP=$TARGETS/restore_sleep
 RS_AVX=$TARGETS/restore_avx
 RS_SIGNALS=$TARGETS/restore_signals
 RS_IDS=$TARGETS/restore_ids
-RS_PIPE=$TARGETS/restore_pipe
+RS_PIPE=$TARGETS/restore_fd_pipe
 
 RS_STATUS=   # the status line of the last rs_restore
 RS_CP_RC=    # the exit status of its copy

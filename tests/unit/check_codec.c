@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "image/codec.h"
 #include "image/crc32.h"
+#include "image/fd_kinds.h"
 #include "image/image_read.h"
 #include "image/json_util.h"
 
@@ -271,10 +272,10 @@ static struct ps_fd *add_fd(struct ps_fds *fds, int n, enum ps_fd_type type, con
 
 	f->fd = n;
 	f->type = type;
-	f->kind = strdup(kind);
+	f->supported = 1;
+	ck_assert_int_eq(ps_fd_kind_from_json_name(f, kind, -1), 0);
 	set_bytes(&f->path, path);
 	f->mode = mode;
-	f->supported = 1;
 	f->dev_minor = 24;
 	f->mnt_id = 25;
 	f->ino = (uint64_t)n + 3;
@@ -287,12 +288,12 @@ static struct ps_socket *add_socket(struct ps_fds *fds, int n, int family, int t
 	struct ps_fd *f = add_fd(fds, n, PS_FD_SOCKET, "socket", "socket:[77]", S_IFSOCK | 0777);
 
 	f->flags = 02;
-	f->sock = calloc(1, sizeof(*f->sock));
-	f->sock->family = family;
-	f->sock->type = type;
-	f->sock->state = state;
-	f->sock->peer_fd = -1;
-	return f->sock;
+	f->kind = family == AF_UNIX ? PS_FD_KIND_UNIX : PS_FD_KIND_INET;
+	f->u.sock.family = family;
+	f->u.sock.type = type;
+	f->u.sock.state = state;
+	f->u.sock.peer_fd = -1;
+	return &f->u.sock;
 }
 
 /* The kinds with state of their own: timerfd, inotify, memfd, sockets, dups. */
@@ -305,20 +306,21 @@ static void fill_more_fds(struct ps_fds *fds)
 	struct ps_fd *f;
 
 	f = add_fd(fds, 11, PS_FD_ANON, "timerfd", "anon_inode:[timerfd]", 0600);
-	f->timerfd = (struct ps_timerfd){ 7, 1, 1500000000, 250000000, HIGH_BIT | 9, 4 };
+	f->u.timerfd = (struct ps_timerfd){ 7, 1, 1500000000, 250000000, HIGH_BIT | 9, 4 };
 	f = add_fd(fds, 12, PS_FD_ANON, "inotify", "anon_inode:inotify", 0600);
-	f->watches = calloc(2, sizeof(*f->watches));
-	f->watches[0] = (struct ps_inotify_watch){ 1, 0x100, 42, 8, 1, { 0 } };
-	set_bytes(&f->watches[0].path, "/tmp");
-	f->watches[1] = (struct ps_inotify_watch){ 5, 0x80000002, HIGH_BIT | 43, 0, 25, { 0 } };
-	set_bytes(&f->watches[1].path, "/etc/passwd");
-	f->nwatches = 2;
+	f->u.inotify.watches = calloc(2, sizeof(*f->u.inotify.watches));
+	f->u.inotify.watches[0] = (struct ps_inotify_watch){ 1, 0x100, 42, 8, 1, { 0 } };
+	set_bytes(&f->u.inotify.watches[0].path, "/tmp");
+	f->u.inotify.watches[1] = (struct ps_inotify_watch){ 5, 0x80000002, HIGH_BIT | 43, 0, 25,
+							     { 0 } };
+	set_bytes(&f->u.inotify.watches[1].path, "/etc/passwd");
+	f->u.inotify.nwatches = 2;
 	f = add_fd(fds, 13, PS_FD_ANON, "memfd", "/memfd:cache", S_IFREG | 0777);
 	f->data = strdup("fds/13");
-	f->size = 16384;
-	f->uid = 1000;
-	f->gid = 100;
-	f->seals = 0x6;
+	f->u.content.size = 16384;
+	f->u.content.uid = 1000;
+	f->u.content.gid = 100;
+	f->u.content.seals = 0x6;
 	s = add_socket(fds, 14, AF_UNIX, SOCK_DGRAM, PS_SOCK_CONNECTED);
 	s->peer_fd = 15;
 	memcpy(un.sun_path, "\0name\xff", 6);
@@ -355,10 +357,11 @@ static void fill_fds(struct ps_fds *fds)
 	f = add_fd(fds, 0, PS_FD_CHR, "tty", "/dev/pts/0", S_IFCHR | 0620);
 	f->flags = 02 | 0100000;
 	f->rdev_major = 136;
+	f->kind = ps_fd_kind_of_chr(f->rdev_major);   /* a terminal, by its device */
 	f = add_fd(fds, 1, PS_FD_PIPE, "pipe", "pipe:[12345]", S_IFIFO | 0600);
 	f->flags = 01;
 	f->data = strdup("fds/1");
-	f->pipe_size = 65536;
+	f->u.pipe_size = 65536;
 	f = add_fd(fds, 3, PS_FD_REG, "file", "/tmp/f\xff", S_IFREG | 0644);
 	f->flags = 02 | 02000 | 04000;
 	f->cloexec = 1;
@@ -368,14 +371,15 @@ static void fill_fds(struct ps_fds *fds)
 	f = add_fd(fds, 7, PS_FD_SOCKET, "unix", "socket:[999]", S_IFSOCK | 0777);
 	f->supported = 0;
 	f->unsupported_reason = strdup("unix sockets are not supported yet");
+	ck_assert_int_eq(ps_fd_make_other(f), 0);   /* an unsupported socket keeps no state */
 	f = add_fd(fds, 9, PS_FD_ANON, "eventfd", "anon_inode:[eventfd]", 0600);
 	f->flags = 02 | 0x40000000;   /* a bit no name covers */
 	f = add_fd(fds, 10, PS_FD_ANON, "eventpoll", "anon_inode:[eventpoll]", 0600);
 	f->flags = 02;
-	f->epoll = calloc(2, sizeof(*f->epoll));
-	f->epoll[0] = (struct ps_epoll_target){ 1, 0x80000019u, HIGH_BIT | 7, 12345 };
-	f->epoll[1] = (struct ps_epoll_target){ 3, 0x1, 0, HIGH_BIT | 5 };
-	f->nepoll = 2;
+	f->u.epoll.targets = calloc(2, sizeof(*f->u.epoll.targets));
+	f->u.epoll.targets[0] = (struct ps_epoll_target){ 1, 0x80000019u, HIGH_BIT | 7, 12345 };
+	f->u.epoll.targets[1] = (struct ps_epoll_target){ 3, 0x1, 0, HIGH_BIT | 5 };
+	f->u.epoll.ntargets = 2;
 	fill_more_fds(fds);
 }
 
@@ -579,19 +583,8 @@ static void assert_socket_eq(const struct ps_socket *x, const struct ps_socket *
 		ck_assert_uint_eq(x->msgs[k], y->msgs[k]);
 }
 
-static void assert_fd_state_eq(const struct ps_fd *x, const struct ps_fd *y)
+static void assert_watches_eq(const struct ps_fd_inotify *x, const struct ps_fd_inotify *y)
 {
-	ck_assert_int_eq(x->is_dup, y->is_dup);
-	ck_assert_int_eq(x->dup_of, y->dup_of);
-	if (x->is_dup)
-		return;
-	ck_assert_uint_eq(x->size, y->size);
-	ck_assert_uint_eq(x->uid, y->uid);
-	ck_assert_uint_eq(x->gid, y->gid);
-	ck_assert_uint_eq(x->seals, y->seals);
-	ck_assert_mem_eq(&x->eventfd, &y->eventfd, sizeof(x->eventfd));
-	ck_assert_mem_eq(&x->timerfd, &y->timerfd, sizeof(x->timerfd));
-	ck_assert_uint_eq(x->sigmask, y->sigmask);
 	ck_assert_uint_eq(x->nwatches, y->nwatches);
 	for (size_t k = 0; k < x->nwatches; k++) {
 		ck_assert_int_eq(x->watches[k].wd, y->watches[k].wd);
@@ -601,9 +594,53 @@ static void assert_fd_state_eq(const struct ps_fd *x, const struct ps_fd *y)
 		ck_assert_uint_eq(x->watches[k].dev_minor, y->watches[k].dev_minor);
 		assert_bytes_eq(&x->watches[k].path, &y->watches[k].path);
 	}
-	ck_assert_int_eq(!x->sock, !y->sock);
-	if (x->sock)
-		assert_socket_eq(x->sock, y->sock);
+}
+
+static void assert_epoll_eq(const struct ps_fd_epoll *x, const struct ps_fd_epoll *y)
+{
+	ck_assert_uint_eq(x->ntargets, y->ntargets);
+	for (size_t k = 0; k < x->ntargets; k++) {
+		ck_assert_int_eq(x->targets[k].fd, y->targets[k].fd);
+		ck_assert_uint_eq(x->targets[k].events, y->targets[k].events);
+		ck_assert_uint_eq(x->targets[k].data, y->targets[k].data);
+		ck_assert_uint_eq(x->targets[k].ino, y->targets[k].ino);
+	}
+}
+
+/* The kind's own fields, which a dup's entry has none of. */
+static void assert_fd_state_eq(const struct ps_fd *x, const struct ps_fd *y)
+{
+	ck_assert_int_eq(x->is_dup, y->is_dup);
+	ck_assert_int_eq(x->dup_of, y->dup_of);
+	if (x->is_dup)
+		return;
+	switch (x->kind) {
+	case PS_FD_KIND_FILE:
+	case PS_FD_KIND_MEMFD:
+		ck_assert_uint_eq(x->u.content.size, y->u.content.size);
+		ck_assert_uint_eq(x->u.content.uid, y->u.content.uid);
+		ck_assert_uint_eq(x->u.content.gid, y->u.content.gid);
+		ck_assert_uint_eq(x->u.content.seals, y->u.content.seals);
+		break;
+	case PS_FD_KIND_EVENTFD:
+		ck_assert_mem_eq(&x->u.eventfd, &y->u.eventfd, sizeof(x->u.eventfd));
+		break;
+	case PS_FD_KIND_TIMERFD:
+		ck_assert_mem_eq(&x->u.timerfd, &y->u.timerfd, sizeof(x->u.timerfd));
+		break;
+	case PS_FD_KIND_SIGNALFD:
+		ck_assert_uint_eq(x->u.sigmask, y->u.sigmask);
+		break;
+	case PS_FD_KIND_INOTIFY:
+		assert_watches_eq(&x->u.inotify, &y->u.inotify);
+		break;
+	case PS_FD_KIND_UNIX:
+	case PS_FD_KIND_INET:
+		assert_socket_eq(&x->u.sock, &y->u.sock);
+		break;
+	default:
+		break;
+	}
 }
 
 static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
@@ -613,7 +650,8 @@ static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
 		const struct ps_fd *x = &a->items[i], *y = &b->items[i];
 		ck_assert_int_eq(x->fd, y->fd);
 		ck_assert_int_eq(x->type, y->type);
-		ck_assert_pstr_eq(x->kind, y->kind);
+		ck_assert_int_eq(x->kind, y->kind);
+		ck_assert_pstr_eq(ps_fd_kind_json_name(x), ps_fd_kind_json_name(y));
 		ck_assert_int_eq(x->flags, y->flags);
 		ck_assert_int_eq(x->cloexec, y->cloexec);
 		ck_assert_uint_eq(x->pos, y->pos);
@@ -629,14 +667,10 @@ static void assert_fds_eq(const struct ps_fds *a, const struct ps_fds *b)
 		ck_assert_int_eq(x->supported, y->supported);
 		ck_assert_pstr_eq(x->unsupported_reason, y->unsupported_reason);
 		ck_assert_pstr_eq(x->data, y->data);
-		ck_assert_uint_eq(x->pipe_size, y->pipe_size);
-		ck_assert_uint_eq(x->nepoll, y->nepoll);
-		for (size_t k = 0; k < x->nepoll; k++) {
-			ck_assert_int_eq(x->epoll[k].fd, y->epoll[k].fd);
-			ck_assert_uint_eq(x->epoll[k].events, y->epoll[k].events);
-			ck_assert_uint_eq(x->epoll[k].data, y->epoll[k].data);
-			ck_assert_uint_eq(x->epoll[k].ino, y->epoll[k].ino);
-		}
+		if (x->kind == PS_FD_KIND_PIPE)
+			ck_assert_uint_eq(x->u.pipe_size, y->u.pipe_size);
+		if (x->kind == PS_FD_KIND_EPOLL)
+			assert_epoll_eq(&x->u.epoll, &y->u.epoll);
 		assert_fd_state_eq(x, y);
 	}
 }

@@ -26,6 +26,7 @@
 #include "backend/process.h"
 #include "backend/fds.h"
 #include "backend/elf_buildid.h"
+#include "image/fd_kinds.h"
 
 /* ------------------------------------------------------------------ */
 /* Samples                                                             */
@@ -1035,7 +1036,7 @@ START_TEST(test_live_fds)
 	for (i = 1; i < fds.count; i++)
 		ck_assert_int_lt(fds.items[i - 1].fd, fds.items[i].fd);
 	for (i = 0; i < fds.count; i++) {
-		ck_assert_ptr_nonnull(fds.items[i].kind);
+		ck_assert_ptr_nonnull(ps_fd_kind_json_name(&fds.items[i]));
 		ck_assert_ptr_nonnull(fds.items[i].path.data);
 		ck_assert(fds.items[i].supported || fds.items[i].unsupported_reason);
 	}
@@ -1043,7 +1044,8 @@ START_TEST(test_live_fds)
 	f = find_fd(&fds, app);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_REG);
-	ck_assert_str_eq(f->kind, "file");
+	ck_assert_int_eq(f->kind, PS_FD_KIND_FILE);
+	ck_assert_str_eq(ps_fd_kind_json_name(f), "file");
 	ck_assert_str_eq(f->path.data, tmpl);
 	ck_assert_uint_eq(f->pos, 5);
 	ck_assert_int_eq(f->flags & O_ACCMODE, O_WRONLY);
@@ -1069,9 +1071,10 @@ START_TEST(test_live_fds)
 		f = find_fd(&fds, pipefd[i]);
 		ck_assert_ptr_nonnull(f);
 		ck_assert_int_eq(f->type, PS_FD_PIPE);
-		ck_assert_str_eq(f->kind, "pipe");
+		ck_assert_int_eq(f->kind, PS_FD_KIND_PIPE);
+		ck_assert_str_eq(ps_fd_kind_json_name(f), "pipe");
 		ck_assert_int_eq(f->supported, 1);
-		ck_assert_uint_ge(f->pipe_size, 4096);
+		ck_assert_uint_ge(f->u.pipe_size, 4096);
 		ck_assert(strncmp(f->path.data, "pipe:[", 6) == 0);
 	}
 	ck_assert_int_eq(find_fd(&fds, pipefd[1])->flags & O_ACCMODE, O_WRONLY);
@@ -1091,22 +1094,25 @@ START_TEST(test_live_fds)
 	f = find_fd(&fds, efd);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_ANON);
-	ck_assert_str_eq(f->kind, "eventfd");
+	ck_assert_int_eq(f->kind, PS_FD_KIND_EVENTFD);
+	ck_assert_str_eq(ps_fd_kind_json_name(f), "eventfd");
 	ck_assert_int_eq(f->supported, 1);
-	ck_assert_uint_eq(f->eventfd.count, 3);
-	ck_assert_int_eq(f->eventfd.semaphore, 0);
+	ck_assert_uint_eq(f->u.eventfd.count, 3);
+	ck_assert_int_eq(f->u.eventfd.semaphore, 0);
 
 	f = find_fd(&fds, dirfd);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_DIR);
-	ck_assert_str_eq(f->kind, "directory");
+	ck_assert_int_eq(f->kind, PS_FD_KIND_DIR);
+	ck_assert_str_eq(ps_fd_kind_json_name(f), "directory");
 	ck_assert_str_eq(f->path.data, "/tmp");
 	ck_assert_int_eq(f->supported, 1);
 
 	f = find_fd(&fds, nullfd);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_CHR);
-	ck_assert_str_eq(f->kind, "char");
+	ck_assert_int_eq(f->kind, PS_FD_KIND_FILE);   /* /dev/null: a device, no terminal */
+	ck_assert_str_eq(ps_fd_kind_json_name(f), "char");
 	ck_assert_uint_eq(f->rdev_major, 1);
 	ck_assert_uint_eq(f->rdev_minor, 3);
 	ck_assert_int_eq(f->flags & O_ACCMODE, O_RDWR);
@@ -1118,17 +1124,18 @@ START_TEST(test_live_fds)
 	ck_assert_int_eq(f->deleted, 1);
 	ck_assert_str_eq(f->path.data, deleted_tmpl);
 	ck_assert_int_eq(f->supported, 1);
-	ck_assert_uint_eq(f->size, 0);
-	ck_assert_uint_eq(f->uid, getuid());
+	ck_assert_uint_eq(f->u.content.size, 0);
+	ck_assert_uint_eq(f->u.content.uid, getuid());
 	ck_assert_ptr_nonnull(f->data);   /* its content goes into fds/<n> */
 
 	f = find_fd(&fds, memfd);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(f->type, PS_FD_ANON);
-	ck_assert_str_eq(f->kind, "memfd");
+	ck_assert_int_eq(f->kind, PS_FD_KIND_MEMFD);
+	ck_assert_str_eq(ps_fd_kind_json_name(f), "memfd");
 	ck_assert_str_eq(f->path.data, "/memfd:ps test");
 	ck_assert_int_eq(f->supported, 1);
-	ck_assert_uint_eq(f->seals, F_SEAL_SEAL);   /* made without MFD_ALLOW_SEALING */
+	ck_assert_uint_eq(f->u.content.seals, F_SEAL_SEAL);   /* made without MFD_ALLOW_SEALING */
 
 	ps_fds_free(&fds);
 	close(tmp);

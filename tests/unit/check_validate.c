@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend/elf_buildid.h"
+#include "image/fd_kinds.h"
 #include "image/json_util.h"
 #include "backend/proc_parse.h"
 #include "restore/validate.h"
@@ -176,9 +177,9 @@ static struct ps_fd *add_fd(int n, enum ps_fd_type type, const char *kind, const
 	memset(f, 0, sizeof(*f));
 	f->fd = n;
 	f->type = type;
-	f->kind = xstrdup(kind);
 	f->flags = flags;
 	f->supported = 1;
+	ck_assert_int_eq(ps_fd_kind_from_json_name(f, kind, -1), 0);
 	set_bytes(&f->path, path);
 	return f;
 }
@@ -517,16 +518,16 @@ START_TEST(test_caller_made_files)
 	be_uid(54321);
 	f->deleted = 1;
 	f->data = xstrdup("fds/5");
-	f->uid = f->gid = 54321;
+	f->u.content.uid = f->u.content.gid = 54321;
 	f->mode = S_IFREG | 0600;
 	expect_refused(validate_as(54321, 54321), fmt("fd 5: uid 54321 may not make a file in %s "
 						      "(Permission denied)", g_dir));
 	ck_assert_int_eq(chmod(g_dir, 0777), 0);
 	ck_assert_msg(validate_as(54321, 54321) == 0, "refused: %s", g_err);
-	f->uid = 0;
+	f->u.content.uid = 0;
 	expect_refused(validate_as(54321, 54321), fmt("fd 5: %s/gone belonged to 0:54321, and uid "
 						      "54321 may only restore files of its own", g_dir));
-	f->uid = 54321;
+	f->u.content.uid = 54321;
 	f->mode |= S_ISUID;
 	expect_refused(validate_as(54321, 54321), "is set-user-ID or set-group-ID: only root may");
 }
@@ -658,10 +659,10 @@ START_TEST(test_caller_watch_and_bind)
 	be_uid(54321);
 	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/private", g_dir), (int)sizeof(dir));
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	f->watches = calloc(1, sizeof(*f->watches));
-	f->nwatches = 1;
-	f->watches[0].wd = 1;
-	set_bytes(&f->watches[0].path, dir);
+	f->u.inotify.watches = calloc(1, sizeof(*f->u.inotify.watches));
+	f->u.inotify.nwatches = 1;
+	f->u.inotify.watches[0].wd = 1;
+	set_bytes(&f->u.inotify.watches[0].path, dir);
 	expect_refused(validate_as(54321, 54321), fmt("fd 4: inotify watch 1: uid 54321 may not "
 						      "watch %s (Permission denied)", dir));
 	ck_assert_int_eq(chmod(dir, 0755), 0);
@@ -685,14 +686,14 @@ START_TEST(test_caller_privileged_port)
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(80) };
 
 	be_uid(54321);
-	f->sock = calloc(1, sizeof(*f->sock));
-	f->sock->family = AF_INET;
-	f->sock->type = SOCK_STREAM;
-	f->sock->protocol = IPPROTO_TCP;
-	f->sock->state = PS_SOCK_LISTENING;
-	f->sock->peer_fd = -1;
-	f->sock->local.len = sizeof(in);
-	memcpy(f->sock->local.sa, &in, sizeof(in));
+	f->kind = PS_FD_KIND_INET;
+	f->u.sock.family = AF_INET;
+	f->u.sock.type = SOCK_STREAM;
+	f->u.sock.protocol = IPPROTO_TCP;
+	f->u.sock.state = PS_SOCK_LISTENING;
+	f->u.sock.peer_fd = -1;
+	f->u.sock.local.len = sizeof(in);
+	memcpy(f->u.sock.local.sa, &in, sizeof(in));
 	expect_refused(validate_as(54321, 54321), "fd 5: bound to port 80, which only root may bind");
 	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
 }
@@ -921,13 +922,12 @@ static struct ps_socket *add_unix_socket(int n, int type, enum ps_sock_state sta
 {
 	struct ps_fd *f = add_fd(n, PS_FD_SOCKET, "socket", "socket:[99]", O_RDWR);
 
-	f->sock = calloc(1, sizeof(*f->sock));
-	ck_assert_ptr_nonnull(f->sock);
-	f->sock->family = AF_UNIX;
-	f->sock->type = type;
-	f->sock->state = state;
-	f->sock->peer_fd = peer_fd;
-	return f->sock;
+	f->kind = PS_FD_KIND_UNIX;
+	f->u.sock.family = AF_UNIX;
+	f->u.sock.type = type;
+	f->u.sock.state = state;
+	f->u.sock.peer_fd = peer_fd;
+	return &f->u.sock;
 }
 
 START_TEST(test_fd_socket_pair_must_point_back)
@@ -996,6 +996,7 @@ START_TEST(test_fd_pty_master)
 
 	f->rdev_major = 5;
 	f->rdev_minor = 2;
+	f->kind = ps_fd_kind_of_chr(f->rdev_major);   /* a terminal, by its device */
 	expect_refused(validate_as(0, 0), "fd 3: /dev/ptmx is a pseudo-terminal master");
 }
 END_TEST
@@ -1006,6 +1007,7 @@ START_TEST(test_fd_missing_tty_ok)
 
 	f->rdev_major = 136;
 	f->rdev_minor = 4242;
+	f->kind = ps_fd_kind_of_chr(f->rdev_major);   /* a terminal, by its device */
 	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
 }
 END_TEST
