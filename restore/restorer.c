@@ -14,16 +14,13 @@
 #include "restore/fds.h"
 #include "image/image_read.h"
 #include "restore/layout.h"
+#include "restore/part_restore.h"
 #include "restore/prefill.h"
-#include "restore/process.h"
 #include "restore/rctx.h"
-#include "restore/regs.h"
 #include "restore/restorer.h"
-#include "restore/signals.h"
 #include "restore/sockets.h"
 #include "restore/stub.h"
 #include "restore/threads.h"
-#include "restore/timers.h"
 #include "backend/tracer.h"
 #include "restore/validate.h"
 
@@ -77,6 +74,9 @@ static int build_process(struct ps_rctx *c)
 		e = ps_layout_set_mm(c);
 	if (e == 0)
 		e = ps_restore_process_attrs(c);
+	/* After the attributes: ITIMER_REAL runs from the moment it is armed. */
+	if (e == 0)
+		e = ps_restore_itimers(c);
 	if (e == 0)
 		e = ps_restore_sigactions(c);
 	if (e == 0)

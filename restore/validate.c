@@ -30,21 +30,10 @@
 #include "restore/fds.h"
 #include "restore/fds_anon.h"
 #include "restore/validate.h"
+#include "image/parts.h"
 #include "backend/sentence.h"
 
-struct vctx {
-	const struct ps_model *m;
-	const char *dir;
-	uid_t uid;                 /* the caller */
-	gid_t gid;
-	char *err;
-	size_t errlen;
-};
-
-static int refuse(struct vctx *v, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int refuse(struct vctx *v, int e, const char *fmt, ...)
+int ps_refuse(const struct ps_check *v, int e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,38 +50,38 @@ static unsigned long long ull(uint64_t x)
 
 /* ---- the machine ---- */
 
-static int check_machine(struct vctx *v)
+static int check_machine(struct ps_check *v)
 {
 	const struct ps_image_meta *meta = &v->m->meta;
 	struct utsname u;
 
 	if (strcmp(meta->arch, "x86_64") != 0)
-		return refuse(v, -EINVAL, "the image is for %s; this machine is x86_64", meta->arch);
+		return ps_refuse(v, -EINVAL, "the image is for %s; this machine is x86_64", meta->arch);
 	if (meta->page_size != 4096 || sysconf(_SC_PAGESIZE) != 4096)
-		return refuse(v, -EINVAL, "the image has %ld-byte pages; restore needs 4096-byte pages "
+		return ps_refuse(v, -EINVAL, "the image has %ld-byte pages; restore needs 4096-byte pages "
 			      "(this machine has %ld)", meta->page_size, sysconf(_SC_PAGESIZE));
 	if (uname(&u) < 0)
-		return refuse(v, -errno, "uname: %s", strerror(errno));
+		return ps_refuse(v, -errno, "uname: %s", strerror(errno));
 	/* Only the release matters: a reboot (another boot_id) is fine. */
 	if (strcmp(meta->kernel, u.release) != 0)
-		return refuse(v, -EINVAL, "the image was taken on kernel %s; this is %s: "
+		return ps_refuse(v, -EINVAL, "the image was taken on kernel %s; this is %s: "
 			      "the vDSO would differ", meta->kernel, u.release);
 	return 0;
 }
 
-static int check_threads(struct vctx *v)
+static int check_threads(struct ps_check *v)
 {
 	const struct ps_model *m = v->m;
 
 	if (m->nthreads == 0)
-		return refuse(v, -EINVAL, "the image has no threads");
+		return ps_refuse(v, -EINVAL, "the image has no threads");
 	for (size_t i = 1; i < m->nthreads; i++)
 		for (size_t j = 0; j < i; j++)
 			if (m->threads[i].tid == m->threads[j].tid)
-				return refuse(v, -EINVAL, "the image lists thread %d twice",
+				return ps_refuse(v, -EINVAL, "the image lists thread %d twice",
 					      m->threads[i].tid);
 	if (m->threads[0].tid != m->proc.pid)
-		return refuse(v, -EINVAL, "the image's first thread is tid %d, not the process's "
+		return ps_refuse(v, -EINVAL, "the image's first thread is tid %d, not the process's "
 			      "pid %d", m->threads[0].tid, m->proc.pid);
 	return 0;
 }
@@ -143,7 +132,7 @@ static pid_t read_tgid(pid_t pid)
 }
 
 /* Who holds pid now, in words a person can act on. */
-static int refuse_pid_taken(struct vctx *v, pid_t pid)
+static int refuse_pid_taken(struct ps_check *v, pid_t pid)
 {
 	struct ps_stat st;
 	char path[48], *text;
@@ -153,33 +142,33 @@ static int refuse_pid_taken(struct vctx *v, pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (ps_read_file(path, &text, &len) < 0)
-		return refuse(v, -EBUSY, "pid %d is in use", pid);
+		return ps_refuse(v, -EBUSY, "pid %d is in use", pid);
 	rc = ps_parse_stat(text, &st);
 	free(text);
 	if (rc < 0)
-		return refuse(v, -EBUSY, "pid %d is in use", pid);
+		return ps_refuse(v, -EBUSY, "pid %d is in use", pid);
 	tgid = read_tgid(pid);
 	if (tgid != pid)
-		return refuse(v, -EBUSY, "pid %d is taken by a thread of process %d (%s)",
+		return ps_refuse(v, -EBUSY, "pid %d is taken by a thread of process %d (%s)",
 			      pid, tgid, st.comm);
 	if (st.state == 'Z')
-		return refuse(v, -EBUSY, "pid %d is taken by process %s (state Z: a zombie that its "
+		return ps_refuse(v, -EBUSY, "pid %d is taken by process %s (state Z: a zombie that its "
 			      "parent, pid %d, has not reaped)", pid, st.comm, st.ppid);
 	if (strcmp(st.comm, v->m->proc.comm) == 0)
-		return refuse(v, -EBUSY, "pid %d is in use: the original process is still running? "
+		return ps_refuse(v, -EBUSY, "pid %d is in use: the original process is still running? "
 			      "(%s, state %c)", pid, st.comm, st.state);
-	return refuse(v, -EBUSY, "pid %d is taken by process %s (state %c)", pid, st.comm,
+	return ps_refuse(v, -EBUSY, "pid %d is taken by process %s (state %c)", pid, st.comm,
 		      st.state);
 }
 
 /* Every other thread gets its old tid back with clone3's set_tid too. */
-static int check_thread_ids(struct vctx *v, long max)
+static int check_thread_ids(struct ps_check *v, long max)
 {
 	for (size_t i = 1; i < v->m->nthreads; i++) {
 		pid_t tid = v->m->threads[i].tid;
 
 		if (tid <= 1 || tid >= max)
-			return refuse(v, -EINVAL, "thread %d cannot be restored: its id is not "
+			return ps_refuse(v, -EINVAL, "thread %d cannot be restored: its id is not "
 				      "between 2 and pid_max (%ld)", tid, max);
 		if (pid_in_use(tid))
 			return refuse_pid_taken(v, tid);
@@ -187,83 +176,35 @@ static int check_thread_ids(struct vctx *v, long max)
 	return 0;
 }
 
-static int check_pid(struct vctx *v)
+static int check_pid(struct ps_check *v)
 {
 	pid_t pid = v->m->proc.pid;
 	long max = read_pid_max();
 
 	if (pid <= 1)
-		return refuse(v, -EINVAL, "pid %d cannot be restored: pid 1 is init", pid);
+		return ps_refuse(v, -EINVAL, "pid %d cannot be restored: pid 1 is init", pid);
 	/* clone3's set_tid takes only pids below pid_max. */
 	if (pid >= max)
-		return refuse(v, -EINVAL, "pid %d is not below this machine's pid_max (%ld): "
+		return ps_refuse(v, -EINVAL, "pid %d is not below this machine's pid_max (%ld): "
 			      "raise kernel.pid_max to restore it", pid, max);
 	if (pid_in_use(pid))
 		return refuse_pid_taken(v, pid);
 	if (pid_is_group(pid))
-		return refuse(v, -EBUSY, "pid %d is in use as the process group of running "
+		return ps_refuse(v, -EBUSY, "pid %d is in use as the process group of running "
 			      "processes (their leader has exited)", pid);
 	return check_thread_ids(v, max);
 }
 
-/* ---- process state restore cannot recreate yet ---- */
-
-static int check_pending_list(struct vctx *v, const struct ps_siginfo *q, size_t n)
+/* Each part's own checks (restore/<part>.c), in the order of the table. */
+static int check_parts(struct ps_check *v)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (q[i].signo == SIGKILL)
-			return refuse(v, -EINVAL, "a SIGKILL is pending: the process was being "
-				      "killed at the checkpoint");
-		/* Queued in the stub, a stop would take effect in the middle
-		 * of the restore, which drives the stub by ptrace. */
-		if (q[i].signo == SIGSTOP)
-			return refuse(v, -ENOTSUP, "a SIGSTOP is pending: restoring a pending stop "
-				      "is not supported yet");
+	for (size_t i = 0; i < ps_nparts; i++) {
+		int rc = ps_parts[i].validate ? ps_parts[i].validate(v) : 0;
+
+		if (rc)
+			return rc;
 	}
 	return 0;
-}
-
-static int has_thread(const struct ps_model *m, pid_t tid)
-{
-	for (size_t i = 0; i < m->nthreads; i++)
-		if (m->threads[i].tid == tid)
-			return 1;
-	return 0;
-}
-
-/* A timer that signals one thread must name a thread of the image. */
-static int check_timers(struct vctx *v)
-{
-	const struct ps_process *p = &v->m->proc;
-
-	for (size_t i = 0; i < p->ntimers; i++) {
-		const struct ps_posix_timer *t = &p->timers[i];
-
-		if ((t->notify & SIGEV_THREAD_ID) && !has_thread(v->m, t->notify_tid))
-			return refuse(v, -EINVAL, "POSIX timer %d signals thread %d, which is not in "
-				      "the image", t->id, t->notify_tid);
-		if (i && t->id <= p->timers[i - 1].id)
-			return refuse(v, -EINVAL, "POSIX timer %d is listed twice or out of order",
-				      t->id);
-	}
-	return 0;
-}
-
-static int check_process_state(struct vctx *v)
-{
-	const struct ps_model *m = v->m;
-	int rc;
-
-	if (m->proc.creds.seccomp == 2)
-		return refuse(v, -ENOTSUP, "seccomp filters cannot be restored");
-	if (m->proc.creds.seccomp != 0)
-		return refuse(v, -ENOTSUP, "seccomp strict mode cannot be restored");
-	rc = check_timers(v);
-	if (!rc)
-		rc = check_pending_list(v, m->signals.shared_pending, m->signals.nshared_pending);
-	for (size_t i = 0; !rc && i < m->nthreads; i++)
-		rc = check_pending_list(v, m->threads[i].pending, m->threads[i].npending);
-	return rc;
 }
 
 /* ---- capabilities: what the kernel and procsnap itself allow ---- */
@@ -282,24 +223,24 @@ static int own_permitted_caps(uint64_t *caps)
 /* capset refuses effective bits outside permitted, and ambient bits must be
  * in both permitted and inheritable; the stub, a fork of procsnap, can only
  * hand out capabilities procsnap holds. */
-static int check_caps(struct vctx *v)
+static int check_caps(struct ps_check *v)
 {
 	const struct ps_creds *cr = &v->m->proc.creds;
 	uint64_t own = 0, extra;
 	int rc;
 
 	if (cr->cap_eff & ~cr->cap_prm)
-		return refuse(v, -EINVAL, "the image's effective capabilities %#llx are not all "
+		return ps_refuse(v, -EINVAL, "the image's effective capabilities %#llx are not all "
 			      "permitted (%#llx)", ull(cr->cap_eff), ull(cr->cap_prm));
 	if (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))
-		return refuse(v, -EINVAL, "the image's ambient capabilities %#llx are not all both "
+		return ps_refuse(v, -EINVAL, "the image's ambient capabilities %#llx are not all both "
 			      "permitted and inheritable", ull(cr->cap_amb));
 	rc = own_permitted_caps(&own);
 	if (rc < 0)
-		return refuse(v, rc, "capget: %s", strerror(-rc));
+		return ps_refuse(v, rc, "capget: %s", strerror(-rc));
 	extra = (cr->cap_prm | cr->cap_inh) & ~own;
 	if (extra)
-		return refuse(v, -EPERM, "the image has capabilities %#llx that procsnap itself "
+		return ps_refuse(v, -EPERM, "the image has capabilities %#llx that procsnap itself "
 			      "does not hold here (first: capability %d)", ull(extra),
 			      __builtin_ctzll(extra));
 	return 0;
@@ -337,46 +278,46 @@ static int caller_groups(uid_t uid, gid_t gid, gid_t **out, int *n)
 	return 0;
 }
 
-static int check_caller_groups(struct vctx *v)
+static int check_caller_groups(struct ps_check *v)
 {
 	const struct ps_creds *cr = &v->m->proc.creds;
 	gid_t *mine;
 	int n, rc = 0;
 
 	if (caller_groups(v->uid, v->gid, &mine, &n) < 0)
-		return refuse(v, -ENOMEM, "out of memory");
+		return ps_refuse(v, -ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < cr->ngroups; i++) {
 		int member = 0;
 
 		for (int j = 0; j < n && !member; j++)
 			member = mine[j] == cr->groups[i];
 		if (!member)
-			rc = refuse(v, -EPERM, "the image has supplementary group %u; uid %u is not "
+			rc = ps_refuse(v, -EPERM, "the image has supplementary group %u; uid %u is not "
 				    "a member of it", (unsigned)cr->groups[i], (unsigned)v->uid);
 	}
 	free(mine);
 	return rc;
 }
 
-static int check_caller_ids(struct vctx *v)
+static int check_caller_ids(struct ps_check *v)
 {
 	const struct ps_creds *cr = &v->m->proc.creds;
 
 	for (int i = 0; i < 4; i++)
 		if (cr->uid[i] != v->uid)
-			return refuse(v, -EPERM, "the image runs as uid %u; you are uid %u",
+			return ps_refuse(v, -EPERM, "the image runs as uid %u; you are uid %u",
 				      (unsigned)cr->uid[i], (unsigned)v->uid);
 	for (int i = 0; i < 4; i++)
 		if (cr->gid[i] != v->gid)
-			return refuse(v, -EPERM, "the image runs as gid %u; your gid is %u",
+			return ps_refuse(v, -EPERM, "the image runs as gid %u; your gid is %u",
 				      (unsigned)cr->gid[i], (unsigned)v->gid);
 	if (cr->cap_eff | cr->cap_prm | cr->cap_inh | cr->cap_amb)
-		return refuse(v, -EPERM, "the image holds capabilities (permitted %#llx, effective "
+		return ps_refuse(v, -EPERM, "the image holds capabilities (permitted %#llx, effective "
 			      "%#llx, inheritable %#llx, ambient %#llx); only root may restore it",
 			      ull(cr->cap_prm), ull(cr->cap_eff), ull(cr->cap_inh), ull(cr->cap_amb));
 	/* A chroot with a setuid binary and a forged /etc is a way to root. */
 	if (strcmp(v->m->proc.root.data, "/") != 0)
-		return refuse(v, -EPERM, "the image is chrooted to %s; only root may restore a "
+		return ps_refuse(v, -EPERM, "the image is chrooted to %s; only root may restore a "
 			      "chrooted process", v->m->proc.root.data);
 	return check_caller_groups(v);
 }
@@ -585,7 +526,7 @@ static int list_probes(const struct ps_model *m, struct probes *ps)
 
 /* A missing file is not reported here: the checks of each file name it
  * better. */
-static int run_probes(struct vctx *v, const struct probes *ps)
+static int run_probes(struct ps_check *v, const struct probes *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct probe *p = &ps->p[i];
@@ -601,7 +542,7 @@ static int run_probes(struct vctx *v, const struct probes *ps)
 /* The rule on what a name may be: no way through /proc into what a process
  * sees (as_caller.c enforces it again at the open). Paths only: nothing is
  * looked up. */
-static int check_proc_links(struct vctx *v, const struct probes *ps)
+static int check_proc_links(struct ps_check *v, const struct probes *ps)
 {
 	char link[64];
 
@@ -609,23 +550,23 @@ static int check_proc_links(struct vctx *v, const struct probes *ps)
 		const struct probe *p = &ps->p[i];
 
 		if (ps_proc_link_in(p->path, link, sizeof(link)))
-			return refuse(v, -EPERM, "%s: %s goes through %s into a process's files: only "
+			return ps_refuse(v, -EPERM, "%s: %s goes through %s into a process's files: only "
 				      "root may restore such a path", p->who, p->path, link);
 	}
 	return 0;
 }
 
-static int check_caller_paths(struct vctx *v)
+static int check_caller_paths(struct ps_check *v)
 {
 	struct probes ps = { NULL, 0, 0 };
 	int rc = list_probes(v->m, &ps);
 
-	rc = rc ? refuse(v, -ENOMEM, "out of memory") : check_proc_links(v, &ps);
+	rc = rc ? ps_refuse(v, -ENOMEM, "out of memory") : check_proc_links(v, &ps);
 	free_probes(&ps);
 	return rc;
 }
 
-static int check_caller(struct vctx *v)
+static int check_caller(struct ps_check *v)
 {
 	int rc;
 
@@ -638,7 +579,7 @@ static int check_caller(struct vctx *v)
 /* ---- memory ---- */
 
 /* Content files hold the whole range, holes included. */
-static int check_content(struct vctx *v, const struct ps_mapping *map)
+static int check_content(struct ps_check *v, const struct ps_mapping *map)
 {
 	uint64_t len = map->end - map->start;
 	const struct ps_image_file *f = ps_image_file_find(&v->m->meta, map->content);
@@ -646,18 +587,18 @@ static int check_content(struct vctx *v, const struct ps_mapping *map)
 	struct stat st;
 
 	if (!f)
-		return refuse(v, -EINVAL, "image.json does not list %s", map->content);
+		return ps_refuse(v, -EINVAL, "image.json does not list %s", map->content);
 	if (f->size != len)
-		return refuse(v, -EINVAL, "image.json says %s is %llu bytes, but its mapping "
+		return ps_refuse(v, -EINVAL, "image.json says %s is %llu bytes, but its mapping "
 			      "%llx-%llx is %llu bytes", map->content, ull(f->size),
 			      ull(map->start), ull(map->end), ull(len));
 	snprintf(path, sizeof(path), "%s/%s", v->dir, map->content);
 	if (lstat(path, &st) < 0)
-		return refuse(v, -errno, "%s: %s", map->content, strerror(errno));
+		return ps_refuse(v, -errno, "%s: %s", map->content, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return refuse(v, -EINVAL, "%s is not a regular file", map->content);
+		return ps_refuse(v, -EINVAL, "%s is not a regular file", map->content);
 	if ((uint64_t)st.st_size != len)
-		return refuse(v, -EINVAL, "%s is %llu bytes, but its mapping %llx-%llx is %llu bytes",
+		return ps_refuse(v, -EINVAL, "%s is %llu bytes, but its mapping %llx-%llx is %llu bytes",
 			      map->content, ull(st.st_size), ull(map->start), ull(map->end),
 			      ull(len));
 	return 0;
@@ -693,7 +634,7 @@ static int current_build_id(const char *path, char *out, size_t len)
 }
 
 /* The same file as at the checkpoint: clean pages are read back from it. */
-static int check_mapped_file(struct vctx *v, const struct ps_mapping *map)
+static int check_mapped_file(struct ps_check *v, const struct ps_mapping *map)
 {
 	const struct ps_file_id *id = &map->file;
 	const char *path = map->path.data;
@@ -703,27 +644,27 @@ static int check_mapped_file(struct vctx *v, const struct ps_mapping *map)
 
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT)
-			return refuse(v, -ENOENT, "%s is missing", path);
-		return refuse(v, -errno, "%s: %s", path, strerror(errno));
+			return ps_refuse(v, -ENOENT, "%s is missing", path);
+		return ps_refuse(v, -errno, "%s: %s", path, strerror(errno));
 	}
 	if (id->build_id[0]) {
 		if (!S_ISREG(st.st_mode))
-			return refuse(v, -ESTALE, "%s changed since the checkpoint (it is no longer "
+			return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (it is no longer "
 				      "a regular file)", path);
 		rc = current_build_id(path, now_id, sizeof(now_id));
 		if (rc < 0)
-			return refuse(v, rc, "%s: cannot read its build-id: %s", path, strerror(-rc));
+			return ps_refuse(v, rc, "%s: cannot read its build-id: %s", path, strerror(-rc));
 		if (strcmp(now_id, id->build_id) != 0)
-			return refuse(v, -ESTALE, "%s changed since the checkpoint (build-id differs)",
+			return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (build-id differs)",
 				      path);
 	}
 	if ((uint64_t)st.st_size != id->size)
-		return refuse(v, -ESTALE, "%s changed since the checkpoint (size %llu -> %llu)",
+		return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (size %llu -> %llu)",
 			      path, ull(id->size), ull(st.st_size));
 	if (st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec) {
 		format_time(then_t, sizeof(then_t), id->mtime_sec, id->mtime_nsec);
 		format_time(now_t, sizeof(now_t), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-		return refuse(v, -ESTALE, "%s changed since the checkpoint (modified %s -> %s)",
+		return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (modified %s -> %s)",
 			      path, then_t, now_t);
 	}
 	return 0;
@@ -740,17 +681,17 @@ static int same_file(const struct ps_mapping *a, const struct ps_mapping *b)
 /* A mapping of a file that is gone: a shared one carries its bytes; a
  * private one has only its own changed pages, the rest must come from the
  * file's content, saved with a descriptor the process still holds. */
-static int check_gone_file(struct vctx *v, const struct ps_mapping *map)
+static int check_gone_file(struct ps_check *v, const struct ps_mapping *map)
 {
 	if (map->shared || ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor,
 					 map->file.ino))
 		return 0;
-	return refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
+	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
 		      "were not saved (no descriptor of the process holds the file)",
 		      ull(map->start), ull(map->end), map->path.data);
 }
 
-static int check_mapping(struct vctx *v, const struct ps_mapping *map)
+static int check_mapping(struct ps_check *v, const struct ps_mapping *map)
 {
 	int rc = map->content ? check_content(v, map) : 0;
 
@@ -760,7 +701,7 @@ static int check_mapping(struct vctx *v, const struct ps_mapping *map)
 	case PS_MAP_FILE:
 		return map->deleted ? check_gone_file(v, map) : 0;
 	case PS_MAP_OTHER:
-		return refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "
+		return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "
 			      "they cannot be restored", ull(map->start), ull(map->end),
 			      map->path.data);
 	default:
@@ -768,7 +709,7 @@ static int check_mapping(struct vctx *v, const struct ps_mapping *map)
 	}
 }
 
-static int check_memory(struct vctx *v)
+static int check_memory(struct ps_check *v)
 {
 	const struct ps_maps *maps = &v->m->maps;
 	int rc = 0;
@@ -780,7 +721,7 @@ static int check_memory(struct vctx *v)
 
 /* Mapped files are the very files of the checkpoint: their clean pages are
  * read back from them. */
-static int check_mapped_files(struct vctx *v)
+static int check_mapped_files(struct ps_check *v)
 {
 	const struct ps_maps *maps = &v->m->maps;
 	int rc = 0;
@@ -795,10 +736,10 @@ static int check_mapped_files(struct vctx *v)
 	return rc;
 }
 
-static int check_exe(struct vctx *v)
+static int check_exe(struct ps_check *v)
 {
 	if (!v->m->proc.exe.len)
-		return refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
+		return ps_refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
 			      "without one is not supported");
 	return 0;
 }
@@ -806,19 +747,19 @@ static int check_exe(struct vctx *v)
 /* The exe link is set from this path (the file itself is checked as one of
  * the mappings). For a caller other than root it must not be a set-id
  * program: the link would say the process runs one it never ran. */
-static int check_exe_file(struct vctx *v)
+static int check_exe_file(struct ps_check *v)
 {
 	const char *exe = v->m->proc.exe.data;
 	struct stat st;
 
 	if (stat(exe, &st) < 0)
-		return errno == ENOENT ? refuse(v, -ENOENT, "the executable %s is missing", exe)
-				       : refuse(v, -errno, "the executable %s: %s", exe,
+		return errno == ENOENT ? ps_refuse(v, -ENOENT, "the executable %s is missing", exe)
+				       : ps_refuse(v, -errno, "the executable %s: %s", exe,
 						strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return refuse(v, -EINVAL, "the executable %s is not a regular file", exe);
+		return ps_refuse(v, -EINVAL, "the executable %s is not a regular file", exe);
 	if (v->uid && (st.st_mode & (S_ISUID | S_ISGID)))
-		return refuse(v, -EPERM, "the executable %s is set-user-ID or set-group-ID: only "
+		return ps_refuse(v, -EPERM, "the executable %s is set-user-ID or set-group-ID: only "
 			      "root may restore a process with such an executable", exe);
 	return 0;
 }
@@ -904,7 +845,7 @@ static const char *offset_text(char buf[24], int64_t off)
 	return buf;
 }
 
-static int check_vvar(struct vctx *v, const struct special *k, const struct special *kvdso,
+static int check_vvar(struct ps_check *v, const struct special *k, const struct special *kvdso,
 		      const struct ps_mapping *vdso)
 {
 	size_t n;
@@ -913,25 +854,25 @@ static int check_vvar(struct vctx *v, const struct special *k, const struct spec
 	char at_image[24], at_here[24];
 
 	if (!map)
-		return refuse(v, -EINVAL, "the image has no %s mapping, which this kernel maps "
+		return ps_refuse(v, -EINVAL, "the image has no %s mapping, which this kernel maps "
 			      "next to the vDSO: it was taken with another vDSO layout", k->name);
 	if (n > 1)
-		return refuse(v, -EINVAL, "the image has %zu %s mappings; a process has one", n,
+		return ps_refuse(v, -EINVAL, "the image has %zu %s mappings; a process has one", n,
 			      k->name);
 	if (map->end - map->start != k->end - k->start)
-		return refuse(v, -EINVAL, "the image's %s is %llu bytes, this kernel's %llu: the "
+		return ps_refuse(v, -EINVAL, "the image's %s is %llu bytes, this kernel's %llu: the "
 			      "vDSO's data pages differ", k->name, ull(map->end - map->start),
 			      ull(k->end - k->start));
 	off_image = (int64_t)(map->start - vdso->start);
 	off_here = (int64_t)(k->start - kvdso->start);
 	if (off_image != off_here)
-		return refuse(v, -EINVAL, "the image's %s is at [vdso]%s, this kernel maps it at "
+		return ps_refuse(v, -EINVAL, "the image's %s is at [vdso]%s, this kernel maps it at "
 			      "[vdso]%s: the vDSO cannot be put back with its data pages", k->name,
 			      offset_text(at_image, off_image), offset_text(at_here, off_here));
 	return 0;
 }
 
-static int check_vdso(struct vctx *v)
+static int check_vdso(struct ps_check *v)
 {
 	struct special k[MAX_KERNEL_SPECIALS];
 	size_t nk, n, nvvar;
@@ -942,16 +883,16 @@ static int check_vdso(struct vctx *v)
 	if (n == 0 && nvvar == 0)
 		return 0;       /* it ran without a vDSO (vdso=0), and will again */
 	if (n != 1)
-		return refuse(v, -EINVAL, "the image has %zu [vdso] mappings; a process has "
+		return ps_refuse(v, -EINVAL, "the image has %zu [vdso] mappings; a process has "
 			      "exactly one", n);
 	rc = kernel_vdso_layout(k, &nk);
 	if (rc < 0)
-		return refuse(v, rc, "/proc/self/maps: %s", strerror(-rc));
+		return ps_refuse(v, rc, "/proc/self/maps: %s", strerror(-rc));
 	if (!k[0].end)
-		return refuse(v, -ENOTSUP, "this kernel maps no vDSO into processes (booted with "
+		return ps_refuse(v, -ENOTSUP, "this kernel maps no vDSO into processes (booted with "
 			      "vdso=0?), but the program has one and holds pointers into it");
 	if (vdso->end - vdso->start != k[0].end - k[0].start)
-		return refuse(v, -EINVAL, "the image's [vdso] is %llu bytes, this kernel's %llu: "
+		return ps_refuse(v, -EINVAL, "the image's [vdso] is %llu bytes, this kernel's %llu: "
 			      "the vDSO code differs, and the program holds pointers into it",
 			      ull(vdso->end - vdso->start), ull(k[0].end - k[0].start));
 	for (size_t i = 1; i < nk; i++) {
@@ -960,7 +901,7 @@ static int check_vdso(struct vctx *v)
 			return rc;
 	}
 	if (nvvar != nk - 1)
-		return refuse(v, -EINVAL, "the image has %zu [vvar*] mappings; this kernel maps "
+		return ps_refuse(v, -EINVAL, "the image has %zu [vvar*] mappings; this kernel maps "
 			      "%zu next to the vDSO", nvvar, nk - 1);
 	return 0;
 }
@@ -985,18 +926,18 @@ static int is_pty_master(const struct ps_fd *f)
 	return f->rdev_major == 5 && f->rdev_minor == 2;
 }
 
-static int check_fd_path(struct vctx *v, const struct ps_fd *f)
+static int check_fd_path(struct ps_check *v, const struct ps_fd *f)
 {
 	int want = f->type == PS_FD_DIR ? S_IFDIR : f->type == PS_FD_FIFO ? S_IFIFO : S_IFREG;
 	struct stat st;
 
 	if (stat(f->path.data, &st) < 0) {
 		if (errno == ENOENT)
-			return refuse(v, -ENOENT, "fd %d: %s is missing", f->fd, f->path.data);
-		return refuse(v, -errno, "fd %d: %s: %s", f->fd, f->path.data, strerror(errno));
+			return ps_refuse(v, -ENOENT, "fd %d: %s is missing", f->fd, f->path.data);
+		return ps_refuse(v, -errno, "fd %d: %s: %s", f->fd, f->path.data, strerror(errno));
 	}
 	if ((int)(st.st_mode & S_IFMT) != want)
-		return refuse(v, -ESTALE, "fd %d: %s is no longer a %s", f->fd, f->path.data,
+		return ps_refuse(v, -ESTALE, "fd %d: %s is no longer a %s", f->fd, f->path.data,
 			      want == S_IFDIR ? "directory" : want == S_IFIFO ? "FIFO" : "regular file");
 	return 0;
 }
@@ -1012,14 +953,14 @@ static const struct ps_fd *image_fd(const struct ps_fds *fds, int n)
 /* Each registration names a descriptor by number, as epoll_ctl did: the
  * file behind that number must still be the one registered (an fd closed
  * or replaced after epoll_ctl leaves a registration no number can name). */
-static int check_epoll(struct vctx *v, const struct ps_fd *f)
+static int check_epoll(struct ps_check *v, const struct ps_fd *f)
 {
 	for (size_t i = 0; i < f->nepoll; i++) {
 		const struct ps_epoll_target *t = &f->epoll[i];
 		const struct ps_fd *w = image_fd(&v->m->fds, t->fd);
 
 		if (!w || w->ino != t->ino)
-			return refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is no "
+			return ps_refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is no "
 				      "longer open at fd %d: restoring that is not supported", f->fd,
 				      t->fd);
 	}
@@ -1028,36 +969,36 @@ static int check_epoll(struct vctx *v, const struct ps_fd *f)
 
 /* A pipe end is read-only or write-only; the other end may be in the
  * process, in another one (restore joins it again) or closed. */
-static int check_pipe(struct vctx *v, const struct ps_fd *f)
+static int check_pipe(struct ps_check *v, const struct ps_fd *f)
 {
 	int mine = f->flags & O_ACCMODE;
 
 	if (mine != O_RDONLY && mine != O_WRONLY)
-		return refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
+		return ps_refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and writing",
 			      f->fd);
 	return 0;
 }
 
 /* A dup of an fd before it, which is itself restored (not another dup). */
-static int check_dup(struct vctx *v, const struct ps_fd *f)
+static int check_dup(struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_fd *o = image_fd(&v->m->fds, f->dup_of);
 
 	if (!o || o->is_dup || o->type != f->type)
-		return refuse(v, -EINVAL, "fd %d: it shares the open file of fd %d, which is not "
+		return ps_refuse(v, -EINVAL, "fd %d: it shares the open file of fd %d, which is not "
 			      "in fds.json as such", f->fd, f->dup_of);
 	return 0;
 }
 
 /* The clocks timerfd_create takes. */
-static int check_timerfd(struct vctx *v, const struct ps_fd *f)
+static int check_timerfd(struct ps_check *v, const struct ps_fd *f)
 {
 	switch (f->timerfd.clock) {
 	case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
 	case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
 		return 0;
 	default:
-		return refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds cannot use",
+		return ps_refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds cannot use",
 			      f->fd, f->timerfd.clock);
 	}
 }
@@ -1065,34 +1006,34 @@ static int check_timerfd(struct vctx *v, const struct ps_fd *f)
 /* procsnap makes the file and gives it the saved owner and mode: for a
  * caller other than root, only its own, and never set-id (a set-uid memfd
  * owned by root could be run with fexecve). */
-static int check_content_owner(struct vctx *v, const struct ps_fd *f)
+static int check_content_owner(struct ps_check *v, const struct ps_fd *f)
 {
 	if (v->uid == 0)
 		return 0;
 	if (f->uid != v->uid || f->gid != v->gid)
-		return refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only restore "
+		return ps_refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only restore "
 			      "files of its own", f->fd, f->path.data, f->uid, f->gid,
 			      (unsigned)v->uid);
 	if (f->mode & (S_ISUID | S_ISGID))
-		return refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root may "
+		return ps_refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root may "
 			      "restore it", f->fd, f->path.data);
 	return 0;
 }
 
 /* memfd_create takes names of up to 249 bytes ("memfd:" makes 255). */
-static int check_content_fd(struct vctx *v, const struct ps_fd *f)
+static int check_content_fd(struct ps_check *v, const struct ps_fd *f)
 {
 	static const char prefix[] = "/memfd:";
 
 	if (!f->data)
-		return refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")", f->fd,
+		return ps_refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")", f->fd,
 			      fd_kind(f));
 	if (f->path.data[0] != '/')
-		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
+		return ps_refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
 			      f->path.data);
 	if (ps_fd_kind_is(f, "memfd") && (strncmp(f->path.data, prefix, sizeof(prefix) - 1) ||
 					 f->path.len - (sizeof(prefix) - 1) > 249))
-		return refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd, f->path.data);
+		return ps_refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd, f->path.data);
 	return check_content_owner(v, f);
 }
 
@@ -1127,18 +1068,18 @@ static int inet_port_of(const struct ps_sockaddr *a)
 }
 
 /* The other end names this fd back, and is the same kind of socket. */
-static int check_socket_peer(struct vctx *v, const struct ps_fd *f)
+static int check_socket_peer(struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_fd *p = image_fd(&v->m->fds, f->sock->peer_fd);
 
 	if (!p || p->is_dup || !p->sock || p->sock->peer_fd != f->fd ||
 	    p->sock->type != f->sock->type || p->sock->family != AF_UNIX)
-		return refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
+		return ps_refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
 			      "connected back to it", f->fd, f->sock->peer_fd);
 	return 0;
 }
 
-static int check_socket_state(struct vctx *v, const struct ps_fd *f)
+static int check_socket_state(struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = f->sock;
 	int unix_ = s->family == AF_UNIX;
@@ -1146,21 +1087,21 @@ static int check_socket_state(struct vctx *v, const struct ps_fd *f)
 	switch (s->state) {
 	case PS_SOCK_LISTENING:
 		if (s->type == SOCK_DGRAM || !(unix_ ? unix_has_name(&s->local) : s->local.len != 0))
-			return refuse(v, -EINVAL, "fd %d: a listening socket without an address",
+			return ps_refuse(v, -EINVAL, "fd %d: a listening socket without an address",
 				      f->fd);
 		return 0;
 	case PS_SOCK_CONNECTED:
 		if (s->peer_fd >= 0)
 			return unix_ ? check_socket_peer(v, f)
-				     : refuse(v, -EINVAL, "fd %d: only unix sockets pair", f->fd);
+				     : ps_refuse(v, -EINVAL, "fd %d: only unix sockets pair", f->fd);
 		if (!s->peer.len || (unix_ && (s->type != SOCK_DGRAM || !unix_has_name(&s->peer))) ||
 		    (!unix_ && s->type != SOCK_DGRAM))
-			return refuse(v, -EINVAL, "fd %d: a connected socket whose peer cannot be "
+			return ps_refuse(v, -EINVAL, "fd %d: a connected socket whose peer cannot be "
 				      "connected to again", f->fd);
 		return 0;
 	case PS_SOCK_DISCONNECTED:
 		return unix_ && s->type != SOCK_DGRAM ? 0
-			: refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose their peer",
+			: ps_refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose their peer",
 				 f->fd);
 	default:
 		return 0;
@@ -1168,7 +1109,7 @@ static int check_socket_state(struct vctx *v, const struct ps_fd *f)
 }
 
 /* Unread messages go back through the peer, or to the socket's own name. */
-static int check_socket_messages(struct vctx *v, const struct ps_fd *f)
+static int check_socket_messages(struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = f->sock;
 
@@ -1177,14 +1118,14 @@ static int check_socket_messages(struct vctx *v, const struct ps_fd *f)
 	if (s->family != AF_UNIX || s->state == PS_SOCK_LISTENING ||
 	    (s->state != PS_SOCK_DISCONNECTED && s->peer_fd < 0 &&
 	     !(s->type == SOCK_DGRAM && unix_has_name(&s->local))))
-		return refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be sent "
+		return ps_refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be sent "
 			      "back to", f->fd);
 	if (s->type == SOCK_STREAM && s->nmsgs != 1)
-		return refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run", f->fd);
+		return ps_refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run", f->fd);
 	return 0;
 }
 
-static int check_socket(struct vctx *v, const struct ps_fd *f)
+static int check_socket(struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = f->sock;
 	int ok_type = s && (s->family == AF_UNIX
@@ -1193,30 +1134,30 @@ static int check_socket(struct vctx *v, const struct ps_fd *f)
 		  (s->type == SOCK_DGRAM && s->protocol == IPPROTO_UDP));
 
 	if (!s)
-		return refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")", f->fd);
+		return ps_refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")", f->fd);
 	if (!ok_type)
-		return refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol procsnap "
+		return ps_refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol procsnap "
 			      "does not restore", f->fd);
 	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
-		return refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
+		return ps_refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
 	if (v->uid != 0 && s->family != AF_UNIX && s->state != PS_SOCK_UNBOUND &&
 	    inet_port_of(&s->local) > 0 && inet_port_of(&s->local) < 1024)
-		return refuse(v, -EACCES, "fd %d: bound to port %d, which only root may bind",
+		return ps_refuse(v, -EACCES, "fd %d: bound to port %d, which only root may bind",
 			      f->fd, inet_port_of(&s->local));
 	if (check_socket_state(v, f))
 		return -EINVAL;
 	return check_socket_messages(v, f);
 }
 
-static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
+static int check_fd(struct ps_check *v, const struct ps_fd *f, rlim_t nofile)
 {
 	if ((rlim_t)f->fd >= nofile)
-		return refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
+		return ps_refuse(v, -EMFILE, "fd %d is above the open-file limit procsnap runs with "
 			      "(hard %llu)", f->fd, ull(nofile));
 	if (f->is_dup)
 		return check_dup(v, f);
 	if (!f->supported)
-		return refuse(v, -ENOTSUP, "fd %d (%s): %s", f->fd, fd_kind(f),
+		return ps_refuse(v, -ENOTSUP, "fd %d (%s): %s", f->fd, fd_kind(f),
 			      f->unsupported_reason ? f->unsupported_reason : "not supported");
 	if (ps_fd_is_epoll(f))
 		return check_epoll(v, f);
@@ -1232,30 +1173,30 @@ static int check_fd(struct vctx *v, const struct ps_fd *f, rlim_t nofile)
 		return check_pipe(v, f);
 	if (f->type != PS_FD_REG && f->type != PS_FD_DIR && f->type != PS_FD_CHR &&
 	    f->type != PS_FD_FIFO)
-		return refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));
+		return ps_refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, fd_kind(f));
 	if (f->path.data[0] != '/')
-		return refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
+		return ps_refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
 			      f->path.data);
 	if (f->type == PS_FD_CHR && is_pty_master(f))
-		return refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
+		return ps_refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
 			      "terminal pairs is not supported yet", f->fd, f->path.data);
 	return 0;
 }
 
-static int check_fds(struct vctx *v)
+static int check_fds(struct ps_check *v)
 {
 	struct rlimit lim;
 	int rc = 0;
 
 	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
-		return refuse(v, -errno, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return ps_refuse(v, -errno, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 	for (size_t i = 0; !rc && i < v->m->fds.count; i++)
 		rc = check_fd(v, &v->m->fds.items[i], lim.rlim_max);
 	return rc;
 }
 
 /* Files opened by their path at restore, whose type is known. */
-static int check_fd_paths(struct vctx *v)
+static int check_fd_paths(struct ps_check *v)
 {
 	int rc = 0;
 
@@ -1271,13 +1212,13 @@ static int check_fd_paths(struct vctx *v)
 
 /* ---- the checks that look at files ---- */
 
-static int check_files(struct vctx *v)
+static int check_files(struct ps_check *v)
 {
 	struct probes ps = { NULL, 0, 0 };
 	int rc = 0;
 
 	if (v->uid) {
-		rc = list_probes(v->m, &ps) ? refuse(v, -ENOMEM, "out of memory") : run_probes(v, &ps);
+		rc = list_probes(v->m, &ps) ? ps_refuse(v, -ENOMEM, "out of memory") : run_probes(v, &ps);
 		free_probes(&ps);
 	}
 	if (!rc)
@@ -1291,7 +1232,7 @@ static int check_files(struct vctx *v)
  * friends in glibc would signal threads the child does not have). Leaving
  * uid 0 for good empties the capability sets, unless securebits keep them:
  * then nothing is checked. */
-static int become_caller(struct vctx *v)
+static int become_caller(struct ps_check *v)
 {
 	const struct ps_creds *cr = &v->m->proc.creds;
 	uint64_t caps = 0;
@@ -1299,15 +1240,15 @@ static int become_caller(struct vctx *v)
 	if (syscall(SYS_setgroups, cr->ngroups, cr->groups) < 0 ||
 	    syscall(SYS_setresgid, v->gid, v->gid, v->gid) < 0 ||
 	    syscall(SYS_setresuid, v->uid, v->uid, v->uid) < 0)
-		return refuse(v, -EPERM, "cannot take uid %u to check its access to the image's "
+		return ps_refuse(v, -EPERM, "cannot take uid %u to check its access to the image's "
 			      "files: %s", (unsigned)v->uid, strerror(errno));
 	if (own_permitted_caps(&caps) < 0 || caps)
-		return refuse(v, -EPERM, "uid %u kept capabilities %#llx when procsnap took it to "
+		return ps_refuse(v, -EPERM, "uid %u kept capabilities %#llx when procsnap took it to "
 			      "check its access to the image's files", (unsigned)v->uid, ull(caps));
 	return 0;
 }
 
-static _Noreturn void files_child(struct vctx *v, int out)
+static _Noreturn void files_child(struct ps_check *v, int out)
 {
 	int rc = become_caller(v);
 	size_t len;
@@ -1321,7 +1262,7 @@ static _Noreturn void files_child(struct vctx *v, int out)
 }
 
 /* The child's verdict: its rc, then its sentence. */
-static int wait_files_child(struct vctx *v, pid_t child, int in)
+static int wait_files_child(struct ps_check *v, pid_t child, int in)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -1343,12 +1284,12 @@ static int wait_files_child(struct vctx *v, pid_t child, int in)
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc == -EIO && !got)
-		return refuse(v, -EIO, "checking uid %u's access to the image's files failed",
+		return ps_refuse(v, -EIO, "checking uid %u's access to the image's files failed",
 			      (unsigned)v->uid);
 	return rc;
 }
 
-static int check_files_as_caller(struct vctx *v)
+static int check_files_as_caller(struct ps_check *v)
 {
 	int pipefd[2], rc;
 	pid_t child;
@@ -1356,7 +1297,7 @@ static int check_files_as_caller(struct vctx *v)
 	if (v->uid == 0)
 		return check_files(v);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return refuse(v, -errno, "pipe: %s", strerror(errno));
+		return ps_refuse(v, -errno, "pipe: %s", strerror(errno));
 	child = fork();
 	if (child == 0) {
 		close(pipefd[0]);
@@ -1365,7 +1306,7 @@ static int check_files_as_caller(struct vctx *v)
 	rc = errno;
 	close(pipefd[1]);
 	if (child < 0)
-		rc = refuse(v, -rc, "fork: %s", strerror(rc));
+		rc = ps_refuse(v, -rc, "fork: %s", strerror(rc));
 	else
 		rc = wait_files_child(v, child, pipefd[0]);
 	close(pipefd[0]);
@@ -1375,9 +1316,9 @@ static int check_files_as_caller(struct vctx *v)
 int ps_validate_image(const struct ps_model *m, const char *dir, uid_t caller_uid,
 		      gid_t caller_gid, char *err, size_t errlen)
 {
-	struct vctx v = { m, dir, caller_uid, caller_gid, err, errlen };
-	int (*const checks[])(struct vctx *) = {
-		check_machine, check_threads, check_pid, check_process_state, check_caller,
+	struct ps_check v = { m, dir, caller_uid, caller_gid, err, errlen };
+	int (*const checks[])(struct ps_check *) = {
+		check_machine, check_threads, check_pid, check_parts, check_caller,
 		check_caps, check_vdso, check_memory, check_exe, check_fds, check_files_as_caller,
 	};
 

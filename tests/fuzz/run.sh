@@ -12,8 +12,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_HARNESSES=${FUZZ_HARNESSES:-image_meta process signals fds maps thread image}
 src=${top_srcdir:?}
 out=${top_builddir:?}/tests/fuzz/out
-# The code under test: the JSON codec and the image reader.
-SOURCES="$(cd "$src" && echo image/*.c) tests/fuzz/harness.c tests/fuzz/parts.c"
+# The code under test: the JSON codec and the image reader; the table of
+# parts (image/parts.c) names capture and restore functions, so backend/ and
+# restore/ are built too.
+SOURCES="$(cd "$src" && echo image/*.c backend/*.c restore/*.c) tests/fuzz/harness.c tests/fuzz/parts.c"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -I$src ${JANSSON_CFLAGS:-}
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
@@ -31,7 +33,7 @@ echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' >"$out/pr
 
 objects=
 for f in $SOURCES; do
-	o=$out/obj/$(basename "$f" .c).o
+	o=$out/obj/$(echo "${f%.c}" | tr / _).o   # by path: stems repeat across directories
 	# shellcheck disable=SC2086  # CFLAGS is a list of flags
 	"$FUZZ_CC" $CFLAGS -fsanitize=fuzzer-no-link -c "$src/$f" -o "$o"
 	objects+=" $o"
@@ -39,7 +41,7 @@ done
 for h in $FUZZ_HARNESSES; do
 	# shellcheck disable=SC2086
 	"$FUZZ_CC" $CFLAGS -fsanitize=fuzzer "$src/tests/fuzz/fuzz_$h.c" $objects \
-		${JANSSON_LIBS:--ljansson} -o "$out/fuzz_$h"
+		${JANSSON_LIBS:--ljansson} ${LIBELF_LIBS:--lelf} -lpthread -o "$out/fuzz_$h"
 done
 
 # last_stat VALUE LOG: the last figure libFuzzer printed for it ("cov", "ft", ...).

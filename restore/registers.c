@@ -12,9 +12,9 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "backend/regs.h"
+#include "backend/part_capture.h"
 #include "backend/syscall_restart.h"
-#include "restore/regs.h"
+#include "restore/part_restore.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */
