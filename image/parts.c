@@ -80,6 +80,7 @@ const struct ps_part ps_parts[] = {
 		.encode = ps_encode_process_part,
 		.decode = ps_decode_process_part,
 		.validate = ps_validate_process,
+		.validate_as_caller = ps_validate_process_as_caller,
 		.free = free_process,
 	},
 	{
@@ -118,6 +119,8 @@ const struct ps_part ps_parts[] = {
 		.capture_late = ps_capture_memory,
 		.encode = ps_encode_memory_part,
 		.decode = ps_decode_memory_part,
+		.validate = ps_validate_memory,
+		.validate_as_caller = ps_validate_memory_as_caller,
 		.free = free_memory,
 	},
 	{
@@ -130,6 +133,7 @@ const struct ps_part ps_parts[] = {
 		.capture_remote = ps_capture_registers_remote,
 		.encode = ps_encode_registers_part,
 		.decode = ps_decode_registers_part,
+		.validate = ps_validate_registers,
 		.free = free_registers,
 	},
 };

@@ -5,11 +5,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include "image/model.h"
-
-#include <sys/types.h>
 
 struct ps_capture;
 struct ps_remote;
@@ -34,6 +33,11 @@ struct ps_check {
  *
  * The rows are in the order of the files in image.json: capture fills them
  * in that order, encode writes them in it, loading reads them in it.
+ *
+ * Restoring is not a row's operation: the parts' restore steps interleave
+ * (memory's trampoline brackets everything, fds come before the layout,
+ * registers last), so restore/restorer.c runs them in one explicit list,
+ * each step naming its part; their declarations are in restore/part_restore.h.
  */
 struct ps_part {
 	const char *name;          /* "process", "memory", ... */
@@ -66,6 +70,9 @@ struct ps_part {
 	 * restore to start; 0 or -errno with err saying why not. Runs as
 	 * procsnap, before anything is created (restore/validate.c). */
 	int (*validate)(const struct ps_check *v);
+	/* The same, for what the caller reaches by name (files): run in a
+	 * child that has taken the caller's ids. */
+	int (*validate_as_caller)(const struct ps_check *v);
 
 	void (*free)(struct ps_model *m);
 };

@@ -9,8 +9,11 @@
 #include "restore/rctx.h"
 
 /* process: restore/process.c */
-/* Refuses what a restore cannot recreate of the process: seccomp. */
+/* Refuses what a restore cannot recreate of the process: seccomp, no exe. */
 int ps_validate_process(const struct ps_check *v);
+/* As the caller (restore/validate.c): the executable is a regular file,
+ * and no set-id program unless the caller is root. */
+int ps_validate_process_as_caller(const struct ps_check *v);
 /* cwd, root, umask, rlimits, personality, comm, session and group. */
 int ps_restore_process_attrs(struct ps_rctx *c);
 
@@ -25,6 +28,14 @@ int ps_restore_itimers(struct ps_rctx *c);
  * signal one of them). */
 int ps_restore_posix_timers(struct ps_rctx *c);
 
+/* memory: restore/memory.c (the mappings made in restore/layout.c, their
+ * pages filled in restore/pages.c) */
+/* Every mapping can be made again here, with its content file; the
+ * image's vDSO and [vvar*] are where this kernel can put its own. */
+int ps_validate_memory(const struct ps_check *v);
+/* As the caller: mapped files are the very files of the checkpoint. */
+int ps_validate_memory_as_caller(const struct ps_check *v);
+
 /* signals: restore/signals.c */
 /* Refuses pending signals a restore cannot queue (SIGKILL, SIGSTOP). */
 int ps_validate_signals(const struct ps_check *v);
@@ -35,7 +46,9 @@ int ps_restore_sigactions(struct ps_rctx *c);
 int ps_restore_shared_pending(struct ps_rctx *c);
 int ps_restore_thread_pending(struct ps_rctx *c, const struct ps_thread *t);
 
-/* registers: restore/registers.c */
+/* registers: restore/registers.c (the threads made in restore/threads.c) */
+/* One thread per tid, the first being the process's main thread. */
+int ps_validate_registers(const struct ps_check *v);
 /* The stub inherited procsnap's rseq registration: the kernel would write
  * into that area (soon unmapped) on every return to user space. */
 int ps_restore_unregister_rseq(struct ps_rctx *c);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 
@@ -188,11 +189,39 @@ int ps_restore_process_attrs(struct ps_rctx *c)
 	return rc;
 }
 
+static int check_exe(const struct ps_check *v)
+{
+	if (!v->m->proc.exe.len)
+		return ps_refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
+			      "without one is not supported");
+	return 0;
+}
+
+/* The exe link is set from this path (the file itself is checked as one of
+ * the mappings). For a caller other than root it must not be a set-id
+ * program: the link would say the process runs one it never ran. */
+int ps_validate_process_as_caller(const struct ps_check *v)
+{
+	const char *exe = v->m->proc.exe.data;
+	struct stat st;
+
+	if (stat(exe, &st) < 0)
+		return errno == ENOENT ? ps_refuse(v, -ENOENT, "the executable %s is missing", exe)
+				       : ps_refuse(v, -errno, "the executable %s: %s", exe,
+						strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ps_refuse(v, -EINVAL, "the executable %s is not a regular file", exe);
+	if (v->uid && (st.st_mode & (S_ISUID | S_ISGID)))
+		return ps_refuse(v, -EPERM, "the executable %s is set-user-ID or set-group-ID: only "
+			      "root may restore a process with such an executable", exe);
+	return 0;
+}
+
 int ps_validate_process(const struct ps_check *v)
 {
 	if (v->m->proc.creds.seccomp == 2)
 		return ps_refuse(v, -ENOTSUP, "seccomp filters cannot be restored");
 	if (v->m->proc.creds.seccomp != 0)
 		return ps_refuse(v, -ENOTSUP, "seccomp strict mode cannot be restored");
-	return 0;
+	return check_exe(v);
 }
