@@ -1,5 +1,5 @@
-/* The order of a capture: freeze, per-thread registers, remote syscalls in
- * each thread, then the address space, fds and pending signals. */
+/* The order of a capture: freeze, then every part of image/parts.h in its
+ * three passes (/proc and ptrace, remote syscalls in each thread, the rest). */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -16,31 +16,25 @@
 #include <unistd.h>
 
 #include "backend/capture.h"
-#include "backend/fds.h"
 #include "backend/warnings.h"
-#include "backend/process.h"
-#include "backend/regs.h"
 #include "backend/remote_syscall.h"
-#include "backend/signals.h"
-#include "backend/syscall_restart.h"
-#include "backend/proc_parse.h"
+#include "image/parts.h"
 
-static int remote_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		       long *ret, char *err, size_t errlen)
+int ps_capture_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		    long *ret, char *err, size_t errlen)
 {
 	uint64_t args[6] = { a0, a1, a2, 0, 0, 0 };
 
 	return ps_remote_syscall(r, nr, args, ret, err, errlen);
 }
 
-/* Run a remote syscall that writes len bytes at scratch, and copy them out. */
-static int remote_read_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1,
-			    uint64_t scratch, void *out, size_t len, const char *what,
-			    char *err, size_t errlen)
+int ps_capture_read_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1,
+			 uint64_t scratch, void *out, size_t len, const char *what,
+			 char *err, size_t errlen)
 {
 	struct iovec local = { out, len }, remote = { (void *)scratch, len };
 	long ret;
-	int e = remote_call(r, nr, a0, a1, scratch, &ret, err, errlen);
+	int e = ps_capture_call(r, nr, a0, a1, scratch, &ret, err, errlen);
 
 	if (e < 0)
 		return e;
@@ -53,103 +47,6 @@ static int remote_read_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t 
 			 strerror(errno));
 		return -EIO;
 	}
-	return 0;
-}
-
-static uint64_t timeval_ns(const struct timeval *tv)
-{
-	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
-}
-
-static uint64_t timespec_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
-}
-
-static int remote_itimers(struct ps_remote *r, uint64_t scratch, struct ps_process *p,
-			  char *err, size_t errlen)
-{
-	for (int which = 0; which < 3; which++) {
-		struct itimerval itv;
-		int e = remote_read_call(r, SYS_getitimer, which, scratch, scratch, &itv,
-					 sizeof(itv), "getitimer", err, errlen);
-
-		if (e < 0)
-			return e;
-		p->itimers[which].value_ns = timeval_ns(&itv.it_value);
-		p->itimers[which].interval_ns = timeval_ns(&itv.it_interval);
-	}
-	return 0;
-}
-
-static int remote_posix_timers(struct ps_remote *r, uint64_t scratch, struct ps_process *p,
-			       char *err, size_t errlen)
-{
-	for (size_t i = 0; i < p->ntimers; i++) {
-		struct ps_posix_timer *t = &p->timers[i];
-		struct itimerspec its;
-		long ret;
-		int e = remote_read_call(r, SYS_timer_gettime, t->id, scratch, scratch, &its,
-					 sizeof(its), "timer_gettime", err, errlen);
-
-		if (e < 0)
-			return e;
-		t->value_ns = timespec_ns(&its.it_value);
-		t->interval_ns = timespec_ns(&its.it_interval);
-		e = remote_call(r, SYS_timer_getoverrun, t->id, 0, 0, &ret, err, errlen);
-		if (e < 0)
-			return e;
-		t->overrun = ret < 0 ? 0 : (int)ret;
-	}
-	return 0;
-}
-
-/* State of the whole process that only a syscall inside it can read. */
-static int remote_process_state(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
-				char *err, size_t errlen)
-{
-	long ret;
-	int e = ps_capture_sigactions(r, scratch, &m->signals, err, errlen);
-
-	/* brk(0) fails by design and so returns the current break. */
-	if (e == 0)
-		e = remote_call(r, SYS_brk, 0, 0, 0, &ret, err, errlen);
-	if (e == 0)
-		m->proc.mm.brk = (uint64_t)ret;
-	if (e == 0)
-		e = remote_call(r, SYS_prctl, PR_GET_SECUREBITS, 0, 0, &ret, err, errlen);
-	if (e == 0)
-		m->proc.creds.securebits = ret < 0 ? 0 : (uint32_t)ret;
-	if (e == 0)
-		e = remote_call(r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, &ret, err, errlen);
-	if (e == 0)
-		m->proc.creds.dumpable = ret < 0 ? 1 : (int)ret;
-	if (e == 0)
-		e = remote_itimers(r, scratch, &m->proc, err, errlen);
-	if (e == 0)
-		e = remote_posix_timers(r, scratch, &m->proc, err, errlen);
-	return e;
-}
-
-/* Per-thread state only the thread itself can read. */
-static int remote_thread_state(struct ps_remote *r, uint64_t scratch, struct ps_thread *t,
-			       char *err, size_t errlen)
-{
-	stack_t ss;
-	uint64_t tid_addr;
-	int e = remote_read_call(r, SYS_sigaltstack, 0, scratch, scratch, &ss, sizeof(ss),
-				 "sigaltstack", err, errlen);
-
-	if (e < 0)
-		return e;
-	t->altstack_sp = (uint64_t)ss.ss_sp;
-	t->altstack_size = ss.ss_size;
-	t->altstack_flags = ss.ss_flags;
-	e = remote_read_call(r, SYS_prctl, PR_GET_TID_ADDRESS, scratch, scratch, &tid_addr,
-			     sizeof(tid_addr), "prctl(PR_GET_TID_ADDRESS)", err, errlen);
-	if (e < 0)
-		return e;
-	t->clear_child_tid = tid_addr;
 	return 0;
 }
 
@@ -175,23 +72,7 @@ static int remote_unmap_scratch(struct ps_remote *r, uint64_t scratch, char *err
 {
 	long ret;
 
-	return remote_call(r, SYS_munmap, scratch, PS_NET_SCRATCH, 0, &ret, err, errlen);
-}
-
-/* The thread's own alternate-stack state: the kernel reports SS_ONSTACK from
- * the stack pointer of the call, and a call under a net runs below the
- * thread's own stack pointer. on_sig_stack() in the kernel: never with
- * SS_AUTODISARM, else sp in (ss_sp, ss_sp + ss_size]. */
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31)     /* linux/signal.h; glibc 2.36 lacks it */
-#endif
-
-static void own_onstack(struct ps_thread *t, uint64_t sp)
-{
-	int on = !(t->altstack_flags & (SS_DISABLE | SS_AUTODISARM)) &&
-		 sp > t->altstack_sp && sp - t->altstack_sp <= t->altstack_size;
-
-	t->altstack_flags = (t->altstack_flags & ~SS_ONSTACK) | (on ? SS_ONSTACK : 0);
+	return ps_capture_call(r, SYS_munmap, scratch, PS_NET_SCRATCH, 0, &ret, err, errlen);
 }
 
 /*
@@ -220,12 +101,9 @@ static int capture_thread_remote(struct ps_model *m, size_t i, const struct ps_g
 	scratch = ps_remote_scratch(&r);
 	if (!scratch)
 		e = remote_map_scratch(&r, &scratch, err, errlen);
-	if (e == 0 && i == 0)
-		e = remote_process_state(&r, scratch, m, err, errlen);
-	if (e == 0)
-		e = remote_thread_state(&r, scratch, t, err, errlen);
-	if (e == 0)
-		own_onstack(t, r.saved.rsp);
+	for (size_t p = 0; e == 0 && p < ps_nparts; p++)
+		if (ps_parts[p].capture_remote)
+			e = ps_parts[p].capture_remote(&r, scratch, m, i, err, errlen);
 	if (scratch && !ps_remote_scratch(&r))
 		remote_unmap_scratch(&r, scratch, err2, sizeof(err2));
 	if (ps_remote_end(&r, err2, sizeof(err2)) < 0 && e == 0) {
@@ -245,35 +123,6 @@ static int capture_remote(struct ps_model *m, char *err, size_t errlen)
 	return e;
 }
 
-static int capture_threads(struct ps_capture *c, char *err, size_t errlen)
-{
-	struct ps_model *m = &c->model;
-
-	m->threads = calloc(c->frozen.ntids, sizeof(*m->threads));
-	if (!m->threads)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->frozen.ntids; i++) {
-		const struct ps_frozen_thread *f = &c->frozen.threads[i];
-		struct ps_thread *t = &m->threads[m->nthreads];
-		/* A rewound wait is saved as the stop ended it: a restore makes
-		 * it again with the time it had left (restore/regs.c). */
-		int e = ps_capture_thread(c->frozen.pid, f->tid, f->rewound ? &f->own_regs : NULL, t,
-					  err, errlen);
-
-		if (e == -ESRCH)
-			continue;       /* exited while stopped: it is not part of the state */
-		if (e < 0)
-			return e;
-		t->asleep_ns = f->asleep_ns;
-		m->nthreads++;
-	}
-	if (m->nthreads == 0) {
-		snprintf(err, errlen, "process %d exited", c->frozen.pid);
-		return -ESRCH;
-	}
-	return 0;
-}
-
 static int open_mem(struct ps_capture *c, char *err, size_t errlen)
 {
 	char path[64];
@@ -289,22 +138,21 @@ static int open_mem(struct ps_capture *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every part in three passes (backend/part_capture.h): what /proc and
+ * ptrace show, then each thread's remote session, then what must not see a
+ * scratch page (the address space). */
 static int capture_frozen(struct ps_capture *c, char *err, size_t errlen)
 {
-	struct ps_model *m = &c->model;
-	pid_t pid = c->frozen.pid;
-	int e = ps_capture_process_proc(pid, &m->proc, err, errlen);
+	int e = 0;
 
+	for (size_t p = 0; e == 0 && p < ps_nparts; p++)
+		if (ps_parts[p].capture)
+			e = ps_parts[p].capture(c, err, errlen);
 	if (e == 0)
-		e = capture_threads(c, err, errlen);
-	if (e == 0)
-		e = capture_remote(m, err, errlen);
-	if (e == 0)
-		e = ps_capture_maps(pid, &m->maps, err, errlen);
-	if (e == 0)
-		e = ps_capture_fds(pid, &m->fds, err, errlen);
-	if (e == 0)
-		e = ps_capture_shared_pending(m->threads[0].tid, &m->signals, err, errlen);
+		e = capture_remote(&c->model, err, errlen);
+	for (size_t p = 0; e == 0 && p < ps_nparts; p++)
+		if (ps_parts[p].capture_late)
+			e = ps_parts[p].capture_late(c, err, errlen);
 	if (e == 0)
 		e = open_mem(c, err, errlen);
 	return e;

@@ -4,7 +4,7 @@
 #define PROCSNAP_CAPTURE_H
 
 #include "backend/freeze.h"
-#include "backend/memory.h"
+#include "backend/remote_syscall.h"
 #include "image/model.h"
 
 struct ps_capture {
@@ -19,5 +19,15 @@ int ps_capture_take(pid_t pid, struct ps_capture *c, char *err, size_t errlen);
 
 /* Thaw the process and free everything in c. */
 void ps_capture_release(struct ps_capture *c);
+
+/* For the parts' remote captures: run syscall nr with three arguments in
+ * the thread r borrows; *ret is its result. */
+int ps_capture_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		    long *ret, char *err, size_t errlen);
+/* Run a remote syscall that writes len bytes at scratch (its third
+ * argument), and copy them out; what names it in err. */
+int ps_capture_read_call(struct ps_remote *r, long nr, uint64_t a0, uint64_t a1,
+			 uint64_t scratch, void *out, size_t len, const char *what,
+			 char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
-/* Mappings and their saved pages: /proc maps and smaps give the layout,
- * pagemap says which pages hold data, process_vm_readv reads them. */
+/* Capture of the memory part, mappings and their saved pages: /proc maps and
+ * smaps give the layout, pagemap which pages hold data, process_vm_readv them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 #include "backend/elf_buildid.h"
 #include "image/json_util.h"
-#include "backend/memory.h"
+#include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 
 #define PM_PRESENT (1ULL << 63)
@@ -384,6 +384,11 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 }
 
 /* First run that ends after page p (binary search), or m->ndata. */
+int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
+{
+	return ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
+}
+
 static size_t extent_at_or_after(const struct ps_mapping *m, uint64_t p)
 {
 	size_t lo = 0, hi = m->ndata;

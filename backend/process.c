@@ -1,12 +1,15 @@
-/* Capture of the process.json state /proc shows: ids, comm, exe, cwd, root,
- * cmdline, environ, umask, credentials, rlimits, personality, mm, timers. */
+/* Capture of the process part: what /proc shows (ids, comm, exe, cwd, root,
+ * cmdline, environ, umask, credentials, rlimits, personality, mm), then brk,
+ * securebits and dumpable read inside the target. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
-#include "backend/process.h"
+#include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 
 /* Reads /proc/<pid>/<name>; on failure err says which file and why. */
@@ -210,25 +213,6 @@ static int capture_personality(pid_t pid, struct ps_process *p, char *err, size_
 	return 0;
 }
 
-static int capture_timers(pid_t pid, struct ps_process *p, char *err, size_t errlen)
-{
-	size_t len;
-	char *text;
-	int rc;
-
-	rc = read_proc_file(pid, "timers", &text, &len, err, errlen);
-	if (rc == -ENOENT && errlen > 0)
-		snprintf(err + strlen(err), errlen - strlen(err),
-			 " (the kernel needs CONFIG_CHECKPOINT_RESTORE)");
-	if (rc < 0)
-		return rc;
-	rc = ps_parse_timers(text, &p->timers, &p->ntimers);
-	free(text);
-	if (rc < 0)
-		return parse_failed(pid, "timers", rc, err, errlen);
-	return 0;
-}
-
 static void free_strings(struct ps_strlist *l)
 {
 	size_t i;
@@ -248,20 +232,24 @@ static void free_captured(struct ps_process *p)
 	free_strings(&p->environ);
 	free(p->creds.groups);
 	free(p->mm.auxv);
-	free(p->timers);
 }
 
 /* Moves what this file captured from tmp into p, keeping the fields filled
- * by the remote-syscall capture (securebits, brk, itimers). */
+ * by the remote-syscall capture (securebits, dumpable, brk) and the timers
+ * part's (backend/timers.c). */
 static void install_captured(struct ps_process *p, struct ps_process *tmp)
 {
 	uint32_t securebits = p->creds.securebits;
+	int dumpable = p->creds.dumpable;
 	uint64_t brk = p->mm.brk;
 	struct ps_itimer itimers[3];
 
 	memcpy(itimers, p->itimers, sizeof(itimers));
+	tmp->timers = p->timers;
+	tmp->ntimers = p->ntimers;
 	*p = *tmp;
 	p->creds.securebits = securebits;
+	p->creds.dumpable = dumpable;
 	p->mm.brk = brk;
 	memcpy(p->itimers, itimers, sizeof(itimers));
 }
@@ -279,7 +267,6 @@ int ps_capture_process_proc(pid_t pid, struct ps_process *p, char *err, size_t e
 	    (rc = capture_limits(pid, &tmp, err, errlen)) < 0 ||
 	    (rc = capture_auxv(pid, &tmp, err, errlen)) < 0 ||
 	    (rc = capture_personality(pid, &tmp, err, errlen)) < 0 ||
-	    (rc = capture_timers(pid, &tmp, err, errlen)) < 0 ||
 	    (rc = read_proc_link(pid, "exe", &tmp.exe, err, errlen)) < 0 ||
 	    (rc = read_proc_link(pid, "cwd", &tmp.cwd, err, errlen)) < 0 ||
 	    (rc = read_proc_link(pid, "root", &tmp.root, err, errlen)) < 0) {
@@ -288,4 +275,33 @@ int ps_capture_process_proc(pid_t pid, struct ps_process *p, char *err, size_t e
 	}
 	install_captured(p, &tmp);
 	return 0;
+}
+
+int ps_capture_process(struct ps_capture *c, char *err, size_t errlen)
+{
+	return ps_capture_process_proc(c->frozen.pid, &c->model.proc, err, errlen);
+}
+
+int ps_capture_process_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+			      size_t thread, char *err, size_t errlen)
+{
+	long ret;
+	int e;
+
+	(void)scratch;
+	if (thread != 0)
+		return 0;
+	/* brk(0) fails by design and so returns the current break. */
+	e = ps_capture_call(r, SYS_brk, 0, 0, 0, &ret, err, errlen);
+	if (e == 0)
+		m->proc.mm.brk = (uint64_t)ret;
+	if (e == 0)
+		e = ps_capture_call(r, SYS_prctl, PR_GET_SECUREBITS, 0, 0, &ret, err, errlen);
+	if (e == 0)
+		m->proc.creds.securebits = ret < 0 ? 0 : (uint32_t)ret;
+	if (e == 0)
+		e = ps_capture_call(r, SYS_prctl, PR_GET_DUMPABLE, 0, 0, &ret, err, errlen);
+	if (e == 0)
+		m->proc.creds.dumpable = ret < 0 ? 1 : (int)ret;
+	return e;
 }

@@ -1,13 +1,16 @@
-/* Signal dispositions and the shared pending queue. No /proc file shows the
- * handlers' addresses, so rt_sigaction runs inside the target. */
+/* Capture of the signals part: dispositions (no /proc file shows the handlers'
+ * addresses, so rt_sigaction runs inside the target) and pending queues. */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#include "backend/regs.h"
-#include "backend/signals.h"
+#include "backend/part_capture.h"
+#include "backend/sentence.h"
 
 /* The kernel's struct sigaction on x86_64 (not glibc's): handler, flags,
  * restorer, then a 64-bit mask. rt_sigaction writes exactly this. */
@@ -50,7 +53,50 @@ int ps_capture_sigactions(struct ps_remote *r, uint64_t scratch, struct ps_signa
 	return 0;
 }
 
-int ps_capture_shared_pending(pid_t tid, struct ps_signals *s, char *err, size_t errlen)
+int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
+		    char *err, size_t errlen)
 {
-	return ps_peek_pending(tid, 1, &s->shared_pending, &s->nshared_pending, err, errlen);
+	struct __ptrace_peeksiginfo_args args = {
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+		.nr = 1,
+	};
+	siginfo_t si;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		long r = ptrace(PTRACE_PEEKSIGINFO, tid, &args, &si);
+		struct ps_siginfo *grown;
+
+		if (r < 0)
+			return ps_fail(err, errlen, -errno, "thread %d: PTRACE_PEEKSIGINFO: %s", tid,
+				       strerror(errno));
+		if (r == 0)
+			return 0;
+		grown = realloc(*out, (*n + 1) * sizeof(**out));
+		if (!grown)
+			return -ENOMEM;
+		*out = grown;
+		memset(&grown[*n], 0, sizeof(grown[*n]));
+		memcpy(grown[*n].raw, &si, sizeof(grown[*n].raw));
+		grown[*n].signo = si.si_signo;
+		grown[*n].err = si.si_errno;
+		grown[*n].code = si.si_code;
+		(*n)++;
+		args.off++;
+	}
+}
+
+int ps_capture_signals_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+			      size_t thread, char *err, size_t errlen)
+{
+	return thread == 0 ? ps_capture_sigactions(r, scratch, &m->signals, err, errlen) : 0;
+}
+
+int ps_capture_signals(struct ps_capture *c, char *err, size_t errlen)
+{
+	struct ps_signals *s = &c->model.signals;
+
+	return ps_peek_pending(c->model.threads[0].tid, 1, &s->shared_pending,
+			       &s->nshared_pending, err, errlen);
 }

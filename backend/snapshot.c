@@ -15,6 +15,8 @@
 #include "image/codec.h"
 #include "image/crc32.h"
 #include "image/json_util.h"
+#include "image/parts.h"
+#include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 #include "backend/snapshot.h"
 #include "backend/tracer.h"
@@ -105,7 +107,7 @@ static int add_memory_files(struct ps_snapshot *s)
 			return -ENOMEM;
 		f->map = (long)i;
 		f->pub.size = m->end - m->start;
-		f->pub.blocks = m->data_pages * (4096 / 512);
+		f->pub.blocks = m->data_pages * (PS_PAGE_SIZE / 512);
 	}
 	return 0;
 }
@@ -165,7 +167,9 @@ static int add_fd_files(struct ps_snapshot *s)
 	return 0;
 }
 
-static int add_thread_files(struct ps_snapshot *s)
+/* A part with one file per thread: its directory, then registers/<tid>.json
+ * for each thread. */
+static int add_thread_files(struct ps_snapshot *s, const struct ps_part *p)
 {
 	const struct ps_model *m = &s->cap.model;
 	char name[64];
@@ -173,9 +177,23 @@ static int add_thread_files(struct ps_snapshot *s)
 
 	for (size_t i = 0; e == 0 && i < m->nthreads; i++) {
 		ps_registers_file_name(name, sizeof(name), m->threads[i].tid);
-		e = add_json(s, name, ps_encode_thread(&m->threads[i]));
+		e = add_json(s, name, p->encode(m, i));
 	}
 	return e;
+}
+
+/* A part's file, after its directory ("memory/maps.json" comes after "memory"). */
+static int add_part_file(struct ps_snapshot *s, const struct ps_part *p)
+{
+	const char *slash = strchr(p->file, '/');
+	char dir[64];
+	int e = 0;
+
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - p->file), p->file);
+		e = add_dir(s, dir);
+	}
+	return e ? e : add_json(s, p->file, p->encode(&s->cap.model, 0));
 }
 
 static void fill_meta_environment(struct ps_image_meta *meta)
@@ -228,25 +246,25 @@ static int add_image_json(struct ps_snapshot *s)
 	return add_json(s, "image.json", ps_encode_image_meta(meta));
 }
 
+/*
+ * The image's files in the order image.json lists them: each part's JSON
+ * file in the order of the table (image/parts.h), then the data files of
+ * memory and descriptors, then the files one per thread, image.json last.
+ */
 static int build_files(struct ps_snapshot *s)
 {
-	const struct ps_model *m = &s->cap.model;
-	int e = add_json(s, "process.json", ps_encode_process(&m->proc));
+	int e = 0;
 
-	if (e == 0)
-		e = add_json(s, "signals.json", ps_encode_signals(&m->signals));
-	if (e == 0)
-		e = add_json(s, "fds.json", ps_encode_fds(&m->fds));
-	if (e == 0)
-		e = add_dir(s, "memory");
-	if (e == 0)
-		e = add_json(s, "memory/maps.json", ps_encode_maps(&m->maps));
+	for (size_t i = 0; e == 0 && i < ps_nparts; i++)
+		if (ps_parts[i].file && !ps_parts[i].per_thread)
+			e = add_part_file(s, &ps_parts[i]);
 	if (e == 0)
 		e = add_memory_files(s);
 	if (e == 0)
 		e = add_fd_files(s);
-	if (e == 0)
-		e = add_thread_files(s);
+	for (size_t i = 0; e == 0 && i < ps_nparts; i++)
+		if (ps_parts[i].per_thread)
+			e = add_thread_files(s, &ps_parts[i]);
 	if (e == 0)
 		e = add_image_json(s);
 	return e;

@@ -25,6 +25,30 @@ int ps_decode_thread(const json_t *j, struct ps_thread *out, char *err, size_t e
 int ps_decode_signals(const json_t *j, struct ps_signals *out, char *err, size_t errlen);
 int ps_decode_fds(const json_t *j, struct ps_fds *out, char *err, size_t errlen);
 
+/* The timers part's keys, which end process.json (image/timers_json.c):
+ * added to the process.json object being encoded (0 or -ENOMEM), and read
+ * from it with the file's error context e (0 or -EINVAL). */
+struct ps_jerr;
+int ps_encode_timers(const struct ps_process *p, json_t *process);
+int ps_decode_timers(const json_t *process, struct ps_process *p, struct ps_jerr *e);
+
+/* Each part's file at the level of the whole model, for the table of parts
+ * (image/parts.h): thread is the slot of m->threads for registers, else 0.
+ * The decoders also check the part against image.json (m->meta) and the
+ * parts read before it. */
+json_t *ps_encode_process_part(const struct ps_model *m, size_t thread);
+int ps_decode_process_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen);
+json_t *ps_encode_memory_part(const struct ps_model *m, size_t thread);
+int ps_decode_memory_part(const json_t *j, struct ps_model *m, size_t thread,
+			  char *err, size_t errlen);
+json_t *ps_encode_registers_part(const struct ps_model *m, size_t thread);
+int ps_decode_registers_part(const json_t *j, struct ps_model *m, size_t thread,
+			     char *err, size_t errlen);
+json_t *ps_encode_signals_part(const struct ps_model *m, size_t thread);
+int ps_decode_signals_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen);
+
 /* Serialize as procsnap writes every JSON file: 2-space indent, keys in
  * insertion order, trailing newline. malloc'd; *len is set. NULL on ENOMEM. */
 char *ps_json_dump(const json_t *j, size_t *len);

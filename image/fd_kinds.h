@@ -12,7 +12,7 @@
 struct json_t;
 struct ps_jerr;
 struct ps_fd_capture;    /* backend/fd_capture.h */
-struct ps_fd_check;      /* restore/fd_restore.h */
+struct ps_check;      /* image/parts.h */
 struct ps_probes;        /* restore/fd_restore.h */
 struct ps_rctx;          /* restore/rctx.h */
 
@@ -39,10 +39,10 @@ struct ps_fd_kind_ops {
 	int (*decode)(const struct json_t *j, struct ps_fd *f, struct ps_jerr *e);
 	/* Checks against this system before a restore starts, for a supported
 	 * fd that is no dup. 0, or -errno with the sentence in v->err. */
-	int (*validate)(struct ps_fd_check *v, const struct ps_fd *f);
+	int (*validate)(const struct ps_check *v, const struct ps_fd *f);
 	/* Checks that look at the files the fd names, run as the caller
 	 * (restore/validate.c forks for that). */
-	int (*validate_files)(struct ps_fd_check *v, const struct ps_fd *f);
+	int (*validate_files)(const struct ps_check *v, const struct ps_fd *f);
 	/* The names the restore reaches as the caller (opens, makes, binds,
 	 * watches), which are probed with its rights first. */
 	int (*probes)(struct ps_probes *ps, const struct ps_fd *f);

@@ -15,6 +15,7 @@
 #include "image/image_read.h"
 #include "backend/sentence.h"
 #include "image/json_util.h"
+#include "image/parts.h"
 
 #define CHUNK (64 << 10)
 
@@ -27,16 +28,6 @@ struct part_limits {
 
 static const struct part_limits image_limits = {
 	PS_MAX_IMAGE_JSON_SIZE, PS_MAX_IMAGE_JSON_MEMORY };
-static const struct part_limits process_limits = {
-	PS_MAX_PROCESS_JSON_SIZE, PS_MAX_PROCESS_JSON_MEMORY };
-static const struct part_limits signals_limits = {
-	PS_MAX_SIGNALS_JSON_SIZE, PS_MAX_SIGNALS_JSON_MEMORY };
-static const struct part_limits registers_limits = {
-	PS_MAX_REGISTERS_JSON_SIZE, PS_MAX_REGISTERS_JSON_MEMORY };
-static const struct part_limits maps_limits = {
-	PS_MAX_MAPS_JSON_SIZE, PS_MAX_MAPS_JSON_MEMORY };
-static const struct part_limits fds_limits = {
-	PS_MAX_FDS_JSON_SIZE, PS_MAX_FDS_JSON_MEMORY };
 
 /* ---- opening files of an untrusted image ---- */
 
@@ -298,51 +289,19 @@ int ps_image_check_complete(const char *dir, char *err, size_t errlen)
 
 /* ---- the parts ---- */
 
-static int read_process(int dirfd, struct ps_model *m, char *err, size_t errlen)
+/* A part's one file, decoded into m. */
+static int read_part(int dirfd, struct ps_model *m, const struct ps_part *p, char *err,
+		     size_t errlen)
 {
+	const struct part_limits lim = { p->max_size, p->max_memory };
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "process.json", &process_limits, &j,
-			   err, errlen);
+	int rc = load_part(dirfd, &m->meta, p->file, &lim, &j, err, errlen);
 
 	if (rc)
 		return rc;
-	rc = ps_decode_process(j, &m->proc, err, errlen);
+	rc = p->decode(j, m, 0, err, errlen);
 	json_decref(j);
-	if (!rc && m->proc.pid != m->meta.pid)
-		rc = ps_fail(err, errlen, -EINVAL, "process.json is for pid %d, but image.json for pid %d",
-			  m->proc.pid, m->meta.pid);
 	return rc;
-}
-
-/* Every content file a mapping names must be listed, and fit the mapping. */
-static int check_contents(const struct ps_model *m, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < m->maps.count; i++) {
-		const struct ps_mapping *map = &m->maps.items[i];
-		const struct ps_image_file *f;
-
-		if (!map->content)
-			continue;
-		f = ps_image_file_find(&m->meta, map->content);
-		if (!f)
-			return ps_fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
-		if (f->size > map->end - map->start)
-			return ps_fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
-	}
-	return 0;
-}
-
-static int read_maps(int dirfd, struct ps_model *m, char *err, size_t errlen)
-{
-	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "memory/maps.json", &maps_limits, &j,
-			   err, errlen);
-
-	if (rc)
-		return rc;
-	rc = ps_decode_maps(j, &m->maps, err, errlen);
-	json_decref(j);
-	return rc ? rc : check_contents(m, err, errlen);
 }
 
 static int is_registers_name(const char *name)
@@ -365,31 +324,20 @@ static pid_t registers_tid(const char *name)
 	return strcmp(name, expect) == 0 ? (pid_t)tid : 0;
 }
 
-static int read_thread(int dirfd, struct ps_model *m, const char *name, pid_t tid,
-		       struct ps_thread *t, char *err, size_t errlen)
+static int read_thread(int dirfd, struct ps_model *m, const struct ps_part *p, const char *name,
+		       pid_t tid, size_t slot, char *err, size_t errlen)
 {
+	const struct part_limits lim = { p->max_size, p->max_memory };
 	json_t *j;
-	int rc = load_part(dirfd, &m->meta, name, &registers_limits, &j, err, errlen);
+	int rc = load_part(dirfd, &m->meta, name, &lim, &j, err, errlen);
 
 	if (rc)
 		return rc;
-	rc = ps_decode_thread(j, t, err, errlen);
+	rc = p->decode(j, m, slot, err, errlen);
 	json_decref(j);
-	if (!rc && t->tid != tid)
-		rc = ps_fail(err, errlen, -EINVAL, "%s holds the registers of tid %d", name, t->tid);
-	return rc;
-}
-
-static int read_signals(int dirfd, struct ps_model *m, char *err, size_t errlen)
-{
-	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "signals.json", &signals_limits, &j,
-			   err, errlen);
-
-	if (rc)
-		return rc;
-	rc = ps_decode_signals(j, &m->signals, err, errlen);
-	json_decref(j);
+	if (!rc && m->threads[slot].tid != tid)
+		rc = ps_fail(err, errlen, -EINVAL, "%s holds the registers of tid %d", name,
+			     m->threads[slot].tid);
 	return rc;
 }
 
@@ -429,7 +377,8 @@ static int count_queued(size_t *queued, const struct ps_thread *t, const char *n
 
 /* One thread per listed registers/<tid>.json, the main thread (tid == pid)
  * first: restore starts from it. */
-static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
+static int read_threads(int dirfd, struct ps_model *m, const struct ps_part *p, char *err,
+			size_t errlen)
 {
 	const struct ps_image_meta *meta = &m->meta;
 	char main_name[64];
@@ -448,36 +397,22 @@ static int read_threads(int dirfd, struct ps_model *m, char *err, size_t errlen)
 		const char *name = meta->files[i].name;
 		pid_t tid = registers_tid(name);
 		struct ps_thread *t;
+		size_t slot;
 
 		if (!is_registers_name(name))
 			continue;
 		if (!tid)
 			return ps_fail(err, errlen, -EINVAL, "image.json lists %s, which is not "
 				    "registers/<tid>.json", name);
-		t = &m->threads[tid == meta->pid ? 0 : next++];
-		rc = read_thread(dirfd, m, name, tid, t, err, errlen);
+		slot = tid == meta->pid ? 0 : next++;
+		t = &m->threads[slot];
+		rc = read_thread(dirfd, m, p, name, tid, slot, err, errlen);
 		if (!rc)
 			rc = count_queued(&queued, t, name, err, errlen);
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-static int read_fds(int dirfd, struct ps_model *m, char *err, size_t errlen)
-{
-	json_t *j;
-	int rc = load_part(dirfd, &m->meta, "fds.json", &fds_limits, &j, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = ps_decode_fds(j, &m->fds, err, errlen);
-	json_decref(j);
-	for (size_t i = 0; !rc && i < m->fds.count; i++)
-		if (m->fds.items[i].data && !ps_image_file_find(&m->meta, m->fds.items[i].data))
-			rc = ps_fail(err, errlen, -EINVAL, "image.json does not list %s",
-				  m->fds.items[i].data);
-	return rc;
 }
 
 static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
@@ -488,16 +423,16 @@ static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
 		rc = check_thread_count(&m->meta, err, errlen);
 	for (size_t i = 0; rc == 0 && i < m->meta.nfiles; i++)
 		rc = verify_listed(dirfd, &m->meta.files[i], err, errlen);
-	if (!rc)
-		rc = read_process(dirfd, m, err, errlen);
-	if (!rc)
-		rc = read_maps(dirfd, m, err, errlen);
-	if (!rc)
-		rc = read_signals(dirfd, m, err, errlen);
-	if (!rc)
-		rc = read_threads(dirfd, m, err, errlen);
-	if (!rc)
-		rc = read_fds(dirfd, m, err, errlen);
+	/* Each part's file in the order of the table (image/parts.h); parts
+	 * whose keys are in another's file were read with it. */
+	for (size_t i = 0; !rc && i < ps_nparts; i++) {
+		const struct ps_part *p = &ps_parts[i];
+
+		if (p->per_thread)
+			rc = read_threads(dirfd, m, p, err, errlen);
+		else if (p->file)
+			rc = read_part(dirfd, m, p, err, errlen);
+	}
 	return rc;
 }
 

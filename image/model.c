@@ -9,6 +9,8 @@
 #include <sys/un.h>
 #include "image/fd_kinds.h"
 #include "image/model.h"
+#include "image/parts.h"
+#include "image/json_util.h"
 
 /* Replace b's content with a NUL-terminated copy of data. On allocation
  * failure b is left empty (data NULL), which callers can test. */
@@ -172,15 +174,9 @@ void ps_fds_free(struct ps_fds *fds)
 void ps_model_free(struct ps_model *m)
 {
 	ps_image_meta_free(&m->meta);
-	ps_process_free(&m->proc);
-	ps_maps_free(&m->maps);
-	for (size_t i = 0; i < m->nthreads; i++)
-		ps_thread_free(&m->threads[i]);
-	free(m->threads);
-	m->threads = NULL;
-	m->nthreads = 0;
-	ps_signals_free(&m->signals);
-	ps_fds_free(&m->fds);
+	for (size_t i = 0; i < ps_nparts; i++)
+		if (ps_parts[i].free)
+			ps_parts[i].free(m);
 }
 
 /* "/run/app.sock", "@name" (abstract), "127.0.0.1:80", for sentences. */

@@ -1,10 +1,11 @@
 /* process.json: ids, comm, exe, cmdline, environ, cwd, root, umask,
- * credentials, rlimits, personality, mm layout with auxv, and timers. */
+ * credentials, rlimits, personality, mm layout with auxv; then the timers'. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "image/codec.h"
 #include "image/json_util.h"
+#include "backend/sentence.h"
 
 #define MAX_ID 0xfffffffeLL /* uid_t/gid_t; (uid_t)-1 means "no change", never an id */
 
@@ -17,8 +18,6 @@ static const char *const rlimit_names[PS_NRLIMITS] = {
 	"RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
 	"RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
 };
-
-static const char *const itimer_names[3] = { "real", "virtual", "prof" };
 
 static const struct ps_name seccomp_names[] = {
 	{ 0, "disabled" }, { 1, "strict" }, { 2, "filter" }, { 0, NULL },
@@ -34,27 +33,6 @@ static const struct ps_name auxv_names[] = {
 	{ 27, "AT_RSEQ_FEATURE_SIZE" }, { 28, "AT_RSEQ_ALIGN" }, { 29, "AT_HWCAP3" },
 	{ 30, "AT_HWCAP4" }, { 31, "AT_EXECFN" }, { 33, "AT_SYSINFO_EHDR" },
 	{ 51, "AT_MINSIGSTKSZ" }, { 0, NULL },
-};
-
-/* Clocks of timer_create; CPU-time clocks of other tasks are negative
- * numbers with no name and are written as numbers. */
-static const struct ps_name clock_names[] = {
-	{ 0, "CLOCK_REALTIME" }, { 1, "CLOCK_MONOTONIC" },
-	{ 2, "CLOCK_PROCESS_CPUTIME_ID" }, { 3, "CLOCK_THREAD_CPUTIME_ID" },
-	{ 4, "CLOCK_MONOTONIC_RAW" }, { 5, "CLOCK_REALTIME_COARSE" },
-	{ 6, "CLOCK_MONOTONIC_COARSE" }, { 7, "CLOCK_BOOTTIME" },
-	{ 8, "CLOCK_REALTIME_ALARM" }, { 9, "CLOCK_BOOTTIME_ALARM" },
-	{ 11, "CLOCK_TAI" }, { 0, NULL },
-};
-
-/* sigev_notify as the kernel keeps it (SIGEV_THREAD is glibc's, built on
- * SIGEV_THREAD_ID). */
-#define NOTIFY_SIGNAL 0
-#define NOTIFY_NONE 1
-#define NOTIFY_THREAD_ID 4
-static const struct ps_name notify_names[] = {
-	{ NOTIFY_SIGNAL, "signal" }, { NOTIFY_NONE, "none" },
-	{ NOTIFY_THREAD_ID, "thread_id" }, { 0, NULL },
 };
 
 /* ---- encoding ---- */
@@ -187,57 +165,6 @@ static json_t *encode_mm(const struct ps_mm *mm)
 	return o;
 }
 
-static json_t *encode_itimers(const struct ps_itimer *it)
-{
-	json_t *o = json_object();
-	int rc = 0;
-
-	for (int i = 0; i < 3; i++)
-		rc |= json_object_set_new(o, itimer_names[i], json_pack("{s:o,s:o}",
-				"value_ns", ps_json_count(it[i].value_ns),
-				"interval_ns", ps_json_count(it[i].interval_ns)));
-	if (rc) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *encode_timer(const struct ps_posix_timer *t)
-{
-	json_t *o = json_object();
-	int rc = 0;
-
-	rc |= json_object_set_new(o, "id", json_integer(t->id));
-	rc |= json_object_set_new(o, "clock", ps_json_enum(t->clock, clock_names));
-	rc |= json_object_set_new(o, "notify", ps_json_enum(t->notify, notify_names));
-	rc |= json_object_set_new(o, "signo", json_integer(t->signo));
-	rc |= json_object_set_new(o, "sigval", ps_json_hex(t->sigval));
-	rc |= json_object_set_new(o, "notify_tid", json_integer(t->notify_tid));
-	rc |= json_object_set_new(o, "value_ns", ps_json_count(t->value_ns));
-	rc |= json_object_set_new(o, "interval_ns", ps_json_count(t->interval_ns));
-	rc |= json_object_set_new(o, "overrun", json_integer(t->overrun));
-	if (rc) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *encode_timers(const struct ps_process *p)
-{
-	json_t *a = json_array();
-	int rc = 0;
-
-	for (size_t i = 0; i < p->ntimers; i++)
-		rc |= json_array_append_new(a, encode_timer(&p->timers[i]));
-	if (rc) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
 json_t *ps_encode_process(const struct ps_process *p)
 {
 	json_t *o = ps_json_new_file();
@@ -258,8 +185,7 @@ json_t *ps_encode_process(const struct ps_process *p)
 	rc |= json_object_set_new(o, "rlimits", encode_rlimits(p->rlimits));
 	rc |= json_object_set_new(o, "personality", ps_json_hex(p->personality));
 	rc |= json_object_set_new(o, "mm", encode_mm(&p->mm));
-	rc |= json_object_set_new(o, "itimers", encode_itimers(p->itimers));
-	rc |= json_object_set_new(o, "timers", encode_timers(p));
+	rc |= ps_encode_timers(p, o);
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -561,96 +487,6 @@ static int decode_mm(const json_t *j, struct ps_mm *mm, struct ps_jerr *e)
 	return 0;
 }
 
-static int decode_itimer(const json_t *o, int i, struct ps_itimer *it, struct ps_jerr *e)
-{
-	const json_t *t;
-	size_t mark;
-
-	if (ps_jget_object(o, itimer_names[i], &t, e))
-		return -EINVAL;
-	mark = ps_jerr_push(e, "%s", itimer_names[i]);
-	if (ps_jget_count(t, "value_ns", &it->value_ns, e) ||
-	    ps_jget_count(t, "interval_ns", &it->interval_ns, e))
-		return -EINVAL;
-	ps_jerr_pop(e, mark);
-	return 0;
-}
-
-static int decode_itimers(const json_t *j, struct ps_itimer *it, struct ps_jerr *e)
-{
-	const json_t *o;
-	size_t mark;
-
-	if (ps_jget_object(j, "itimers", &o, e))
-		return -EINVAL;
-	mark = ps_jerr_push(e, "itimers");
-	for (int i = 0; i < 3; i++)
-		if (decode_itimer(o, i, &it[i], e))
-			return -EINVAL;
-	ps_jerr_pop(e, mark);
-	return 0;
-}
-
-/* How the timer notifies decides which of signo and notify_tid must be set. */
-static int decode_timer_notify(const json_t *v, struct ps_posix_timer *t, struct ps_jerr *e)
-{
-	long long notify, signo, tid;
-	int signals = 0;
-
-	if (ps_jget_enum(v, "notify", notify_names, 0, &notify, e))
-		return -EINVAL;
-	signals = notify != NOTIFY_NONE;
-	if (ps_jget_int(v, "signo", signals ? 1 : 0, PS_NSIG, &signo, e) ||
-	    ps_jget_int(v, "notify_tid", notify == NOTIFY_THREAD_ID ? 1 : 0, PS_PID_MAX, &tid, e))
-		return -EINVAL;
-	t->notify = (int)notify;
-	t->signo = (int)signo;
-	t->notify_tid = (pid_t)tid;
-	return 0;
-}
-
-static int decode_timer(const json_t *v, struct ps_posix_timer *t, struct ps_jerr *e)
-{
-	long long id, clock, overrun;
-
-	if (ps_jv_object(v, "timers[]", e) ||
-	    ps_jget_int(v, "id", 0, INT32_MAX, &id, e) ||
-	    ps_jget_enum(v, "clock", clock_names, 1, &clock, e) ||
-	    decode_timer_notify(v, t, e) ||
-	    ps_jget_hex(v, "sigval", UINT64_MAX, &t->sigval, e) ||
-	    ps_jget_count(v, "value_ns", &t->value_ns, e) ||
-	    ps_jget_count(v, "interval_ns", &t->interval_ns, e) ||
-	    ps_jget_int(v, "overrun", 0, INT32_MAX, &overrun, e))
-		return -EINVAL;
-	if (clock < INT32_MIN || clock > INT32_MAX)
-		return ps_jerr_fail(e, "field \"clock\" is %lld, not a clockid_t", clock);
-	t->id = (int)id;
-	t->clock = (int)clock;
-	t->overrun = (int)overrun;
-	return 0;
-}
-
-static int decode_timers(const json_t *j, struct ps_process *p, struct ps_jerr *e)
-{
-	const json_t *a;
-	size_t n;
-
-	if (ps_jget_array_max(j, "timers", PS_MAX_TIMERS, "POSIX timers a process may have",
-			      &a, &n, e))
-		return -EINVAL;
-	p->timers = calloc(n ? n : 1, sizeof(*p->timers));
-	if (!p->timers)
-		return ps_jerr_nomem(e);
-	p->ntimers = n;
-	for (size_t i = 0; i < n; i++) {
-		size_t mark = ps_jerr_push(e, "timers[%zu]", i);
-		if (decode_timer(json_array_get(a, i), &p->timers[i], e))
-			return -EINVAL;
-		ps_jerr_pop(e, mark);
-	}
-	return 0;
-}
-
 static int decode_all(const json_t *j, struct ps_process *p, struct ps_jerr *e)
 {
 	long long pid;
@@ -664,8 +500,7 @@ static int decode_all(const json_t *j, struct ps_process *p, struct ps_jerr *e)
 	    decode_rlimits(j, p->rlimits, e) ||
 	    ps_jget_hex(j, "personality", UINT32_MAX, &personality, e) ||
 	    decode_mm(j, &p->mm, e) ||
-	    decode_itimers(j, p->itimers, e) ||
-	    decode_timers(j, p, e))
+	    ps_decode_timers(j, p, e))
 		return -EINVAL;
 	p->umask = (unsigned)umask;
 	p->personality = (unsigned long)personality;
@@ -683,4 +518,22 @@ int ps_decode_process(const json_t *j, struct ps_process *out, char *err, size_t
 	if (rc)
 		ps_process_free(out);
 	return ps_jerr_rc(&e, rc);
+}
+
+json_t *ps_encode_process_part(const struct ps_model *m, size_t thread)
+{
+	(void)thread;
+	return ps_encode_process(&m->proc);
+}
+
+int ps_decode_process_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen)
+{
+	int rc = ps_decode_process(j, &m->proc, err, errlen);
+
+	(void)thread;
+	if (!rc && m->proc.pid != m->meta.pid)
+		rc = ps_fail(err, errlen, -EINVAL, "process.json is for pid %d, but image.json for "
+			     "pid %d", m->proc.pid, m->meta.pid);
+	return rc;
 }

@@ -200,3 +200,16 @@ int ps_decode_signals(const json_t *j, struct ps_signals *out, char *err, size_t
 		ps_signals_free(out);
 	return ps_jerr_rc(&e, rc);
 }
+
+json_t *ps_encode_signals_part(const struct ps_model *m, size_t thread)
+{
+	(void)thread;
+	return ps_encode_signals(&m->signals);
+}
+
+int ps_decode_signals_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen)
+{
+	(void)thread;
+	return ps_decode_signals(j, &m->signals, err, errlen);
+}

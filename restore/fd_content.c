@@ -223,27 +223,27 @@ long ps_restore_content_fd(struct ps_rctx *c, const struct ps_fd *f, int flags)
 /* procsnap makes the file and gives it the saved owner and mode: for a
  * caller other than root, only its own, and never set-id (a set-uid memfd
  * owned by root could be run with fexecve). */
-int ps_validate_fd_content_owner(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_content_owner(const struct ps_check *v, const struct ps_fd *f)
 {
 	if (v->uid == 0)
 		return 0;
 	if (f->u.content.uid != v->uid || f->u.content.gid != v->gid)
-		return ps_fd_refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only "
+		return ps_refuse(v, -EPERM, "fd %d: %s belonged to %u:%u, and uid %u may only "
 				    "restore files of its own", f->fd, f->path.data,
 				    f->u.content.uid, f->u.content.gid, (unsigned)v->uid);
 	if (f->mode & (S_ISUID | S_ISGID))
-		return ps_fd_refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root "
+		return ps_refuse(v, -EPERM, "fd %d: %s is set-user-ID or set-group-ID: only root "
 				    "may restore it", f->fd, f->path.data);
 	return 0;
 }
 
-int ps_validate_fd_content(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_content(const struct ps_check *v, const struct ps_fd *f)
 {
 	if (!f->data)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")",
+		return ps_refuse(v, -EINVAL, "fd %d: a %s without its content file (\"data\")",
 				    f->fd, ps_fd_label(f));
 	if (f->path.data[0] != '/')
-		return ps_fd_refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
+		return ps_refuse(v, -EINVAL, "fd %d: its path \"%s\" is not absolute", f->fd,
 				    f->path.data);
 	return 0;
 }

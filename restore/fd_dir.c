@@ -4,12 +4,12 @@
 
 #include "restore/fd_restore.h"
 
-int ps_validate_fd_dir(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_dir(const struct ps_check *v, const struct ps_fd *f)
 {
 	return ps_fd_check_absolute(v, f);
 }
 
-int ps_check_fd_dir_path(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_check_fd_dir_path(const struct ps_check *v, const struct ps_fd *f)
 {
 	return ps_fd_check_path(v, f, S_IFDIR);
 }

@@ -11,14 +11,14 @@
 /* Each registration names a descriptor by number, as epoll_ctl did: the
  * file behind that number must still be the one registered (an fd closed
  * or replaced after epoll_ctl leaves a registration no number can name). */
-int ps_validate_fd_epoll(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_epoll(const struct ps_check *v, const struct ps_fd *f)
 {
 	for (size_t i = 0; i < f->u.epoll.ntargets; i++) {
 		const struct ps_epoll_target *t = &f->u.epoll.targets[i];
 		const struct ps_fd *w = ps_fd_numbered(&v->m->fds, t->fd);
 
 		if (!w || w->ino != t->ino)
-			return ps_fd_refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is "
+			return ps_refuse(v, -ENOTSUP, "fd %d (eventpoll) watches a file that is "
 					    "no longer open at fd %d: restoring that is not "
 					    "supported", f->fd, t->fd);
 	}

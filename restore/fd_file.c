@@ -8,7 +8,7 @@
 
 #include "restore/fd_restore.h"
 
-int ps_validate_fd_file(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_file(const struct ps_check *v, const struct ps_fd *f)
 {
 	int rc;
 
@@ -19,7 +19,7 @@ int ps_validate_fd_file(struct ps_fd_check *v, const struct ps_fd *f)
 }
 
 /* A device file's node is checked when it is opened (fd_reopen.c). */
-int ps_check_fd_file_path(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_check_fd_file_path(const struct ps_check *v, const struct ps_fd *f)
 {
 	if (f->type != PS_FD_REG || ps_fd_has_content(f))
 		return 0;

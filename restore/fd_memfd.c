@@ -6,7 +6,7 @@
 #include "restore/fd_restore.h"
 
 /* memfd_create takes names of up to 249 bytes ("memfd:" makes 255). */
-int ps_validate_fd_memfd(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_memfd(const struct ps_check *v, const struct ps_fd *f)
 {
 	static const char prefix[] = "/memfd:";
 	int rc = ps_validate_fd_content(v, f);
@@ -15,7 +15,7 @@ int ps_validate_fd_memfd(struct ps_fd_check *v, const struct ps_fd *f)
 		return rc;
 	if (strncmp(f->path.data, prefix, sizeof(prefix) - 1) ||
 	    f->path.len - (sizeof(prefix) - 1) > 249)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd,
+		return ps_refuse(v, -EINVAL, "fd %d: \"%s\" is not a memfd name", f->fd,
 				    f->path.data);
 	return ps_validate_fd_content_owner(v, f);
 }

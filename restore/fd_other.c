@@ -5,9 +5,9 @@
 #include "image/fd_kinds.h"
 #include "restore/fd_restore.h"
 
-int ps_validate_fd_other(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_other(const struct ps_check *v, const struct ps_fd *f)
 {
-	return ps_fd_refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, ps_fd_label(f));
+	return ps_refuse(v, -ENOTSUP, "fd %d (%s): not supported yet", f->fd, ps_fd_label(f));
 }
 
 int ps_restore_fd_other(struct ps_rctx *c, const struct ps_fd *f)

@@ -370,14 +370,14 @@ int ps_restore_fd_pipe(struct ps_rctx *c, const struct ps_fd *f)
 /* A pipe end is read-only or write-only; the other end may be in the
  * process, in another one (restore joins it again) or closed. A FIFO is
  * opened again by its path. */
-int ps_validate_fd_pipe(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_pipe(const struct ps_check *v, const struct ps_fd *f)
 {
 	int mine = f->flags & O_ACCMODE;
 
 	if (f->type != PS_FD_PIPE)
 		return ps_fd_check_absolute(v, f);
 	if (mine != O_RDONLY && mine != O_WRONLY)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and "
+		return ps_refuse(v, -EINVAL, "fd %d: a pipe end open for both reading and "
 				    "writing", f->fd);
 	return 0;
 }
@@ -398,7 +398,7 @@ int ps_probe_fd_pipe(struct ps_probes *ps, const struct ps_fd *f)
 			    "open the FIFO %s for writing its unread bytes back", f->path.data);
 }
 
-int ps_check_fd_fifo_path(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_check_fd_fifo_path(const struct ps_check *v, const struct ps_fd *f)
 {
 	if (f->type != PS_FD_FIFO)
 		return 0;

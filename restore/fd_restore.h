@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "image/parts.h"
 #include "restore/rctx.h"
+#include "restore/validate.h"
 
 /* The open flags a reopen keeps. Dropped: O_CREAT, O_EXCL, O_TRUNC (the
  * kernel clears them after open anyway, and a forged O_TRUNC must not empty
@@ -17,34 +19,21 @@
 #define PS_FD_KEPT_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
 			  O_NOATIME | O_NOFOLLOW | O_DIRECTORY | O_PATH)
 
-/* What a kind's checks look at: the image, the caller, where the sentence
- * goes. */
-struct ps_fd_check {
-	const struct ps_model *m;
-	uid_t uid;                 /* the caller */
-	gid_t gid;
-	char *err;
-	size_t errlen;
-};
-
 /* ---- the checks every kind shares (restore/fd_check.c) ---- */
 
 /* Every fd of the image checked by its kind, after what all share (the
  * open-file limit, dups, unsupported fds). 0 or -errno with the sentence. */
-int ps_validate_fds(struct ps_fd_check *v);
+int ps_validate_fds(const struct ps_check *v);
 /* The kinds' checks of the files they name, run as the caller. */
-int ps_validate_fd_files(struct ps_fd_check *v);
-/* Fill the sentence, return e. */
-int ps_fd_refuse(struct ps_fd_check *v, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int ps_validate_fd_files(const struct ps_check *v);
 /* The fd numbered n in fds, or NULL. */
 const struct ps_fd *ps_fd_numbered(const struct ps_fds *fds, int n);
 /* fds.json's kind of f for sentences, or its type's name when it has none. */
 const char *ps_fd_label(const struct ps_fd *f);
 /* f's path is absolute (it is opened again by it). */
-int ps_fd_check_absolute(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_fd_check_absolute(const struct ps_check *v, const struct ps_fd *f);
 /* f's path leads to a file of type want (S_IFREG...), as at the checkpoint. */
-int ps_fd_check_path(struct ps_fd_check *v, const struct ps_fd *f, mode_t want);
+int ps_fd_check_path(const struct ps_check *v, const struct ps_fd *f, mode_t want);
 
 /* ---- what a restore reaches as the caller (restore/validate.c probes it
  * with the caller's rights first, for a sentence before anything is made) ---- */
@@ -89,31 +78,31 @@ int ps_fd_restore_blocking(struct ps_rctx *c, const struct ps_fd *f);
  * with flags (O_ACCMODE and status flags), or -errno with err filled. */
 long ps_restore_content_fd(struct ps_rctx *c, const struct ps_fd *f, int flags);
 /* Its content file is named, its path absolute. */
-int ps_validate_fd_content(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_content(const struct ps_check *v, const struct ps_fd *f);
 /* Its owner is one the caller may give it. */
-int ps_validate_fd_content_owner(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_content_owner(const struct ps_check *v, const struct ps_fd *f);
 
 /* ---- the kinds: validate, check of the files, restore ---- */
 
-int ps_validate_fd_other(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_other(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_other(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_file(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_file(const struct ps_check *v, const struct ps_fd *f);
 int ps_probe_fd_file(struct ps_probes *ps, const struct ps_fd *f);
-int ps_check_fd_file_path(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_check_fd_file_path(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_file(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_dir(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_dir(const struct ps_check *v, const struct ps_fd *f);
 int ps_probe_fd_dir(struct ps_probes *ps, const struct ps_fd *f);
-int ps_check_fd_dir_path(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_check_fd_dir_path(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_dir(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_tty(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_tty(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_tty(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_pipe(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_pipe(const struct ps_check *v, const struct ps_fd *f);
 int ps_probe_fd_pipe(struct ps_probes *ps, const struct ps_fd *f);
-int ps_check_fd_fifo_path(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_check_fd_fifo_path(const struct ps_check *v, const struct ps_fd *f);
 /* Every fd of f's pipe, when f is its lowest; a FIFO reopened and refilled. */
 int ps_restore_fd_pipe(struct ps_rctx *c, const struct ps_fd *f);
 /* unix and inet (restore/fd_socket.c, what they share). */
-int ps_validate_fd_socket(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_socket(const struct ps_check *v, const struct ps_fd *f);
 /* A lone socket at f->fd; both ends of a pair, with the lower fd. */
 int ps_restore_fd_socket(struct ps_rctx *c, const struct ps_fd *f);
 /* unix only (restore/fd_unix.c): the socket file it binds, the one it
@@ -123,14 +112,14 @@ int ps_probe_fd_unix(struct ps_probes *ps, const struct ps_fd *f);
  * process's own, since listen() records them for every client. */
 int ps_listen_unix_sockets(struct ps_rctx *c);
 int ps_restore_fd_eventfd(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_timerfd(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_timerfd(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_timerfd(struct ps_rctx *c, const struct ps_fd *f);
 int ps_restore_fd_signalfd(struct ps_rctx *c, const struct ps_fd *f);
 int ps_probe_fd_inotify(struct ps_probes *ps, const struct ps_fd *f);
 int ps_restore_fd_inotify(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_memfd(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_memfd(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_memfd(struct ps_rctx *c, const struct ps_fd *f);
-int ps_validate_fd_epoll(struct ps_fd_check *v, const struct ps_fd *f);
+int ps_validate_fd_epoll(const struct ps_check *v, const struct ps_fd *f);
 int ps_restore_fd_epoll(struct ps_rctx *c, const struct ps_fd *f);
 /* Its registrations, once every fd exists (it may watch one above it). */
 int ps_register_fd_epoll(struct ps_rctx *c, const struct ps_fd *f);

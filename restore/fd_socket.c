@@ -537,18 +537,18 @@ static int inet_port_of(const struct ps_sockaddr *a)
 }
 
 /* The other end names this fd back, and is the same kind of socket. */
-static int check_socket_peer(struct ps_fd_check *v, const struct ps_fd *f)
+static int check_socket_peer(const struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_fd *p = ps_fd_numbered(&v->m->fds, f->u.sock.peer_fd);
 
 	if (!p || p->is_dup || !ps_fd_is_socket(p) || p->u.sock.peer_fd != f->fd ||
 	    p->u.sock.type != f->u.sock.type || p->u.sock.family != AF_UNIX)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
+		return ps_refuse(v, -EINVAL, "fd %d: its socket's peer, fd %d, is not a socket "
 				    "connected back to it", f->fd, f->u.sock.peer_fd);
 	return 0;
 }
 
-static int check_socket_state(struct ps_fd_check *v, const struct ps_fd *f)
+static int check_socket_state(const struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = &f->u.sock;
 	int unix_ = s->family == AF_UNIX;
@@ -556,22 +556,22 @@ static int check_socket_state(struct ps_fd_check *v, const struct ps_fd *f)
 	switch (s->state) {
 	case PS_SOCK_LISTENING:
 		if (s->type == SOCK_DGRAM || !(unix_ ? unix_has_name(&s->local) : s->local.len != 0))
-			return ps_fd_refuse(v, -EINVAL, "fd %d: a listening socket without an "
+			return ps_refuse(v, -EINVAL, "fd %d: a listening socket without an "
 					    "address", f->fd);
 		return 0;
 	case PS_SOCK_CONNECTED:
 		if (s->peer_fd >= 0)
 			return unix_ ? check_socket_peer(v, f)
-				     : ps_fd_refuse(v, -EINVAL, "fd %d: only unix sockets pair",
+				     : ps_refuse(v, -EINVAL, "fd %d: only unix sockets pair",
 						    f->fd);
 		if (!s->peer.len || (unix_ && (s->type != SOCK_DGRAM || !unix_has_name(&s->peer))) ||
 		    (!unix_ && s->type != SOCK_DGRAM))
-			return ps_fd_refuse(v, -EINVAL, "fd %d: a connected socket whose peer "
+			return ps_refuse(v, -EINVAL, "fd %d: a connected socket whose peer "
 					    "cannot be connected to again", f->fd);
 		return 0;
 	case PS_SOCK_DISCONNECTED:
 		return unix_ && s->type != SOCK_DGRAM ? 0
-			: ps_fd_refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose "
+			: ps_refuse(v, -EINVAL, "fd %d: only unix stream sockets can lose "
 				       "their peer", f->fd);
 	default:
 		return 0;
@@ -579,7 +579,7 @@ static int check_socket_state(struct ps_fd_check *v, const struct ps_fd *f)
 }
 
 /* Unread messages go back through the peer, or to the socket's own name. */
-static int check_socket_messages(struct ps_fd_check *v, const struct ps_fd *f)
+static int check_socket_messages(const struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = &f->u.sock;
 
@@ -588,15 +588,15 @@ static int check_socket_messages(struct ps_fd_check *v, const struct ps_fd *f)
 	if (s->family != AF_UNIX || s->state == PS_SOCK_LISTENING ||
 	    (s->state != PS_SOCK_DISCONNECTED && s->peer_fd < 0 &&
 	     !(s->type == SOCK_DGRAM && unix_has_name(&s->local))))
-		return ps_fd_refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be "
+		return ps_refuse(v, -EINVAL, "fd %d: unread messages on a socket they cannot be "
 				    "sent back to", f->fd);
 	if (s->type == SOCK_STREAM && s->nmsgs != 1)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run",
+		return ps_refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run",
 				    f->fd);
 	return 0;
 }
 
-int ps_validate_fd_socket(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_socket(const struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = &f->u.sock;
 	int ok_type = s->family == AF_UNIX
@@ -606,16 +606,16 @@ int ps_validate_fd_socket(struct ps_fd_check *v, const struct ps_fd *f)
 
 	/* the decoder always gives a family; a model built otherwise may not */
 	if (s->family == AF_UNSPEC)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")",
+		return ps_refuse(v, -EINVAL, "fd %d: a socket without its state (\"socket\")",
 				    f->fd);
 	if (!ok_type)
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol "
+		return ps_refuse(v, -EINVAL, "fd %d: a socket of a family, type or protocol "
 				    "procsnap does not restore", f->fd);
 	if (!addr_fits(s, &s->local) || !addr_fits(s, &s->peer))
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
+		return ps_refuse(v, -EINVAL, "fd %d: a socket address of another family", f->fd);
 	if (v->uid != 0 && s->family != AF_UNIX && s->state != PS_SOCK_UNBOUND &&
 	    inet_port_of(&s->local) > 0 && inet_port_of(&s->local) < 1024)
-		return ps_fd_refuse(v, -EACCES, "fd %d: bound to port %d, which only root may "
+		return ps_refuse(v, -EACCES, "fd %d: bound to port %d, which only root may "
 				    "bind", f->fd, inet_port_of(&s->local));
 	if (check_socket_state(v, f))
 		return -EINVAL;

@@ -15,14 +15,14 @@
 #endif
 
 /* The clocks timerfd_create takes. */
-int ps_validate_fd_timerfd(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_timerfd(const struct ps_check *v, const struct ps_fd *f)
 {
 	switch (f->u.timerfd.clock) {
 	case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
 	case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
 		return 0;
 	default:
-		return ps_fd_refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds "
+		return ps_refuse(v, -EINVAL, "fd %d: a timerfd on clock %d, which timerfds "
 				    "cannot use", f->fd, f->u.timerfd.clock);
 	}
 }

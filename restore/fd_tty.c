@@ -17,12 +17,12 @@ static int is_pty_master(const struct ps_fd *f)
 	return f->rdev_major == 5 && f->rdev_minor == 2;
 }
 
-int ps_validate_fd_tty(struct ps_fd_check *v, const struct ps_fd *f)
+int ps_validate_fd_tty(const struct ps_check *v, const struct ps_fd *f)
 {
 	int rc = ps_fd_check_absolute(v, f);
 
 	if (rc == 0 && is_pty_master(f))
-		return ps_fd_refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
+		return ps_refuse(v, -ENOTSUP, "fd %d: %s is a pseudo-terminal master: restoring "
 				    "terminal pairs is not supported yet", f->fd, f->path.data);
 	return rc;
 }

@@ -1,16 +1,18 @@
-/* Recreating process.json's per-process attributes in the stub: cwd and root,
- * umask, personality, comm, rlimits, session and the three interval timers. */
+/* Checks and restore of the process part's attributes in the stub: cwd and
+ * root, umask, personality, comm, rlimits, session and group; no seccomp. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 
 #include "restore/as_caller.h"
-#include "restore/process.h"
+#include "restore/part_restore.h"
+#include "restore/validate.h"
 
 static const char *const rlimit_names[PS_NRLIMITS] = {
 	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
@@ -173,42 +175,6 @@ static int restore_session(struct ps_rctx *c)
 	return call_ok(ps_rcall(c, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0));
 }
 
-/* Rounded up to whole microseconds: a remaining time below 1 us must not
- * become 0, which would disarm the timer. */
-static struct timeval ns_to_timeval(uint64_t ns)
-{
-	uint64_t us = ns / 1000 + (ns % 1000 != 0);
-
-	return (struct timeval){ (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
-}
-
-/* A fork starts with all three timers disarmed, so a saved 0 needs nothing.
- * ITIMER_REAL counts from now: the time the process spent checkpointed
- * does not elapse for it, as for every other relative timeout. */
-static int restore_itimers(struct ps_rctx *c)
-{
-	static const char *const names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
-	char what[64];
-
-	for (int which = 0; which < 3; which++) {
-		const struct ps_itimer *t = &c->m->proc.itimers[which];
-		struct itimerval itv = { ns_to_timeval(t->interval_ns), ns_to_timeval(t->value_ns) };
-		uint64_t addr;
-		int rc;
-
-		if (t->value_ns == 0)
-			continue;
-		addr = ps_rput(c, 0, &itv, sizeof(itv));
-		if (!addr)
-			return -EIO;
-		snprintf(what, sizeof(what), "setitimer(%s)", names[which]);
-		rc = call_ok(ps_rcall(c, what, SYS_setitimer, (uint64_t)which, addr, 0, 0, 0, 0));
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 int ps_restore_process_attrs(struct ps_rctx *c)
 {
 	int rc;
@@ -220,8 +186,42 @@ int ps_restore_process_attrs(struct ps_rctx *c)
 		rc = restore_rlimits(c);
 	if (!rc)
 		rc = restore_session(c);
-	/* Last: ITIMER_REAL runs from the moment it is armed. */
-	if (!rc)
-		rc = restore_itimers(c);
 	return rc;
+}
+
+static int check_exe(const struct ps_check *v)
+{
+	if (!v->m->proc.exe.len)
+		return ps_refuse(v, -ENOTSUP, "the image names no executable: restoring a process "
+			      "without one is not supported");
+	return 0;
+}
+
+/* The exe link is set from this path (the file itself is checked as one of
+ * the mappings). For a caller other than root it must not be a set-id
+ * program: the link would say the process runs one it never ran. */
+int ps_validate_process_as_caller(const struct ps_check *v)
+{
+	const char *exe = v->m->proc.exe.data;
+	struct stat st;
+
+	if (stat(exe, &st) < 0)
+		return errno == ENOENT ? ps_refuse(v, -ENOENT, "the executable %s is missing", exe)
+				       : ps_refuse(v, -errno, "the executable %s: %s", exe,
+						strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ps_refuse(v, -EINVAL, "the executable %s is not a regular file", exe);
+	if (v->uid && (st.st_mode & (S_ISUID | S_ISGID)))
+		return ps_refuse(v, -EPERM, "the executable %s is set-user-ID or set-group-ID: only "
+			      "root may restore a process with such an executable", exe);
+	return 0;
+}
+
+int ps_validate_process(const struct ps_check *v)
+{
+	if (v->m->proc.creds.seccomp == 2)
+		return ps_refuse(v, -ENOTSUP, "seccomp filters cannot be restored");
+	if (v->m->proc.creds.seccomp != 0)
+		return ps_refuse(v, -ENOTSUP, "seccomp strict mode cannot be restored");
+	return check_exe(v);
 }

@@ -17,16 +17,13 @@
 #include "restore/fds.h"
 #include "image/image_read.h"
 #include "restore/layout.h"
+#include "restore/part_restore.h"
 #include "restore/prefill.h"
-#include "restore/process.h"
 #include "restore/rctx.h"
-#include "restore/regs.h"
 #include "restore/restorer.h"
-#include "restore/signals.h"
 #include "restore/fd_restore.h"
 #include "restore/stub.h"
 #include "restore/threads.h"
-#include "restore/timers.h"
 #include "backend/tracer.h"
 #include "restore/validate.h"
 
@@ -47,74 +44,79 @@ static int creds_of(struct ps_rctx *c, const struct ps_thread *t)
 	return ps_restore_creds(c);
 }
 
-/* fn in every thread: the main one as c->r, the others borrowed in turn. */
-static int each_thread(struct ps_rctx *c, struct ps_rthread *th, size_t n,
-		       int (*fn)(struct ps_rctx *c, const struct ps_thread *t))
+/* One step of a restore: run once from the main thread, or in every
+ * thread (the main one as c->r last, the others borrowed in turn). */
+struct step {
+	int (*once)(struct ps_rctx *c);
+	int (*each_thread)(struct ps_rctx *c, const struct ps_thread *t);
+};
+
+/*
+ * The address space and everything process-wide, from the main thread,
+ * in caller mode: every file, device, directory and socket name the image
+ * names is reached with the caller's credentials (only PR_SET_MM_MAP steps
+ * out of it). Each step is of the part (image/parts.h) named beside it.
+ */
+static const struct step process_steps[] = {
+	{ ps_restore_unregister_rseq, NULL },  /* registers */
+	{ ps_layout_map_trampoline, NULL },    /* memory */
+	{ ps_caller_enter, NULL },             /* its arguments go through the scratch pages */
+	{ ps_restore_fds, NULL },              /* fds: before the layout takes procsnap's away */
+	{ ps_layout_clear, NULL },             /* memory */
+	{ ps_layout_build, NULL },             /* memory */
+	{ ps_layout_set_mm, NULL },            /* memory, process's mm */
+	{ ps_restore_process_attrs, NULL },    /* process */
+	{ ps_restore_itimers, NULL },          /* timers: ITIMER_REAL runs from when it is armed */
+	{ ps_restore_sigactions, NULL },       /* signals */
+	{ ps_caller_leave, NULL },
+};
+
+/*
+ * Once the threads exist (created after the steps above: clone3's set_tid
+ * needs CAP_SYS_ADMIN in the creating thread). Credentials are per thread,
+ * so each sets its own; the trampoline goes only when no thread needs it
+ * any more, and registers come last, the main thread's very last.
+ */
+static const struct step thread_steps[] = {
+	{ NULL, ps_restore_thread_state },     /* registers */
+	{ ps_restore_shared_pending, NULL },   /* signals */
+	{ NULL, ps_restore_thread_pending },   /* signals */
+	{ ps_restore_posix_timers, NULL },     /* timers: one may signal a thread */
+	{ NULL, creds_of },                    /* process */
+	{ ps_listen_unix_sockets, NULL },      /* fds */
+	{ ps_layout_unmap_trampoline, NULL },  /* memory */
+	{ NULL, ps_restore_final_regs },       /* registers */
+};
+
+static int run_step(struct ps_rctx *c, struct ps_rthread *th, size_t n, const struct step *s)
 {
 	int e = 0;
 
+	if (s->once)
+		return s->once(c);
 	for (size_t i = 0; e == 0 && i < n; i++)
-		e = ps_threads_run(c, &th[i], fn);
-	return e ? e : fn(c, &c->m->threads[0]);
+		e = ps_threads_run(c, &th[i], s->each_thread);
+	return e ? e : s->each_thread(c, &c->m->threads[0]);
 }
 
-/* The address space and everything process-wide, from the main thread,
- * in caller mode: every file, device, directory and socket name the image
- * names is reached with the caller's credentials (only PR_SET_MM_MAP steps
- * out of it). The threads come after it: clone3's set_tid is privileged. */
-static int build_process(struct ps_rctx *c)
+static int run_steps(struct ps_rctx *c, struct ps_rthread *th, size_t n, const struct step *s,
+		     size_t nsteps)
 {
-	int e = ps_restore_unregister_rseq(c);
+	int e = 0;
 
-	if (e == 0)
-		e = ps_layout_map_trampoline(c);
-	if (e == 0)
-		e = ps_caller_enter(c);   /* its arguments go through the scratch pages */
-	if (e == 0)
-		e = ps_restore_fds(c);
-	if (e == 0)
-		e = ps_layout_clear(c);
-	if (e == 0)
-		e = ps_layout_build(c);
-	if (e == 0)
-		e = ps_layout_set_mm(c);
-	if (e == 0)
-		e = ps_restore_process_attrs(c);
-	if (e == 0)
-		e = ps_restore_sigactions(c);
-	if (e == 0)
-		e = ps_caller_leave(c);
+	for (size_t i = 0; e == 0 && i < nsteps; i++)
+		e = run_step(c, th, n, &s[i]);
 	return e;
 }
 
-/*
- * Threads are created before the credentials change: clone3's set_tid needs
- * CAP_SYS_ADMIN in the creating thread. Credentials are per thread, so each
- * sets its own; the trampoline goes only when no thread needs it any more,
- * and registers come last, the main thread's very last.
- */
 static int build(struct ps_rctx *c, struct ps_rthread *th, size_t n)
 {
-	int e = build_process(c);
+	int e = run_steps(c, th, n, process_steps, sizeof(process_steps) / sizeof(process_steps[0]));
 
 	if (e == 0)
 		e = ps_threads_create(c, th, n);
 	if (e == 0)
-		e = each_thread(c, th, n, ps_restore_thread_state);
-	if (e == 0)
-		e = ps_restore_shared_pending(c);
-	if (e == 0)
-		e = each_thread(c, th, n, ps_restore_thread_pending);
-	if (e == 0)
-		e = ps_restore_posix_timers(c);
-	if (e == 0)
-		e = each_thread(c, th, n, creds_of);
-	if (e == 0)
-		e = ps_listen_unix_sockets(c);
-	if (e == 0)
-		e = ps_layout_unmap_trampoline(c);
-	if (e == 0)
-		e = each_thread(c, th, n, ps_restore_final_regs);
+		e = run_steps(c, th, n, thread_steps, sizeof(thread_steps) / sizeof(thread_steps[0]));
 	return e;
 }
 

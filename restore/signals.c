@@ -1,4 +1,4 @@
-/* Recreating signals.json in the stub: every disposition with rt_sigaction,
+/* Checks and restore of the signals part: every disposition with rt_sigaction,
  * then the pending queues, each siginfo exactly as it was saved. */
 #include <errno.h>
 #include <signal.h>
@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "restore/signals.h"
+#include "restore/part_restore.h"
+#include "restore/validate.h"
 
 /* The kernel's struct sigaction on x86_64 (not glibc's): handler, flags,
  * restorer, then the 64-bit mask; what backend/signals.c read. */
@@ -100,5 +101,31 @@ int ps_restore_thread_pending(struct ps_rctx *c, const struct ps_thread *t)
 
 	for (size_t i = 0; !rc && i < t->npending; i++)
 		rc = queue_siginfo(c, t->tid, &t->pending[i]);
+	return rc;
+}
+
+static int check_pending_list(const struct ps_check *v, const struct ps_siginfo *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (q[i].signo == SIGKILL)
+			return ps_refuse(v, -EINVAL, "a SIGKILL is pending: the process was being "
+					 "killed at the checkpoint");
+		/* Queued in the stub, a stop would take effect in the middle
+		 * of the restore, which drives the stub by ptrace. */
+		if (q[i].signo == SIGSTOP)
+			return ps_refuse(v, -ENOTSUP, "a SIGSTOP is pending: restoring a pending "
+					 "stop is not supported yet");
+	}
+	return 0;
+}
+
+/* The process-wide queue, then each thread's own. */
+int ps_validate_signals(const struct ps_check *v)
+{
+	const struct ps_model *m = v->m;
+	int rc = check_pending_list(v, m->signals.shared_pending, m->signals.nshared_pending);
+
+	for (size_t i = 0; !rc && i < m->nthreads; i++)
+		rc = check_pending_list(v, m->threads[i].pending, m->threads[i].npending);
 	return rc;
 }

@@ -1,14 +1,16 @@
-/* POSIX timers (timer_create) made again in the stub with the ids the
- * program holds, their clocks, notification, remaining time and interval. */
+/* Checks and restore of the timers part: the interval timers, and POSIX timers
+ * made again with their ids, clocks, notification, remaining time and interval. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 
-#include "restore/timers.h"
+#include "restore/part_restore.h"
+#include "restore/validate.h"
 
 /* Linux 6.17: while on, timer_create takes the id to give the new timer
  * from its third argument instead of choosing one. */
@@ -106,4 +108,65 @@ int ps_restore_posix_timers(struct ps_rctx *c)
 	for (size_t i = 0; rc == 0 && i < p->ntimers; i++)
 		rc = arm_timer(c, &p->timers[i]);
 	return rc ? rc : off;
+}
+
+/* Rounded up to whole microseconds: a remaining time below 1 us must not
+ * become 0, which would disarm the timer. */
+static struct timeval ns_to_timeval(uint64_t ns)
+{
+	uint64_t us = ns / 1000 + (ns % 1000 != 0);
+
+	return (struct timeval){ (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+}
+
+/* A fork starts with all three timers disarmed, so a saved 0 needs nothing.
+ * ITIMER_REAL counts from now: the time the process spent checkpointed
+ * does not elapse for it, as for every other relative timeout. */
+int ps_restore_itimers(struct ps_rctx *c)
+{
+	static const char *const names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+	char what[64];
+
+	for (int which = 0; which < 3; which++) {
+		const struct ps_itimer *t = &c->m->proc.itimers[which];
+		struct itimerval itv = { ns_to_timeval(t->interval_ns), ns_to_timeval(t->value_ns) };
+		uint64_t addr;
+		long rc;
+
+		if (t->value_ns == 0)
+			continue;
+		addr = ps_rput(c, 0, &itv, sizeof(itv));
+		if (!addr)
+			return -EIO;
+		snprintf(what, sizeof(what), "setitimer(%s)", names[which]);
+		rc = ps_rcall(c, what, SYS_setitimer, (uint64_t)which, addr, 0, 0, 0, 0);
+		if (rc < 0)
+			return (int)rc;
+	}
+	return 0;
+}
+
+static int has_thread(const struct ps_model *m, pid_t tid)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+int ps_validate_timers(const struct ps_check *v)
+{
+	const struct ps_process *p = &v->m->proc;
+
+	for (size_t i = 0; i < p->ntimers; i++) {
+		const struct ps_posix_timer *t = &p->timers[i];
+
+		if ((t->notify & SIGEV_THREAD_ID) && !has_thread(v->m, t->notify_tid))
+			return ps_refuse(v, -EINVAL, "POSIX timer %d signals thread %d, which is "
+					 "not in the image", t->id, t->notify_tid);
+		if (i && t->id <= p->timers[i - 1].id)
+			return ps_refuse(v, -EINVAL, "POSIX timer %d is listed twice or out of order",
+					 t->id);
+	}
+	return 0;
 }

@@ -17,9 +17,9 @@ REAPER=$top_builddir/tests/reaper
 RS_COUNTER=$TARGETS/restore_counter
 RS_MEMORY=$TARGETS/restore_memory
 RS_SLEEP=$TARGETS/restore_sleep
-RS_AVX=$TARGETS/restore_avx
+RS_AVX=$TARGETS/restore_registers_avx
 RS_SIGNALS=$TARGETS/restore_signals
-RS_IDS=$TARGETS/restore_ids
+RS_IDS=$TARGETS/restore_process_ids
 RS_PIPE=$TARGETS/restore_fd_pipe
 
 RS_STATUS=   # the status line of the last rs_restore

@@ -12,8 +12,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_HARNESSES=${FUZZ_HARNESSES:-image_meta process signals fds maps thread image}
 src=${top_srcdir:?}
 out=${top_builddir:?}/tests/fuzz/out
-# The code under test: the JSON codec and the image reader, with backend/
-# and restore/, which the table of descriptor kinds (image/fd_kinds.c) links.
+# The code under test: the JSON codec and the image reader; the tables of
+# parts and descriptor kinds (image/parts.c, image/fd_kinds.c) name capture
+# and restore functions, so backend/ and restore/ are built too.
 SOURCES="$(cd "$src" && echo image/*.c backend/*.c restore/*.c) tests/fuzz/harness.c tests/fuzz/parts.c"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -I$src ${JANSSON_CFLAGS:-}
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"

@@ -14,9 +14,9 @@ DECODERS="image_meta process signals fds maps thread image"
 MAX_THREADS_KEPT=2   # registers files kept per image: the rest are alike
 
 T=$TARGETS
-rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_sighandlers" \
+rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_signals_handlers" \
 	"$T/restore_timers" "$T/restore_fd_file" "$T/restore_fd_anon" "$T/restore_fd_unix" \
-	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_gone_maps" "$T/waits"
+	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -70,7 +70,7 @@ mkfifo "$PS_TMP/fifo"
 image counter "$T/restore_counter" "$PS_TMP/counter.results" "$PS_TMP/counter.log"
 image threads "$T/restore_threads" "$PS_TMP/threads.results" 4
 image signals "$T/restore_signals" "$PS_TMP/signals.results"
-image sighandlers "$T/restore_sighandlers" "$PS_TMP/sighandlers.results" "$BASHPID"
+image sighandlers "$T/restore_signals_handlers" "$PS_TMP/sighandlers.results" "$BASHPID"
 image timers "$T/restore_timers" "$PS_TMP/timers.results"
 image files "$T/restore_fd_file" "$PS_TMP/files.results" "$PS_TMP/files"
 image anon "$T/restore_fd_anon" "$PS_TMP/anon.results" "$PS_TMP/anon"
@@ -78,6 +78,6 @@ image unix "$T/restore_fd_unix" "$PS_TMP/unix.results" "$PS_TMP/unix"
 image inet "$T/restore_fd_inet" "$PS_TMP/inet.results"
 image tcp "$T/restore_fd_inet" "$PS_TMP/tcp.results" established   # unsupported fds
 image ptmx "$T/restore_fd_pipe" "$PS_TMP/ptmx.results" ptmx
-image gone "$T/restore_gone_maps" "$PS_TMP/gone.results" "$PS_TMP/gone"
+image gone "$T/restore_memory_gone_maps" "$PS_TMP/gone.results" "$PS_TMP/gone"
 image epoll "$T/waits" "$PS_TMP/fifo"
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"

@@ -23,7 +23,7 @@
 
 #include "backend/proc_parse.h"
 #include "backend/proclist.h"
-#include "backend/process.h"
+#include "backend/part_capture.h"
 #include "backend/fds.h"
 #include "backend/elf_buildid.h"
 #include "image/fd_kinds.h"
@@ -909,6 +909,7 @@ START_TEST(test_live_process)
 	memset(&p, 0, sizeof(p));
 	p.mm.brk = 0x1234;        /* filled by the remote capture: must survive */
 	ck_assert_msg(ps_capture_process_proc(getpid(), &p, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ps_capture_timers_proc(getpid(), &p, err, sizeof(err)) == 0, "%s", err);
 	umask(old_umask);
 	setrlimit(RLIMIT_MSGQUEUE, &old_mq);
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "backend/syscall_restart.h"
-#include "restore/regs.h"
+#include "restore/part_restore.h"
 
 static struct user_regs_struct stopped_in(long nr, long ret)
 {

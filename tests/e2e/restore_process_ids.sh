@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_ids: the restored process has its old pid and tid for the kernel and for
+# restore_process_ids: the restored process has its old pid and tid for the kernel and for
 # glibc's cached tid (raise, pthread_kill), and its old process group and session.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_avx: values held in ymm0-14 (xmm0-14 without AVX), MXCSR and the x87
+# restore_registers_avx: values held in ymm0-14 (xmm0-14 without AVX), MXCSR and the x87
 # control word by a loop that checks them without pause are intact after a restore.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include "image/codec.h"
 #include "image/json_util.h"
+#include "backend/sentence.h"
 
 #define MAX_BUILD_ID 64   /* hex digits: fits ps_file_id.build_id */
 
@@ -414,4 +415,37 @@ int ps_decode_maps(const json_t *j, struct ps_maps *out, char *err, size_t errle
 	if (rc)
 		ps_maps_free(out);
 	return ps_jerr_rc(&e, rc);
+}
+
+json_t *ps_encode_memory_part(const struct ps_model *m, size_t thread)
+{
+	(void)thread;
+	return ps_encode_maps(&m->maps);
+}
+
+/* Every content file a mapping names must be listed, and fit the mapping. */
+static int check_contents(const struct ps_model *m, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < m->maps.count; i++) {
+		const struct ps_mapping *map = &m->maps.items[i];
+		const struct ps_image_file *f;
+
+		if (!map->content)
+			continue;
+		f = ps_image_file_find(&m->meta, map->content);
+		if (!f)
+			return ps_fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
+		if (f->size > map->end - map->start)
+			return ps_fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
+	}
+	return 0;
+}
+
+int ps_decode_memory_part(const json_t *j, struct ps_model *m, size_t thread,
+			  char *err, size_t errlen)
+{
+	int rc = ps_decode_maps(j, &m->maps, err, errlen);
+
+	(void)thread;
+	return rc ? rc : check_contents(m, err, errlen);
 }

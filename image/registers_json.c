@@ -289,3 +289,14 @@ int ps_decode_thread(const json_t *j, struct ps_thread *out, char *err, size_t e
 		ps_thread_free(out);
 	return ps_jerr_rc(&e, rc);
 }
+
+json_t *ps_encode_registers_part(const struct ps_model *m, size_t thread)
+{
+	return ps_encode_thread(&m->threads[thread]);
+}
+
+int ps_decode_registers_part(const json_t *j, struct ps_model *m, size_t thread,
+			     char *err, size_t errlen)
+{
+	return ps_decode_thread(j, &m->threads[thread], err, errlen);
+}

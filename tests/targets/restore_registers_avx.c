@@ -1,4 +1,4 @@
-/* restore_avx: keeps distinctive values in ymm0-14 (xmm0-14 without AVX), MXCSR and
+/* restore_registers_avx: keeps distinctive values in ymm0-14 (xmm0-14 without AVX), MXCSR and
  * the x87 control word in a tight loop that checks them; SIGUSR2 asks for a report. */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +101,7 @@ static uint16_t get_fpucw(void)
 	return v;
 }
 
-/* Usage: restore_avx RESULTS [sse] (sse: use only xmm even with AVX) */
+/* Usage: restore_registers_avx RESULTS [sse] (sse: use only xmm even with AVX) */
 int main(int argc, char **argv)
 {
 	int avx = __builtin_cpu_supports("avx") && !(argc > 2 && strcmp(argv[2], "sse") == 0);
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: restore_avx RESULTS [sse]\n");
+		fprintf(stderr, "usage: restore_registers_avx RESULTS [sse]\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */

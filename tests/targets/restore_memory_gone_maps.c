@@ -1,4 +1,4 @@
-/* restore_gone_maps: mappings of files that are gone: a memfd mapped shared
+/* restore_memory_gone_maps: mappings of files that are gone: a memfd mapped shared
  * with its fd kept, one mapped twice (read-write and read-only) after its fd
  * was closed, and a deleted file mapped privately with changed pages; on
  * SIGUSR2 checks the bytes, the sharing between mappings and with the fd. */
@@ -74,13 +74,13 @@ static unsigned char *map(int fd, int prot, int flags)
 	void *p = mmap(NULL, LEN, prot, flags, fd, 0);
 
 	if (p == MAP_FAILED) {
-		perror("restore_gone_maps: mmap");
+		perror("restore_memory_gone_maps: mmap");
 		exit(1);
 	}
 	return p;
 }
 
-/* Usage: restore_gone_maps RESULTS DIR */
+/* Usage: restore_memory_gone_maps RESULTS DIR */
 int main(int argc, char **argv)
 {
 	unsigned char *tmp;
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: restore_gone_maps RESULTS DIR\n");
+		fprintf(stderr, "usage: restore_memory_gone_maps RESULTS DIR\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	deleted_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (held_fd < 0 || closed_fd < 0 || deleted_fd < 0 || ftruncate(held_fd, LEN) < 0 ||
 	    ftruncate(closed_fd, LEN) < 0) {
-		perror("restore_gone_maps: setup");
+		perror("restore_memory_gone_maps: setup");
 		return 1;
 	}
 	held_map = map(held_fd, PROT_READ | PROT_WRITE, MAP_SHARED);
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	tmp = malloc(LEN);
 	fill(tmp, 4);
 	if (!tmp || write(deleted_fd, tmp, LEN) != LEN || unlink(path) < 0) {
-		perror("restore_gone_maps: the deleted file");
+		perror("restore_memory_gone_maps: the deleted file");
 		return 1;
 	}
 	free(tmp);

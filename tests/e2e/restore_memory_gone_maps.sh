@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_gone_maps: mappings of files that no longer have a name come back
+# restore_memory_gone_maps: mappings of files that no longer have a name come back
 # with their bytes: a memfd mapped shared whose fd is kept (mapping and fd
 # are one file again), a memfd mapped twice after its fd was closed (both
 # mappings share one new memfd), a deleted file mapped privately with a
@@ -10,7 +10,7 @@ set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
 
-GONE=$top_builddir/tests/targets/restore_gone_maps
+GONE=$top_builddir/tests/targets/restore_memory_gone_maps
 rs_setup "$GONE"
 mkdir "$PS_TMP/dir"
 res=$PS_TMP/gone.results

@@ -1,4 +1,4 @@
-/* restore_ids: a restored process must have its old pid and tid, for the kernel and for
+/* restore_process_ids: a restored process must have its old pid and tid, for the kernel and for
  * glibc, which caches the tid in struct pthread (raise, pthread_kill use it). */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,13 +54,13 @@ static void verify(const char *results)
 	       (int)pid, (int)tid, (int)getpgrp(), (int)getsid(0));
 }
 
-/* Usage: restore_ids RESULTS */
+/* Usage: restore_process_ids RESULTS */
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: restore_ids RESULTS\n");
+		fprintf(stderr, "usage: restore_process_ids RESULTS\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */

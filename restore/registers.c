@@ -12,9 +12,10 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "backend/regs.h"
+#include "backend/part_capture.h"
 #include "backend/syscall_restart.h"
-#include "restore/regs.h"
+#include "restore/part_restore.h"
+#include "restore/validate.h"
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)   /* linux/signal.h; glibc 2.36 lacks it */
@@ -180,4 +181,22 @@ int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t)
 		ps_shorten_restarted_timeout(&c->r.saved, (long)t->regs.orig_rax, t->asleep_ns);
 	c->r.saved_mask = t->sigmask;
 	return ps_remote_end(&c->r, c->err, c->errlen);
+}
+
+/* One thread per tid, the main thread first. */
+int ps_validate_registers(const struct ps_check *v)
+{
+	const struct ps_model *m = v->m;
+
+	if (m->nthreads == 0)
+		return ps_refuse(v, -EINVAL, "the image has no threads");
+	for (size_t i = 1; i < m->nthreads; i++)
+		for (size_t j = 0; j < i; j++)
+			if (m->threads[i].tid == m->threads[j].tid)
+				return ps_refuse(v, -EINVAL, "the image lists thread %d twice",
+					      m->threads[i].tid);
+	if (m->threads[0].tid != m->proc.pid)
+		return ps_refuse(v, -EINVAL, "the image's first thread is tid %d, not the process's "
+			      "pid %d", m->threads[0].tid, m->proc.pid);
+	return 0;
 }

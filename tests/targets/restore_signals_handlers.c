@@ -1,4 +1,4 @@
-/* restore_sighandlers: 15 handlers with distinct flags, SIG_IGN/SIG_DFL ones, and pending SIGUSR1 (outside sender), ten
+/* restore_signals_handlers: 15 handlers with distinct flags, SIG_IGN/SIG_DFL ones, and pending SIGUSR1 (outside sender), ten
  * queued SIGRTMIN+10, two SIGRTMIN+11 for a helper thread; on SIGUSR2 checks each disposition, behaviour and delivery. */
 #include <errno.h>
 #include <fcntl.h>
@@ -671,7 +671,7 @@ static int install(int sig, void *fn, int flags, int mask1, int mask2)
 	if (mask2)
 		sigaddset(&sa.sa_mask, mask2);
 	if (sigaction(sig, &sa, NULL) != 0) {
-		fprintf(stderr, "restore_sighandlers: sigaction(%s): %s\n", signame(sig), strerror(errno));
+		fprintf(stderr, "restore_signals_handlers: sigaction(%s): %s\n", signame(sig), strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -700,7 +700,7 @@ static int install_all(void)
 	rc |= install(rt11, on_rt11, SA_SIGINFO, 0, 0);
 	/* glibc would replace the restorer with its own: the raw call keeps it. */
 	if (syscall(SYS_rt_sigaction, rt5, &ka, NULL, 8) != 0) {
-		perror("restore_sighandlers: rt_sigaction(SIGRTMIN+5)");
+		perror("restore_signals_handlers: rt_sigaction(SIGRTMIN+5)");
 		rc = -1;
 	}
 	/* A handler, then back to SIG_DFL: the image must say SIG_DFL, not the handler. */
@@ -719,19 +719,19 @@ static int queue_pending(void)
 	for (int i = 0; i < NQUEUED; i++) {
 		v.sival_int = QUEUED_BASE + i;
 		if (sigqueue(self_pid, rt10, v) != 0) {
-			perror("restore_sighandlers: sigqueue");
+			perror("restore_signals_handlers: sigqueue");
 			return -1;
 		}
 	}
 	for (int i = 0; i < NTHREAD_QUEUED; i++) {
 		v.sival_int = THREAD_BASE + i;
 		if (pthread_sigqueue(helper, rt11, v) != 0) {
-			fprintf(stderr, "restore_sighandlers: pthread_sigqueue failed\n");
+			fprintf(stderr, "restore_signals_handlers: pthread_sigqueue failed\n");
 			return -1;
 		}
 	}
 	if (!is_pending(rt10)) {
-		fprintf(stderr, "restore_sighandlers: %s is not pending\n", signame(rt10));
+		fprintf(stderr, "restore_signals_handlers: %s is not pending\n", signame(rt10));
 		return -1;
 	}
 	return 0;
@@ -745,14 +745,14 @@ static void save_state(void)
 	sigaltstack(NULL, &saved_ss);
 }
 
-/* Usage: restore_sighandlers RESULTS SENDER_PID
+/* Usage: restore_signals_handlers RESULTS SENDER_PID
  * SENDER_PID is the process that sends SIGUSR1 (twice) after READY. */
 int main(int argc, char **argv)
 {
 	stack_t ss;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: restore_sighandlers RESULTS SENDER_PID\n");
+		fprintf(stderr, "usage: restore_signals_handlers RESULTS SENDER_PID\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
@@ -771,7 +771,7 @@ int main(int argc, char **argv)
 	ss.ss_size = ALTSTACK_SIZE;
 	ss.ss_flags = 0;
 	if (!altstack || sigaltstack(&ss, NULL) != 0) {
-		perror("restore_sighandlers: sigaltstack");
+		perror("restore_signals_handlers: sigaltstack");
 		return 1;
 	}
 	if (install_all() != 0)
@@ -780,7 +780,7 @@ int main(int argc, char **argv)
 	mask_signal(SIG_BLOCK, SIGUSR1);
 	mask_signal(SIG_BLOCK, rt10);
 	if (pthread_create(&helper, NULL, helper_main, NULL) != 0) {
-		fprintf(stderr, "restore_sighandlers: pthread_create failed\n");
+		fprintf(stderr, "restore_signals_handlers: pthread_create failed\n");
 		return 1;
 	}
 	while (!atomic_load(&helper_ready))

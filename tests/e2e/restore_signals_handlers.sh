@@ -1,5 +1,5 @@
 #!/bin/bash
-# restore_sighandlers: every signal disposition (handler, SA_SIGINFO, SA_ONSTACK, SA_NODEFER,
+# restore_signals_handlers: every signal disposition (handler, SA_SIGINFO, SA_ONSTACK, SA_NODEFER,
 # SA_RESETHAND, SA_RESTART, sa_mask, an own sa_restorer, SIG_IGN, SIG_DFL) survives a restore
 # and behaves as its flags say; the signals pending at the checkpoint -- SIGUSR1 sent twice by
 # this shell (coalesced into one, its sender's pid and uid kept), ten sigqueue'd SIGRTMIN+10
@@ -12,7 +12,7 @@ set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=restore_lib.sh
 . "$(dirname "$0")/restore_lib.sh"
 
-BIN=$TARGETS/restore_sighandlers
+BIN=$TARGETS/restore_signals_handlers
 rs_setup "$BIN"
 res=$PS_TMP/sighandlers.results
 # The `kill` below is a builtin run by this very process: the sender the

@@ -6,13 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend/proc_parse.h"
-#include "backend/regs.h"
+#include "backend/part_capture.h"
+#include "backend/capture.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -53,39 +55,6 @@ static int capture_xsave(pid_t tid, struct ps_thread *t, char *err, size_t errle
 		return fail(err, errlen, tid, "PTRACE_GETREGSET(NT_X86_XSTATE)");
 	t->xsave_len = iov.iov_len;
 	return 0;
-}
-
-int ps_peek_pending(pid_t tid, int shared, struct ps_siginfo **out, size_t *n,
-		    char *err, size_t errlen)
-{
-	struct __ptrace_peeksiginfo_args args = {
-		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
-		.nr = 1,
-	};
-	siginfo_t si;
-
-	*out = NULL;
-	*n = 0;
-	for (;;) {
-		long r = ptrace(PTRACE_PEEKSIGINFO, tid, &args, &si);
-		struct ps_siginfo *grown;
-
-		if (r < 0)
-			return fail(err, errlen, tid, "PTRACE_PEEKSIGINFO");
-		if (r == 0)
-			return 0;
-		grown = realloc(*out, (*n + 1) * sizeof(**out));
-		if (!grown)
-			return -ENOMEM;
-		*out = grown;
-		memset(&grown[*n], 0, sizeof(grown[*n]));
-		memcpy(grown[*n].raw, &si, sizeof(grown[*n].raw));
-		grown[*n].signo = si.si_signo;
-		grown[*n].err = si.si_errno;
-		grown[*n].code = si.si_code;
-		(*n)++;
-		args.off++;
-	}
 }
 
 int ps_read_rseq_config(pid_t tid, uint64_t *ptr, uint32_t *len, uint32_t *sig)
@@ -177,4 +146,83 @@ int ps_capture_thread(pid_t pid, pid_t tid, const struct user_regs_struct *own_r
 	if (r == 0)
 		capture_comm(pid, tid, t);
 	return r;
+}
+
+int ps_capture_registers(struct ps_capture *c, char *err, size_t errlen)
+{
+	struct ps_model *m = &c->model;
+
+	m->threads = calloc(c->frozen.ntids, sizeof(*m->threads));
+	if (!m->threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->frozen.ntids; i++) {
+		const struct ps_frozen_thread *f = &c->frozen.threads[i];
+		struct ps_thread *t = &m->threads[m->nthreads];
+		/* A rewound wait is saved as the stop ended it: a restore makes
+		 * it again with the time it had left (restore/registers.c). */
+		int e = ps_capture_thread(c->frozen.pid, f->tid, f->rewound ? &f->own_regs : NULL, t,
+					  err, errlen);
+
+		if (e == -ESRCH)
+			continue;       /* exited while stopped: it is not part of the state */
+		if (e < 0)
+			return e;
+		t->asleep_ns = f->asleep_ns;
+		m->nthreads++;
+	}
+	if (m->nthreads == 0) {
+		snprintf(err, errlen, "process %d exited", c->frozen.pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* Per-thread state only the thread itself can read. */
+static int remote_thread_state(struct ps_remote *r, uint64_t scratch, struct ps_thread *t,
+			       char *err, size_t errlen)
+{
+	stack_t ss;
+	uint64_t tid_addr;
+	int e = ps_capture_read_call(r, SYS_sigaltstack, 0, scratch, scratch, &ss, sizeof(ss),
+				     "sigaltstack", err, errlen);
+
+	if (e < 0)
+		return e;
+	t->altstack_sp = (uint64_t)ss.ss_sp;
+	t->altstack_size = ss.ss_size;
+	t->altstack_flags = ss.ss_flags;
+	e = ps_capture_read_call(r, SYS_prctl, PR_GET_TID_ADDRESS, scratch, scratch, &tid_addr,
+				 sizeof(tid_addr), "prctl(PR_GET_TID_ADDRESS)", err, errlen);
+	if (e < 0)
+		return e;
+	t->clear_child_tid = tid_addr;
+	return 0;
+}
+
+
+/* The thread's own alternate-stack state: the kernel reports SS_ONSTACK from
+ * the stack pointer of the call, and a call under a net runs below the
+ * thread's own stack pointer. on_sig_stack() in the kernel: never with
+ * SS_AUTODISARM, else sp in (ss_sp, ss_sp + ss_size]. */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)     /* linux/signal.h; glibc 2.36 lacks it */
+#endif
+
+static void own_onstack(struct ps_thread *t, uint64_t sp)
+{
+	int on = !(t->altstack_flags & (SS_DISABLE | SS_AUTODISARM)) &&
+		 sp > t->altstack_sp && sp - t->altstack_sp <= t->altstack_size;
+
+	t->altstack_flags = (t->altstack_flags & ~SS_ONSTACK) | (on ? SS_ONSTACK : 0);
+}
+
+int ps_capture_registers_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+				size_t thread, char *err, size_t errlen)
+{
+	struct ps_thread *t = &m->threads[thread];
+	int e = remote_thread_state(r, scratch, t, err, errlen);
+
+	if (e == 0)
+		own_onstack(t, r->saved.rsp);
+	return e;
 }

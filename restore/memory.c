@@ -1,0 +1,329 @@
+/* Checks of the memory part before a restore: every mapping can be made
+ * again here, the vDSO fits, mapped files are the checkpoint's very files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "backend/elf_buildid.h"
+#include "backend/proc_parse.h"
+#include "restore/part_restore.h"
+#include "restore/validate.h"
+
+static unsigned long long ull(uint64_t x)
+{
+	return (unsigned long long)x;
+}
+
+/* Content files hold the whole range, holes included. */
+static int check_content(const struct ps_check *v, const struct ps_mapping *map)
+{
+	uint64_t len = map->end - map->start;
+	const struct ps_image_file *f = ps_image_file_find(&v->m->meta, map->content);
+	char path[2 * PS_PATH_MAX];     /* the image directory, then the content file's name */
+	struct stat st;
+
+	if (!f)
+		return ps_refuse(v, -EINVAL, "image.json does not list %s", map->content);
+	if (f->size != len)
+		return ps_refuse(v, -EINVAL, "image.json says %s is %llu bytes, but its mapping "
+			      "%llx-%llx is %llu bytes", map->content, ull(f->size),
+			      ull(map->start), ull(map->end), ull(len));
+	snprintf(path, sizeof(path), "%s/%s", v->dir, map->content);
+	if (lstat(path, &st) < 0)
+		return ps_refuse(v, -errno, "%s: %s", map->content, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ps_refuse(v, -EINVAL, "%s is not a regular file", map->content);
+	if ((uint64_t)st.st_size != len)
+		return ps_refuse(v, -EINVAL, "%s is %llu bytes, but its mapping %llx-%llx is %llu bytes",
+			      map->content, ull(st.st_size), ull(map->start), ull(map->end),
+			      ull(len));
+	return 0;
+}
+
+static void format_time(char *buf, size_t len, int64_t sec, long nsec)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+	char day[32] = "?";
+
+	if (gmtime_r(&t, &tm))
+		strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09ldZ", day, nsec);
+}
+
+/* The build-id of the file at path now, "" if it has none. */
+static int current_build_id(const char *path, char *out, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int rc;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	rc = ps_elf_build_id(fd, out, len);
+	close(fd);
+	if (rc == -ENOENT || rc == -ERANGE) {   /* none, or longer than any saved one */
+		out[0] = '\0';
+		return 0;
+	}
+	return rc;
+}
+
+/* The same file as at the checkpoint: clean pages are read back from it. */
+static int check_mapped_file(const struct ps_check *v, const struct ps_mapping *map)
+{
+	const struct ps_file_id *id = &map->file;
+	const char *path = map->path.data;
+	char now_id[sizeof(id->build_id)], then_t[64], now_t[64];
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return ps_refuse(v, -ENOENT, "%s is missing", path);
+		return ps_refuse(v, -errno, "%s: %s", path, strerror(errno));
+	}
+	if (id->build_id[0]) {
+		if (!S_ISREG(st.st_mode))
+			return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (it is no longer "
+				      "a regular file)", path);
+		rc = current_build_id(path, now_id, sizeof(now_id));
+		if (rc < 0)
+			return ps_refuse(v, rc, "%s: cannot read its build-id: %s", path, strerror(-rc));
+		if (strcmp(now_id, id->build_id) != 0)
+			return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (build-id differs)",
+				      path);
+	}
+	if ((uint64_t)st.st_size != id->size)
+		return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (size %llu -> %llu)",
+			      path, ull(id->size), ull(st.st_size));
+	if (st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec) {
+		format_time(then_t, sizeof(then_t), id->mtime_sec, id->mtime_nsec);
+		format_time(now_t, sizeof(now_t), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		return ps_refuse(v, -ESTALE, "%s changed since the checkpoint (modified %s -> %s)",
+			      path, then_t, now_t);
+	}
+	return 0;
+}
+
+/* A file mapped several times in a row (a library's segments) is checked once. */
+static int same_file(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	return a && a->kind == PS_MAP_FILE && !a->deleted &&
+	       strcmp(a->path.data, b->path.data) == 0 &&
+	       memcmp(&a->file, &b->file, sizeof(a->file)) == 0;
+}
+
+/* A mapping of a file that is gone: a shared one carries its bytes; a
+ * private one has only its own changed pages, the rest must come from the
+ * file's content, saved with a descriptor the process still holds. */
+static int check_gone_file(const struct ps_check *v, const struct ps_mapping *map)
+{
+	if (map->shared || ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor,
+					 map->file.ino))
+		return 0;
+	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
+		      "were not saved (no descriptor of the process holds the file)",
+		      ull(map->start), ull(map->end), map->path.data);
+}
+
+static int check_mapping(const struct ps_check *v, const struct ps_mapping *map)
+{
+	int rc = map->content ? check_content(v, map) : 0;
+
+	if (rc)
+		return rc;
+	switch (map->kind) {
+	case PS_MAP_FILE:
+		return map->deleted ? check_gone_file(v, map) : 0;
+	case PS_MAP_OTHER:
+		return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "
+			      "they cannot be restored", ull(map->start), ull(map->end),
+			      map->path.data);
+	default:
+		return 0;
+	}
+}
+
+static int check_mappings(const struct ps_check *v)
+{
+	const struct ps_maps *maps = &v->m->maps;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < maps->count; i++)
+		rc = check_mapping(v, &maps->items[i]);
+	return rc;
+}
+
+/* Mapped files are the very files of the checkpoint: their clean pages are
+ * read back from them. */
+int ps_validate_memory_as_caller(const struct ps_check *v)
+{
+	const struct ps_maps *maps = &v->m->maps;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < maps->count; i++) {
+		const struct ps_mapping *map = &maps->items[i];
+
+		if (map->kind == PS_MAP_FILE && !map->deleted &&
+		    !same_file(i ? &maps->items[i - 1] : NULL, map))
+			rc = check_mapped_file(v, map);
+	}
+	return rc;
+}
+
+/* ---- the vDSO ----
+ * arch_prctl(ARCH_MAP_VDSO_64) maps this kernel's vDSO, with its [vvar*]
+ * data pages at fixed offsets from it, where the image had them: the
+ * program holds pointers into that code, so the image's must be the same
+ * size and in the same places. */
+
+#define MAX_KERNEL_SPECIALS 8
+
+struct special {
+	char name[32];
+	uint64_t start, end;
+};
+
+static char *next_line(char *line)
+{
+	char *nl = strchr(line, '\n');
+
+	return nl ? nl + 1 : line + strlen(line);
+}
+
+/* This kernel's [vdso] (first) and [vvar*] mappings, from procsnap's own maps. */
+static int kernel_vdso_layout(struct special *out, size_t *n)
+{
+	struct ps_maps_line *ml = malloc(sizeof(*ml));
+	char *text, *line;
+	size_t len, k = 1;
+	int rc = ml ? ps_read_file("/proc/self/maps", &text, &len) : -ENOMEM;
+
+	if (rc < 0) {
+		free(ml);
+		return rc;
+	}
+	memset(&out[0], 0, sizeof(out[0]));
+	for (line = text; *line; line = next_line(line)) {
+		struct special *s;
+
+		if (ps_parse_maps_line(line, ml) < 0)
+			continue;
+		if (strcmp(ml->path, "[vdso]") == 0)
+			s = &out[0];
+		else if (strncmp(ml->path, "[vvar", 5) == 0 && k < MAX_KERNEL_SPECIALS)
+			s = &out[k++];
+		else
+			continue;
+		snprintf(s->name, sizeof(s->name), "%.31s", ml->path);
+		s->start = ml->start;
+		s->end = ml->end;
+	}
+	free(text);
+	free(ml);
+	*n = k;
+	return 0;
+}
+
+static const struct ps_mapping *find_mapping_named(const struct ps_maps *maps,
+						   enum ps_map_kind kind, const char *name,
+						   size_t *count)
+{
+	const struct ps_mapping *found = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *map = &maps->items[i];
+
+		if (map->kind == kind && (!name || strcmp(map->path.data, name) == 0)) {
+			found = found ? found : map;
+			(*count)++;
+		}
+	}
+	return found;
+}
+
+/* "-0x7000", "+0x2000" */
+static const char *offset_text(char buf[24], int64_t off)
+{
+	uint64_t mag = off < 0 ? -(uint64_t)off : (uint64_t)off;
+
+	snprintf(buf, 24, "%c0x%llx", off < 0 ? '-' : '+', ull(mag));
+	return buf;
+}
+
+static int check_vvar(const struct ps_check *v, const struct special *k, const struct special *kvdso,
+		      const struct ps_mapping *vdso)
+{
+	size_t n;
+	const struct ps_mapping *map = find_mapping_named(&v->m->maps, PS_MAP_VVAR, k->name, &n);
+	int64_t off_image, off_here;
+	char at_image[24], at_here[24];
+
+	if (!map)
+		return ps_refuse(v, -EINVAL, "the image has no %s mapping, which this kernel maps "
+			      "next to the vDSO: it was taken with another vDSO layout", k->name);
+	if (n > 1)
+		return ps_refuse(v, -EINVAL, "the image has %zu %s mappings; a process has one", n,
+			      k->name);
+	if (map->end - map->start != k->end - k->start)
+		return ps_refuse(v, -EINVAL, "the image's %s is %llu bytes, this kernel's %llu: the "
+			      "vDSO's data pages differ", k->name, ull(map->end - map->start),
+			      ull(k->end - k->start));
+	off_image = (int64_t)(map->start - vdso->start);
+	off_here = (int64_t)(k->start - kvdso->start);
+	if (off_image != off_here)
+		return ps_refuse(v, -EINVAL, "the image's %s is at [vdso]%s, this kernel maps it at "
+			      "[vdso]%s: the vDSO cannot be put back with its data pages", k->name,
+			      offset_text(at_image, off_image), offset_text(at_here, off_here));
+	return 0;
+}
+
+static int check_vdso(const struct ps_check *v)
+{
+	struct special k[MAX_KERNEL_SPECIALS];
+	size_t nk, n, nvvar;
+	const struct ps_mapping *vdso = find_mapping_named(&v->m->maps, PS_MAP_VDSO, NULL, &n);
+	int rc;
+
+	find_mapping_named(&v->m->maps, PS_MAP_VVAR, NULL, &nvvar);
+	if (n == 0 && nvvar == 0)
+		return 0;       /* it ran without a vDSO (vdso=0), and will again */
+	if (n != 1)
+		return ps_refuse(v, -EINVAL, "the image has %zu [vdso] mappings; a process has "
+			      "exactly one", n);
+	rc = kernel_vdso_layout(k, &nk);
+	if (rc < 0)
+		return ps_refuse(v, rc, "/proc/self/maps: %s", strerror(-rc));
+	if (!k[0].end)
+		return ps_refuse(v, -ENOTSUP, "this kernel maps no vDSO into processes (booted with "
+			      "vdso=0?), but the program has one and holds pointers into it");
+	if (vdso->end - vdso->start != k[0].end - k[0].start)
+		return ps_refuse(v, -EINVAL, "the image's [vdso] is %llu bytes, this kernel's %llu: "
+			      "the vDSO code differs, and the program holds pointers into it",
+			      ull(vdso->end - vdso->start), ull(k[0].end - k[0].start));
+	for (size_t i = 1; i < nk; i++) {
+		rc = check_vvar(v, &k[i], &k[0], vdso);
+		if (rc)
+			return rc;
+	}
+	if (nvvar != nk - 1)
+		return ps_refuse(v, -EINVAL, "the image has %zu [vvar*] mappings; this kernel maps "
+			      "%zu next to the vDSO", nvvar, nk - 1);
+	return 0;
+}
+
+/* The vDSO first: it is this kernel's, whatever the image says. */
+int ps_validate_memory(const struct ps_check *v)
+{
+	int rc = check_vdso(v);
+
+	return rc ? rc : check_mappings(v);
+}

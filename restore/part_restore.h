@@ -1,0 +1,66 @@
+/* Checks and restore of the parts of a process (image/parts.h): what each
+ * part's restore/<part>.c offers the validator and the restorer. */
+#ifndef PROCSNAP_PART_RESTORE_H
+#define PROCSNAP_PART_RESTORE_H
+
+#include <sys/user.h>
+
+#include "image/parts.h"
+#include "restore/rctx.h"
+
+/* process: restore/process.c */
+/* Refuses what a restore cannot recreate of the process: seccomp, no exe. */
+int ps_validate_process(const struct ps_check *v);
+/* As the caller (restore/validate.c): the executable is a regular file,
+ * and no set-id program unless the caller is root. */
+int ps_validate_process_as_caller(const struct ps_check *v);
+/* cwd, root, umask, rlimits, personality, comm, session and group. */
+int ps_restore_process_attrs(struct ps_rctx *c);
+
+/* timers: restore/timers.c */
+/* A timer that signals one thread names a thread of the image; ids are
+ * listed once, in order. */
+int ps_validate_timers(const struct ps_check *v);
+/* The three interval timers, armed with their remaining time. */
+int ps_restore_itimers(struct ps_rctx *c);
+/* Every POSIX timer of the image (timer_create) with the id the program
+ * holds, armed with its remaining time. Needs the threads (a timer may
+ * signal one of them). */
+int ps_restore_posix_timers(struct ps_rctx *c);
+
+/* memory: restore/memory.c (the mappings made in restore/layout.c, their
+ * pages filled in restore/pages.c) */
+/* Every mapping can be made again here, with its content file; the
+ * image's vDSO and [vvar*] are where this kernel can put its own. */
+int ps_validate_memory(const struct ps_check *v);
+/* As the caller: mapped files are the very files of the checkpoint. */
+int ps_validate_memory_as_caller(const struct ps_check *v);
+
+/* signals: restore/signals.c */
+/* Refuses pending signals a restore cannot queue (SIGKILL, SIGSTOP). */
+int ps_validate_signals(const struct ps_check *v);
+/* Every disposition with rt_sigaction. */
+int ps_restore_sigactions(struct ps_rctx *c);
+/* Queue the shared pending signals and each thread's own (tid = the
+ * thread's, already existing). Signals are blocked while this runs. */
+int ps_restore_shared_pending(struct ps_rctx *c);
+int ps_restore_thread_pending(struct ps_rctx *c, const struct ps_thread *t);
+
+/* registers: restore/registers.c (the threads made in restore/threads.c) */
+/* One thread per tid, the first being the process's main thread. */
+int ps_validate_registers(const struct ps_check *v);
+/* The stub inherited procsnap's rseq registration: the kernel would write
+ * into that area (soon unmapped) on every return to user space. */
+int ps_restore_unregister_rseq(struct ps_rctx *c);
+/* sigaltstack, set_robust_list, set_tid_address, rseq, run in the thread. */
+int ps_restore_thread_state(struct ps_rctx *c, const struct ps_thread *t);
+/* Turn an interrupted restart-block syscall (ERESTART_RESTARTBLOCK, whose
+ * in-kernel restart state died with the old process) into one the kernel
+ * restarts from registers alone, or into EINTR when that is impossible. */
+void ps_restart_fixup(struct user_regs_struct *regs);
+/* Load the thread's registers, xsave area and signal mask and park it in
+ * an interrupt stop, from which the kernel restarts an interrupted syscall
+ * exactly as it would have in the original process. */
+int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t);
+
+#endif
