@@ -48,7 +48,7 @@ static enum ps_map_kind kind_of(const struct ps_maps_line *ml)
 	return PS_MAP_FILE;
 }
 
-/* Which mappings have a content file at all (DESIGN §3). */
+/* Which mappings have a content file at all (docs/design.md §4.4). */
 static int has_content(const struct ps_mapping *m)
 {
 	switch (m->kind) {

@@ -168,7 +168,7 @@ static int serve(struct fuse *fuse)
 }
 
 /* The restore runs with the authority of whoever completed the image
- * (DESIGN §5); the hook runs in that caller's FUSE request thread. */
+ * (docs/security.md); the hook runs in that caller's FUSE request thread. */
 static int restore_as_caller(const char *dir, struct ps_prefill *prefill, pid_t *pid, char *err,
 			     size_t errlen)
 {

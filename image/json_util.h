@@ -16,7 +16,7 @@
 #define PS_VSYSCALL_END 0xffffffffff601000ULL
 #define PS_PID_MAX 4194304                      /* PID_MAX_LIMIT on 64-bit */
 
-/* ---- image file names (the contract of DESIGN §3) ---- */
+/* ---- image file names (the contract of docs/image-format.md §1) ---- */
 
 /* "memory/<start>-<end>", lowercase hex without 0x, padded to 8 digits as in
  * /proc/<pid>/maps. buf should hold PS_MEMORY_NAME_MAX bytes. */

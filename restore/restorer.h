@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* Restore the complete image in dir on behalf of a caller with uid/gid
- * (DESIGN §5). 0 with *pid_out running and in err what the user should
+ * (docs/security.md). 0 with *pid_out running and in err what the user should
  * know of it ("" if nothing), or -errno with one sentence in err; on
  * failure no process is left and dir is untouched. */
 struct ps_restore_options {

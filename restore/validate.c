@@ -230,7 +230,7 @@ static int check_caps(struct ps_check *v)
 	return 0;
 }
 
-/* ---- the caller's authority (DESIGN §5) ---- */
+/* ---- the caller's authority (docs/security.md) ---- */
 
 /* The groups uid belongs to by the group database, always including gid. */
 static int caller_groups(uid_t uid, gid_t gid, gid_t **out, int *n)
