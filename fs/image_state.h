@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "image/image_limits.h"
+
 /* The file in the image's directory; spool_status.c shows the status made of
  * it in its place. */
-#define PS_STATE_NAME "status"
+#define PS_STATE_NAME PS_STATUS_NAME
 #define PS_RESULT_MAX 1024
 
 enum ps_state_kind {

@@ -92,6 +92,9 @@ static int check_file_name(const char *name, struct ps_jerr *e)
 	}
 	if (strcmp(name, "image.json") == 0)
 		return ps_jerr_fail(e, "name \"image.json\" cannot list itself");
+	if (strcmp(name, PS_STATUS_NAME) == 0)
+		return ps_jerr_fail(e, "name \"%s\" is the status of a restore, not a file of an "
+				    "image", name);
 	return 0;
 }
 

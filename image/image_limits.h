@@ -3,6 +3,10 @@
 #ifndef PROCSNAP_IMAGE_LIMITS_H
 #define PROCSNAP_IMAGE_LIMITS_H
 
+/* The one name at the top of an image that the mount keeps for itself: the
+ * status of its restore under restore/ (docs/image-format.md §13). */
+#define PS_STATUS_NAME "status"
+
 /* ---- how many of each thing an image may hold ---- */
 
 #define PS_MAX_MAPPINGS 65536       /* vm.max_map_count is 65530 unless raised */

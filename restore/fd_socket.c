@@ -579,6 +579,28 @@ static int check_socket_state(const struct ps_check *v, const struct ps_fd *f)
 }
 
 /* Unread messages go back through the peer, or to the socket's own name. */
+/*
+ * The messages' lengths add up to their data file's size as image.json
+ * lists it (the reader has checked the file against that size, and the
+ * size against the image's limits): restore reads that many bytes into
+ * memory at once, so a forged list of lengths must not decide how much.
+ */
+static int check_socket_data_size(const struct ps_check *v, const struct ps_fd *f)
+{
+	const struct ps_socket *s = &f->u.sock;
+	const struct ps_image_file *data = f->data ? ps_image_file_find(&v->m->meta, f->data) : NULL;
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < s->nmsgs; i++)
+		total += s->msgs[i];   /* each below 2^32, at most PS_MAX_MESSAGES of them */
+	if (!data || data->size != total)
+		return ps_refuse(v, -EINVAL, "fd %d: its unread messages add up to %llu bytes, but "
+				    "image.json lists %s with %llu", f->fd, (unsigned long long)total,
+				    f->data ? f->data : "no data file",
+				    (unsigned long long)(data ? data->size : 0));
+	return 0;
+}
+
 static int check_socket_messages(const struct ps_check *v, const struct ps_fd *f)
 {
 	const struct ps_socket *s = &f->u.sock;
@@ -593,7 +615,7 @@ static int check_socket_messages(const struct ps_check *v, const struct ps_fd *f
 	if (s->type == SOCK_STREAM && s->nmsgs != 1)
 		return ps_refuse(v, -EINVAL, "fd %d: a stream socket's unread bytes are one run",
 				    f->fd);
-	return 0;
+	return check_socket_data_size(v, f);
 }
 
 int ps_validate_fd_socket(const struct ps_check *v, const struct ps_fd *f)

@@ -1082,6 +1082,9 @@ START_TEST(test_reject_image_meta)
 	set(item(j, "files", 0), "name", json_string("image.json"));
 	expect_reject(P_META, j, "cannot list itself", NULL);
 	j = valid(P_META);
+	set(item(j, "files", 0), "name", json_string("status"));
+	expect_reject(P_META, j, "name \"status\" is the status of a restore", NULL);
+	j = valid(P_META);
 	set(item(j, "files", 1), "name", json_string("process.json"));
 	expect_reject(P_META, j, "lists \"process.json\" twice", NULL);
 	j = valid(P_META);

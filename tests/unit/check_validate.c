@@ -953,6 +953,27 @@ START_TEST(test_fd_socket_messages_need_a_way_back)
 }
 END_TEST
 
+/* A forged list of lengths must not decide how much restore reads into
+ * memory: the total is the data file's size as image.json lists it. */
+START_TEST(test_fd_socket_messages_match_their_file)
+{
+	static uint32_t lens[] = { 0x7fffffff };
+	struct ps_fd *f;
+	struct ps_socket *s;
+
+	add_unix_socket(4, SOCK_STREAM, PS_SOCK_CONNECTED, 5);
+	add_unix_socket(5, SOCK_STREAM, PS_SOCK_CONNECTED, 4);
+	f = &g_m.fds.items[g_m.fds.count - 2];   /* fd 4: items moved when fd 5 was added */
+	f->data = xstrdup("fds/4");
+	s = &f->u.sock;
+	s->msgs = malloc(sizeof(lens));
+	memcpy(s->msgs, lens, sizeof(lens));
+	s->nmsgs = 1;
+	expect_refused(validate_as(0, 0), "fd 4: its unread messages add up to 2147483647 bytes, "
+		       "but image.json lists fds/4 with 0");
+}
+END_TEST
+
 START_TEST(test_fd_socket_listening_needs_a_name)
 {
 	add_unix_socket(4, SOCK_STREAM, PS_SOCK_LISTENING, -1);
@@ -1091,6 +1112,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(fds, test_fd_forged_supported);
 	tcase_add_test(fds, test_fd_socket_pair_must_point_back);
 	tcase_add_test(fds, test_fd_socket_messages_need_a_way_back);
+	tcase_add_test(fds, test_fd_socket_messages_match_their_file);
 	tcase_add_test(fds, test_fd_socket_listening_needs_a_name);
 	tcase_add_test(fds, test_fd_socket_pair_accepted);
 	tcase_add_test(fds, test_fd_missing);
