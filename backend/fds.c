@@ -15,9 +15,9 @@
 
 #include "backend/fd_capture.h"
 #include "backend/fds.h"
+#include "image/file_names.h"
 #include "backend/proc_parse.h"
 #include "image/fd_kinds.h"
-#include "image/json_util.h"
 
 static const char deleted_suffix[] = " (deleted)";
 #define DELETED_LEN (sizeof(deleted_suffix) - 1)

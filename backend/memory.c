@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "backend/elf_buildid.h"
-#include "image/json_util.h"
+#include "image/file_names.h"
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 

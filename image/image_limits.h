@@ -7,6 +7,13 @@
  * status of its restore under restore/ (docs/image-format.md §13). */
 #define PS_STATUS_NAME "status"
 
+/* ---- limits of a valid x86_64 image ---- */
+
+#define PS_USER_ADDR_END 0x800000000000ULL     /* 47-bit user space ends here */
+#define PS_VSYSCALL_START 0xffffffffff600000ULL /* the one kernel page /proc maps shows */
+#define PS_VSYSCALL_END 0xffffffffff601000ULL
+#define PS_PID_MAX 4194304                      /* PID_MAX_LIMIT on 64-bit */
+
 /* ---- how many of each thing an image may hold ---- */
 
 #define PS_MAX_MAPPINGS 65536       /* vm.max_map_count is 65530 unless raised */

@@ -6,26 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "image/file_names.h"
 #include "image/image_limits.h"
 #include "image/model.h"
-
-/* ---- limits of a valid x86_64 image ---- */
-
-#define PS_USER_ADDR_END 0x800000000000ULL     /* 47-bit user space ends here */
-#define PS_VSYSCALL_START 0xffffffffff600000ULL /* the one kernel page /proc maps shows */
-#define PS_VSYSCALL_END 0xffffffffff601000ULL
-#define PS_PID_MAX 4194304                      /* PID_MAX_LIMIT on 64-bit */
-
-/* ---- image file names (the contract of docs/image-format.md §1) ---- */
-
-/* "memory/<start>-<end>", lowercase hex without 0x, padded to 8 digits as in
- * /proc/<pid>/maps. buf should hold PS_MEMORY_NAME_MAX bytes. */
-#define PS_MEMORY_NAME_MAX 48
-void ps_memory_file_name(char *buf, size_t len, uint64_t start, uint64_t end);
-/* "fds/<n>" */
-void ps_fd_data_name(char *buf, size_t len, int fd);
-/* "registers/<tid>.json" */
-void ps_registers_file_name(char *buf, size_t len, pid_t tid);
 
 /* ---- errors ---- */
 

@@ -10,7 +10,6 @@
 #include "image/fd_kinds.h"
 #include "image/model.h"
 #include "image/parts.h"
-#include "image/json_util.h"
 
 /* Replace b's content with a NUL-terminated copy of data. On allocation
  * failure b is left empty (data NULL), which callers can test. */

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <jansson.h>
 
 #include "image/model.h"
 
+/* json_t is jansson's struct json_t: named here, so that restore/, which
+ * includes this header for struct ps_check, never sees jansson. */
+struct json_t;
 struct ps_capture;
 struct ps_remote;
 
@@ -60,11 +62,11 @@ struct ps_part {
 
 	/* image/<part>_json.c: its file for thread (0 but for registers); a
 	 * new reference, NULL on ENOMEM. */
-	json_t *(*encode)(const struct ps_model *m, size_t thread);
+	struct json_t *(*encode)(const struct ps_model *m, size_t thread);
 	/* Fill the part (the slot m->threads[thread] for registers) from its
 	 * file, checked against image.json (m->meta) and the parts before
 	 * it. 0 or -errno with err naming the file and field. */
-	int (*decode)(const json_t *j, struct ps_model *m, size_t thread, char *err, size_t errlen);
+	int (*decode)(const struct json_t *j, struct ps_model *m, size_t thread, char *err, size_t errlen);
 
 	/* restore/<part>.c: what this system and this image must be for the
 	 * restore to start; 0 or -errno with err saying why not. Runs as

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 
 #include "backend/elf_buildid.h"
-#include "image/json_util.h"
+#include "image/image_limits.h"
 #include "backend/proc_parse.h"
 #include "restore/as_caller.h"
 #include "image/fd_kinds.h"
