@@ -2,14 +2,13 @@
  * below images/ opened confined beneath it, and what such a path names. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backend/fileio.h"
 #include "fs/image_state.h"
 #include "fs/spool_dir.h"
 #include "fs/spool_reaper.h"
@@ -161,41 +160,14 @@ int ps_spool_keep_staged(void)
 
 /* ---- paths, confined beneath the spool's images/ ---- */
 
-/* openat2 resolves path inside images/ or fails, whatever is on disk. */
 int ps_spool_open_beneath(const char *path, int flags, mode_t mode)
 {
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, S.fd, *path ? path : ".", &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-static int valid_base(const char *base)
-{
-	size_t len = strlen(base);
-
-	return len && len <= NAME_MAX && strcmp(base, ".") && strcmp(base, "..");
+	return ps_open_beneath(S.fd, path, flags, mode);
 }
 
 int ps_spool_open_parent(const char *path, const char **base)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	size_t len;
-
-	*base = slash ? slash + 1 : path;
-	if (!valid_base(*base))
-		return -EINVAL;
-	len = slash ? (size_t)(slash - path) : 0;
-	if (len >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, path, len);
-	dir[len] = '\0';
-	return ps_spool_open_beneath(dir, O_PATH | O_DIRECTORY, 0);
+	return ps_open_parent_beneath(S.fd, path, base);
 }
 
 int ps_spool_image_path(const char *key, char *buf, size_t len)

@@ -13,6 +13,7 @@
 #include "image/codec.h"
 #include "image/crc32.h"
 #include "image/image_read.h"
+#include "backend/fileio.h"
 #include "backend/sentence.h"
 #include "image/json_util.h"
 #include "image/parts.h"
@@ -31,50 +32,12 @@ static const struct part_limits image_limits = {
 
 /* ---- opening files of an untrusted image ---- */
 
-static int is_symlink_at(int dirfd, const char *name)
-{
-	struct stat st;
-
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-}
-
-/* The directory holding name (which image.json's decoder has checked to be
- * relative, without "." or ".."), reached without following any symlink, so
- * that an image cannot make root read a file outside it. *base is set to the
- * last part of name. Returns a new fd or -errno. */
-static int open_parent(int dirfd, const char *name, const char **base)
-{
-	int fd = dup(dirfd);
-	const char *part = name, *slash;
-
-	while (fd >= 0 && (slash = strchr(part, '/'))) {
-		char comp[256];
-		size_t n = (size_t)(slash - part);
-		int next;
-
-		if (n >= sizeof(comp)) {
-			close(fd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, part, n);
-		comp[n] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOTDIR && is_symlink_at(fd, comp))
-			errno = ELOOP;   /* Linux says ENOTDIR for a symlink here */
-		close(fd);
-		fd = next;
-		part = slash + 1;
-	}
-	*base = part;
-	return fd < 0 ? -errno : fd;
-}
-
 /* Open a listed file for reading: a regular file, no symlink anywhere.
  * O_NONBLOCK so that a FIFO put in its place cannot hang the restore. */
 static int open_listed(int dirfd, const char *name)
 {
 	const char *base;
-	int pfd = open_parent(dirfd, name, &base);
+	int pfd = ps_open_parent_beneath(dirfd, name, &base);
 	struct stat st;
 	int fd;
 
@@ -93,7 +56,7 @@ static int open_listed(int dirfd, const char *name)
 static int stat_listed(int dirfd, const char *name, struct stat *st)
 {
 	const char *base;
-	int pfd = open_parent(dirfd, name, &base);
+	int pfd = ps_open_parent_beneath(dirfd, name, &base);
 	int rc;
 
 	if (pfd < 0)

@@ -80,13 +80,11 @@ static int copy_runs(int src, int dst, uint64_t size, char *buf)
 
 static int fill_from_image(struct ps_rctx *c, const struct ps_fd *f, int dst)
 {
-	char path[PS_PATH_MAX];
 	struct stat st;
 	char *buf;
 	int src, rc;
 
-	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data);
-	src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	src = ps_image_open(c, f->data);
 	if (src < 0 || fstat(src, &st) < 0 || (uint64_t)st.st_size != f->u.content.size) {
 		rc = errno;
 		if (src >= 0)

@@ -27,12 +27,11 @@ static long rcall_fd(struct ps_rctx *c, const char *what, long nr, uint64_t a0, 
  * own: a pipe too small for them fails (EAGAIN) instead of hanging. */
 static int refill(struct ps_rctx *c, const struct ps_fd *f, int wfd)
 {
-	char path[PS_PATH_MAX], buf[65536];
+	char buf[65536];
 	ssize_t n;
 	int fd, rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = ps_image_open(c, f->data);
 	if (fd < 0)
 		return ps_rfail(c, -errno, "fd %d: cannot read %s: %s", f->fd, f->data,
 				strerror(errno));

@@ -83,7 +83,6 @@ static int apply_options(struct ps_rctx *c, const struct ps_fd *f, int fd)
 
 static int read_data(struct ps_rctx *c, const struct ps_fd *f, char **out, size_t *len)
 {
-	char path[PS_PATH_MAX];
 	size_t want = 0, got = 0;
 	char *buf;
 	int fd;
@@ -94,8 +93,7 @@ static int read_data(struct ps_rctx *c, const struct ps_fd *f, char **out, size_
 		want += f->u.sock.msgs[i];
 	if (!want)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", c->dir, f->data ? f->data : "");
-	fd = f->data ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	fd = f->data ? ps_image_open(c, f->data) : -1;
 	buf = malloc(want);
 	while (fd >= 0 && buf && got < want) {
 		ssize_t n = read(fd, buf + got, want - got);

@@ -221,14 +221,12 @@ static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, co
 
 static int fill_from_file(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
 {
-	char path[PS_PATH_MAX];
 	struct stat st;
 	int fd, e;
 
 	if (!m->ndata)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", c->dir, m->content);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = ps_image_open(c, m->content);
 	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != m->end - m->start) {
 		e = errno;
 		if (fd >= 0)

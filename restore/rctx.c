@@ -1,6 +1,7 @@
 /* Syscalls and memory access inside the stub during a restore: thin wrappers
  * over the remote-syscall machinery that turn failures into sentences. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "backend/fileio.h"
 #include "backend/sentence.h"
 #include "restore/as_caller.h"
 #include "restore/rctx.h"
@@ -98,4 +100,19 @@ int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len)
 		return ps_rfail(c, -EIO, "reading %zu bytes at 0x%llx of the new process: %s", len,
 				(unsigned long long)addr, strerror(errno));
 	return 0;
+}
+
+int ps_image_open(const struct ps_rctx *c, const char *name)
+{
+	int dir = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dir < 0)
+		return -1;
+	fd = ps_open_beneath(dir, name, O_RDONLY | O_NONBLOCK, 0);
+	close(dir);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }

@@ -59,6 +59,11 @@ int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len);
  * caller closes it. Returns it, or -errno with err filled. */
 int ps_rgrab(struct ps_rctx *c, long fd);
 
+/* A file of the image (name as image.json lists it) opened read-only in
+ * procsnap, confined beneath the image directory (ps_open_beneath). The
+ * fd, or -1 with errno set. */
+int ps_image_open(const struct ps_rctx *c, const char *name);
+
 /* Append a sentence to the note ("; " between sentences). */
 void ps_rnote(struct ps_rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
