@@ -268,6 +268,9 @@ void ps_spool_image_reload(const char *key)
 	if (im && !im->running) {
 		memset(&im->state, 0, sizeof(im->state));
 		im->unsaved = 0;
+		/* An image removed while its files waited to be tidied: a new
+		 * one of the same name must not lose its files to that. */
+		im->tidy = 0;
 		load_state(im);
 	}
 	unlock_trimmed(im);
