@@ -49,4 +49,8 @@ int ps_capture_inet_socket(int sfd, struct ps_fd *f);
 /* A unix socket's peer among the process's fds, once all are captured. */
 int ps_link_fd_unix(struct ps_fd_capture *cx, struct ps_fd *f);
 
+/* Every open descriptor of a stopped process into fds, each by its kind:
+ * the fds part's capture (backend/fds.c). */
+int ps_capture_fds(pid_t pid, struct ps_fds *fds, char *err, size_t errlen);
+
 #endif

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "backend/fd_capture.h"
-#include "backend/fds.h"
 #include "image/file_names.h"
 #include "backend/proc_parse.h"
 #include "image/fd_kinds.h"

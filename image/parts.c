@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "backend/part_capture.h"
-#include "backend/fds.h"
+#include "backend/fd_capture.h"
 #include "backend/sentence.h"
 #include "image/codec.h"
 #include "image/image_limits.h"

@@ -124,4 +124,8 @@ int ps_restore_fd_epoll(struct ps_rctx *c, const struct ps_fd *f);
 /* Its registrations, once every fd exists (it may watch one above it). */
 int ps_register_fd_epoll(struct ps_rctx *c, const struct ps_fd *f);
 
+/* Every inherited descriptor of the stub closed, then each saved one made
+ * again by its kind at its number: the fds part's restore (restore/fds.c). */
+int ps_restore_fds(struct ps_rctx *c);
+
 #endif

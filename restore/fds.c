@@ -9,7 +9,6 @@
 
 #include "image/fd_kinds.h"
 #include "restore/fd_restore.h"
-#include "restore/fds.h"
 
 int ps_fd_setfl(struct ps_rctx *c, const struct ps_fd *f)
 {

@@ -14,7 +14,6 @@
 #include "restore/as_caller.h"
 #include "restore/creds.h"
 #include "backend/fault_point.h"
-#include "restore/fds.h"
 #include "image/image_read.h"
 #include "restore/layout.h"
 #include "restore/part_restore.h"

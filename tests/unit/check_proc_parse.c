@@ -24,7 +24,7 @@
 #include "backend/proc_parse.h"
 #include "backend/proclist.h"
 #include "backend/part_capture.h"
-#include "backend/fds.h"
+#include "backend/fd_capture.h"
 #include "backend/elf_buildid.h"
 #include "image/fd_kinds.h"
 
