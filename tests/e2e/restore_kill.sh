@@ -125,6 +125,9 @@ judge() { # NAME WHEN
 #    stub, once it is built, once it is let go.
 for point in remote-set:1 remote-entry:40 remote-exit:150 restore-built restore-detached; do
 	ps_unmount "$MNT"
+	# The spool is one procsnap's until it exits, which under ASan's leak
+	# check at exit is a while after the unmount.
+	{ wait "$PS_DAEMON"; } 2>/dev/null || true
 	export PROCSNAP_DIE_AT=$point
 	ps_mount "$MNT" "spool=$SPOOL"
 	unset PROCSNAP_DIE_AT
