@@ -42,9 +42,14 @@ static enum ps_map_kind kind_of(const struct ps_maps_line *ml)
 		return PS_MAP_ANON;
 	if (p[0] != '/')
 		return PS_MAP_OTHER;  /* "[uprobes]", "anon_inode:[perf_event]"... */
-	/* Shared anonymous memory is a deleted /dev/zero or SysV segment. */
-	if (ml->shared && ml->deleted && (!strcmp(p, "/dev/zero") || !strncmp(p, "/SYSV", 5)))
+	/* Shared anonymous memory is a deleted /dev/zero; the kernel's own
+	 * files, never linked anywhere, are AIO rings and SysV segments. */
+	if (ml->shared && ml->deleted && !strcmp(p, "/dev/zero"))
 		return PS_MAP_SHMEM;
+	if (ml->shared && ml->deleted && !strcmp(p, "/[aio]"))
+		return PS_MAP_AIO;
+	if (ml->shared && ml->deleted && !strncmp(p, "/SYSV", 5))
+		return PS_MAP_SYSV;
 	return PS_MAP_FILE;
 }
 
@@ -56,6 +61,7 @@ static int has_content(const struct ps_mapping *m)
 	case PS_MAP_HEAP:
 	case PS_MAP_STACK:
 	case PS_MAP_SHMEM:
+	case PS_MAP_SYSV:
 		return 1;
 	case PS_MAP_FILE:
 		/* A shared mapping's bytes live in its file, unless the file
@@ -312,9 +318,11 @@ static int scan_file_data(pid_t pid, struct ps_mapping *m)
 	return rc;
 }
 
+/* A SysV segment is such a file too: its pages touched only through
+ * another attachment, or another process, are its data all the same. */
 static int is_gone_shared_file(const struct ps_mapping *m)
 {
-	return m->kind == PS_MAP_FILE && m->shared && m->deleted;
+	return (m->kind == PS_MAP_FILE && m->shared && m->deleted) || m->kind == PS_MAP_SYSV;
 }
 
 static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
@@ -386,7 +394,13 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 /* First run that ends after page p (binary search), or m->ndata. */
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
 {
-	return ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
+	int rc = ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
+
+	if (!rc)
+		rc = ps_capture_aio(c->frozen.pid, &c->model.maps, err, errlen);
+	if (!rc)
+		rc = ps_capture_sysv_shm(c->frozen.pid, &c->model.maps, err, errlen);
+	return rc;
 }
 
 static size_t extent_at_or_after(const struct ps_mapping *m, uint64_t p)

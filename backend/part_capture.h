@@ -33,6 +33,15 @@ int ps_capture_process_remote(struct ps_remote *r, uint64_t scratch, struct ps_m
  * pages that must be saved) from the stopped process. */
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen);
 int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen);
+/* aio: backend/aio.c */
+/* Each PS_MAP_AIO mapping's ring: header and completed, unreaped events. */
+int ps_capture_aio(pid_t pid, struct ps_maps *maps, char *err, size_t errlen);
+
+/* sysv_shm: backend/sysv_shm.c */
+/* Each PS_MAP_SYSV mapping's segment, from /proc/sysvipc/shm (the process
+ * must be in procsnap's IPC namespace). */
+int ps_capture_sysv_shm(pid_t pid, struct ps_maps *maps, char *err, size_t errlen);
+
 /* Read the content file of mapping m: saved pages from the process, holes
  * as zeros. memfd is /proc/<pid>/mem, used for pages process_vm_readv
  * cannot read (PROT_NONE). Returns bytes read or -errno. */

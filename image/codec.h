@@ -32,6 +32,15 @@ struct ps_jerr;
 int ps_encode_timers(const struct ps_process *p, json_t *process);
 int ps_decode_timers(const json_t *process, struct ps_process *p, struct ps_jerr *e);
 
+/* The objects of a maps.json entry of kind "aio" (image/aio_json.c) and
+ * "sysv" (image/sysv_shm_json.c): encoded from m->aio and m->sysv; decoded
+ * into them from the entry j, checked against the mapping's range (0 or
+ * -EINVAL, -ENOMEM). An entry of another kind must not have the object. */
+json_t *ps_encode_aio_ring(const struct ps_aio_ring *a);
+int ps_decode_aio_ring(const json_t *j, struct ps_mapping *m, struct ps_jerr *e);
+json_t *ps_encode_sysv_shm(const struct ps_sysv_shm *s);
+int ps_decode_sysv_shm(const json_t *j, struct ps_mapping *m, struct ps_jerr *e);
+
 /* Each part's file at the level of the whole model, for the table of parts
  * (image/parts.h): thread is the slot of m->threads for registers, else 0.
  * The decoders also check the part against image.json (m->meta) and the

@@ -15,6 +15,7 @@ static const struct ps_name kind_names[] = {
 	{ PS_MAP_ANON, "anon" }, { PS_MAP_SHMEM, "shmem" }, { PS_MAP_FILE, "file" },
 	{ PS_MAP_HEAP, "heap" }, { PS_MAP_STACK, "stack" }, { PS_MAP_VDSO, "vdso" },
 	{ PS_MAP_VVAR, "vvar" }, { PS_MAP_VSYSCALL, "vsyscall" }, { PS_MAP_OTHER, "other" },
+	{ PS_MAP_AIO, "aio" }, { PS_MAP_SYSV, "sysv" },
 	{ 0, NULL },
 };
 
@@ -94,6 +95,10 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "offset", ps_json_hex(m->offset));
 	if (m->kind == PS_MAP_FILE)
 		rc |= json_object_set_new(o, "file", encode_file_id(&m->file));
+	if (m->aio)
+		rc |= json_object_set_new(o, "aio", ps_encode_aio_ring(m->aio));
+	if (m->sysv)
+		rc |= json_object_set_new(o, "sysv", ps_encode_sysv_shm(m->sysv));
 	rc |= json_object_set_new(o, "vm_flags", encode_vm_flags(m));
 	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
 	rc |= json_object_set_new(o, "data_pages", ps_json_count(m->data_pages));
@@ -375,7 +380,9 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	    decode_file_id(j, m, e) ||
 	    decode_vm_flags(j, m, e) ||
 	    decode_content(j, m, e) ||
-	    decode_extents(j, m, runs_left, e))
+	    decode_extents(j, m, runs_left, e) ||
+	    ps_decode_aio_ring(j, m, e) ||
+	    ps_decode_sysv_shm(j, m, e))
 		return -EINVAL;
 	return 0;
 }

@@ -98,6 +98,10 @@ static void mapping_free(struct ps_mapping *m)
 	free(m->vm_flags);
 	free(m->content);
 	free(m->data);
+	if (m->aio)
+		free(m->aio->events);
+	free(m->aio);
+	free(m->sysv);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -104,6 +104,32 @@ enum ps_map_kind {
 	PS_MAP_VVAR,       /* [vvar], [vvar_vclock]: kernel data, never saved */
 	PS_MAP_VSYSCALL,   /* [vsyscall]: fixed kernel page, never saved */
 	PS_MAP_OTHER,      /* any other [name] the kernel shows */
+	PS_MAP_AIO,        /* /[aio]: an io_setup context's ring (m->aio) */
+	PS_MAP_SYSV,       /* /SYSV<key>: an attached SysV segment (m->sysv) */
+};
+
+/* One completed event of an AIO ring, as the kernel's struct io_event. */
+struct ps_aio_event {
+	uint64_t data, obj;
+	int64_t res, res2;
+};
+
+/* An AIO context (io_setup): its ring's header and the completed events not
+ * yet reaped, [head, tail) of the ring. The context id is the ring's address. */
+struct ps_aio_ring {
+	uint32_t id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+	struct ps_aio_event *events;   /* (tail - head) mod nr of them, from head on */
+	size_t nevents;
+};
+
+/* The SysV shared memory segment a mapping attaches (/proc/sysvipc/shm). */
+struct ps_sysv_shm {
+	int32_t shmid;
+	uint32_t key;                  /* the key it was created with ("/SYSV<key>") */
+	uint64_t size;
+	uint32_t mode;                 /* permission bits (0777) */
+	uint32_t uid, gid, cuid, cgid;
+	int removed;                   /* IPC_RMID'd: alive only through attachments */
 };
 
 struct ps_file_id {
@@ -137,6 +163,8 @@ struct ps_mapping {
 	 * these, whatever holes the copy tool kept or filled in the file. */
 	struct ps_extent *data;
 	size_t ndata;
+	struct ps_aio_ring *aio;       /* kind PS_MAP_AIO only */
+	struct ps_sysv_shm *sysv;      /* kind PS_MAP_SYSV only */
 };
 
 struct ps_maps {

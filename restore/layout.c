@@ -18,6 +18,7 @@
 #include "restore/gone_files.h"
 #include "restore/layout.h"
 #include "restore/pages.h"
+#include "restore/part_restore.h"
 #include "restore/prefill.h"
 #include "backend/proc_parse.h"
 
@@ -228,6 +229,8 @@ static int content_in_file(const struct ps_rctx *c, const struct ps_mapping *m)
 
 static int needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
 {
+	if (m->kind == PS_MAP_SYSV)
+		return m->data_pages && ps_sysv_shm_needs_fill(c, m);
 	return m->data_pages && !content_in_file(c, m);
 }
 
@@ -282,6 +285,8 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone
 	int own_fd = m->kind == PS_MAP_FILE && !m->deleted;
 	long fd = -1, ret;
 
+	if (m->kind == PS_MAP_SYSV)
+		return ps_sysv_shm_attach(c, m);
 	map_name(m, what, sizeof(what));
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
@@ -441,8 +446,8 @@ int ps_layout_build(struct ps_rctx *c)
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
-		if (is_kernel_mapping(m))
-			continue;
+		if (is_kernel_mapping(m) || m->kind == PS_MAP_AIO)
+			continue;    /* AIO rings: restore/aio.c, once all else is mapped */
 		if (c->adopted && c->adopted[i]) {
 			e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), c->adopted[i]);
 			if (e == 0)

@@ -142,6 +142,10 @@ static int check_mapping(const struct ps_check *v, const struct ps_mapping *map)
 	switch (map->kind) {
 	case PS_MAP_FILE:
 		return map->deleted ? check_gone_file(v, map) : 0;
+	case PS_MAP_AIO:
+		return ps_validate_aio(v, map);
+	case PS_MAP_SYSV:
+		return ps_validate_sysv_shm(v, map);
 	case PS_MAP_OTHER:
 		return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx (%s): the kernel makes these itself; "
 			      "they cannot be restored", ull(map->start), ull(map->end),

@@ -36,6 +36,31 @@ int ps_validate_memory(const struct ps_check *v);
 /* As the caller: mapped files are the very files of the checkpoint. */
 int ps_validate_memory_as_caller(const struct ps_check *v);
 
+/* aio: restore/aio.c (memory's mappings of kind "aio") */
+/* The mapping has its ring in the image. */
+int ps_validate_aio(const struct ps_check *v, const struct ps_mapping *m);
+/* Every AIO context: io_setup, its ring moved to the image's address (the
+ * context id), its head, tail and unreaped events as they were. After the
+ * layout, where the rings' places were left free. */
+int ps_restore_aio(struct ps_rctx *c);
+
+/* sysv_shm: restore/sysv_shm.c (memory's mappings of kind "sysv") */
+/* The segment exists here as it was (same id, key, size), or can be made
+ * with its id: not taken by another, and the caller is root. Its
+ * attachment is whole in the image. */
+int ps_validate_sysv_shm(const struct ps_check *v, const struct ps_mapping *m);
+/* From the layout, in place of mmap: the segment found or made again,
+ * then attached at the mapping's place with its protection. */
+int ps_sysv_shm_attach(struct ps_rctx *c, const struct ps_mapping *m);
+/* Whether the mapping's saved pages go in: only into a segment made again
+ * (a live one's bytes are the ones that count). */
+int ps_sysv_shm_needs_fill(const struct ps_rctx *c, const struct ps_mapping *m);
+/* After the layout: owners and mode of the segments made again, and
+ * IPC_RMID for those that had been removed. */
+int ps_restore_sysv_shm(struct ps_rctx *c);
+/* At the end of a restore: a failed one removes the segments it made. */
+void ps_sysv_shm_end(struct ps_rctx *c, int failed);
+
 /* signals: restore/signals.c */
 /* Refuses pending signals a restore cannot queue (SIGKILL, SIGSTOP). */
 int ps_validate_signals(const struct ps_check *v);

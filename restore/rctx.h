@@ -15,6 +15,7 @@
 #define PS_SCRATCH_SIZE 8192
 
 struct ps_prefill_region;
+struct ps_sysv_state;
 
 struct ps_rctx {
 	const struct ps_model *m;
@@ -34,6 +35,9 @@ struct ps_rctx {
 	/* Per mapping of m: the memory the nursery filled for it while the
 	 * image was copied in, which the stub inherited (NULL: none). */
 	const struct ps_prefill_region **adopted;
+	/* The SysV segments attached so far, and which of them this restore
+	 * made (restore/sysv_shm.c). */
+	struct ps_sysv_state *sysv;
 	/* What the user should know of a restore that succeeded ("fd 0: ...
 	 * is gone, /dev/null is open there instead"); status shows it. */
 	char note[512];

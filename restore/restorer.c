@@ -63,6 +63,8 @@ static const struct step process_steps[] = {
 	{ ps_restore_fds, NULL },              /* fds: before the layout takes procsnap's away */
 	{ ps_layout_clear, NULL },             /* memory */
 	{ ps_layout_build, NULL },             /* memory */
+	{ ps_restore_aio, NULL },              /* memory: rings where the layout left room */
+	{ ps_restore_sysv_shm, NULL },         /* memory: segments attached, then removed */
 	{ ps_layout_set_mm, NULL },            /* memory, process's mm */
 	{ ps_restore_process_attrs, NULL },    /* process */
 	{ ps_restore_itimers, NULL },          /* timers: ITIMER_REAL runs from when it is armed */
@@ -225,7 +227,9 @@ static int restore_on_tracer(void *arg)
 			kill(stub.pid, SIGKILL);
 			ps_threads_reap(th, n);
 			ps_stub_destroy(&stub);
+			ps_sysv_shm_end(&c, 1);
 		} else {
+			ps_sysv_shm_end(&c, 0);
 			ps_stub_release(&stub);
 			snprintf(j->err, j->errlen, "%s", c.note);
 		}

@@ -1,0 +1,246 @@
+/* Checks and restore of AIO contexts: each ring made again by io_setup,
+ * moved to its old address (its id), and its unreaped events put back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "restore/part_restore.h"
+#include "restore/validate.h"
+
+#define AIO_HEADER_LEN 32U      /* sizeof(struct aio_ring) */
+#define AIO_EVENT_LEN 32U       /* sizeof(struct io_event) */
+/* Requests submitted at once: at most half of the smallest ring's 126
+ * slots, as up to half may sit in other CPUs' counters (ioctx_alloc). */
+#define SUBMIT_BATCH 32
+/* Scratch layout: the context id or the pipe's fds, then the iocbs and
+ * the array of pointers to them that io_submit takes. */
+#define SCRATCH_IOCBS 64
+#define SCRATCH_PTRS (SCRATCH_IOCBS + SUBMIT_BATCH * sizeof(struct iocb))
+
+struct ring_header {
+	uint32_t id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+};
+
+static unsigned long long ull(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+int ps_validate_aio(const struct ps_check *v, const struct ps_mapping *m)
+{
+	if (!m->aio)
+		return ps_refuse(v, -EINVAL, "AIO context 0x%llx: the image has no ring for it",
+				 ull(m->start));
+	return 0;
+}
+
+/*
+ * io_setup(n) makes a ring of whole pages holding 2 * max(n, 4 * CPUs) + 2
+ * events or more (ioctx_alloc, aio_setup_ring): the smallest n that needs
+ * as many pages as the image's ring. The ring made is checked afterwards
+ * (this machine may count more CPUs).
+ */
+static uint64_t setup_count(const struct ps_mapping *m)
+{
+	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE;
+
+	return pages <= 1 ? 1 : 64 * (pages - 1) - 1;
+}
+
+static int write_stub(struct ps_rctx *c, uint64_t addr, const void *data, size_t len)
+{
+	struct iovec local = { (void *)data, len }, remote = { (void *)addr, len };
+
+	if (process_vm_writev(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return ps_rfail(c, -EIO, "writing AIO ring 0x%llx: %s", ull(addr), strerror(errno));
+	return 0;
+}
+
+static int read_header(struct ps_rctx *c, uint64_t at, struct ring_header *h)
+{
+	return ps_rget(c, at, h, sizeof(*h));
+}
+
+/* The ring this kernel made must be the image's, field for field. */
+static int check_made(struct ps_rctx *c, const struct ps_mapping *m, const struct ring_header *h)
+{
+	const struct ps_aio_ring *a = m->aio;
+
+	if (h->nr != a->nr)
+		return ps_rfail(c, -ENOTSUP, "AIO context 0x%llx: this kernel makes a ring of %u "
+				"events for it, the image's had %u", ull(m->start), h->nr, a->nr);
+	if (h->magic != a->magic || h->compat_features != a->compat_features ||
+	    h->incompat_features != a->incompat_features || h->header_length != a->header_length)
+		return ps_rfail(c, -ENOTSUP, "AIO context 0x%llx: this kernel's rings have features "
+				"%u/%u, the image's %u/%u", ull(m->start), h->compat_features,
+				h->incompat_features, a->compat_features, a->incompat_features);
+	return 0;
+}
+
+/* io_setup, then mremap to the old address: aio_ring_mremap makes the
+ * moved ring's address the context's id (ctx->user_id). */
+static int make_ring(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	uint64_t zero = 0, ctx, len = m->end - m->start, at = ps_rput(c, 0, &zero, sizeof(zero));
+	struct ring_header h;
+	char what[96];
+	long ret;
+	int e;
+
+	if (!at)
+		return -EIO;
+	snprintf(what, sizeof(what), "io_setup for AIO context 0x%llx", ull(m->start));
+	ret = ps_rcall(c, what, SYS_io_setup, setup_count(m), at, 0, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	e = ps_rget(c, at, &ctx, sizeof(ctx));
+	if (!e)
+		e = read_header(c, ctx, &h);
+	if (!e)
+		e = check_made(c, m, &h);
+	if (e)
+		return e;
+	snprintf(what, sizeof(what), "moving AIO ring 0x%llx to 0x%llx", ull(ctx), ull(m->start));
+	ret = ps_rcall(c, what, SYS_mremap, ctx, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, m->start, 0);
+	if (ret >= 0 && (uint64_t)ret != m->start)
+		return ps_rfail(c, -EFAULT, "%s: the kernel put it at 0x%lx", what, ret);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* k reads of 0 bytes from an empty pipe: each completes at once, inside
+ * io_submit (pipe_read returns 0 for an empty request), adding an event. */
+static int submit_noops(struct ps_rctx *c, const struct ps_mapping *m, long rfd, uint32_t k)
+{
+	struct iocb cbs[SUBMIT_BATCH];
+	uint64_t ptrs[SUBMIT_BATCH];
+	uint64_t at = c->scratch + SCRATCH_IOCBS;
+	char what[96];
+	long ret;
+
+	memset(cbs, 0, sizeof(cbs));
+	for (uint32_t i = 0; i < k; i++) {
+		cbs[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cbs[i].aio_fildes = (uint32_t)rfd;
+		ptrs[i] = at + i * sizeof(struct iocb);
+	}
+	if (!ps_rput(c, SCRATCH_IOCBS, cbs, k * sizeof(cbs[0])) ||
+	    !ps_rput(c, SCRATCH_PTRS, ptrs, k * sizeof(ptrs[0])))
+		return -EIO;
+	snprintf(what, sizeof(what), "io_submit into AIO context 0x%llx", ull(m->start));
+	ret = ps_rcall(c, what, SYS_io_submit, m->start, k, c->scratch + SCRATCH_PTRS, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	if ((uint32_t)ret != k)
+		return ps_rfail(c, -EAGAIN, "%s: it took %ld of %u requests", what, ret, k);
+	return 0;
+}
+
+/* The kernel keeps its own tail (ctx->tail), moved only by completions,
+ * but reads head from the ring, where user space may write it: bring the
+ * tail to the image's head with events consumed as they come. */
+static int advance_to(struct ps_rctx *c, const struct ps_mapping *m, long rfd, uint32_t head)
+{
+	struct ring_header h;
+	int e = read_header(c, m->start, &h);
+
+	while (!e && h.tail != head) {
+		uint32_t gap = (head + h.nr - h.tail) % h.nr;
+		uint32_t k = gap < SUBMIT_BATCH ? gap : SUBMIT_BATCH;
+
+		e = submit_noops(c, m, rfd, k);
+		if (!e)
+			e = read_header(c, m->start, &h);
+		if (!e)
+			e = write_stub(c, m->start + offsetof(struct ring_header, head), &h.tail,
+				       sizeof(h.tail));
+	}
+	return e;
+}
+
+static int add_events(struct ps_rctx *c, const struct ps_mapping *m, long rfd, size_t n)
+{
+	int e = 0;
+
+	while (!e && n) {
+		uint32_t k = n < SUBMIT_BATCH ? (uint32_t)n : SUBMIT_BATCH;
+
+		e = submit_noops(c, m, rfd, k);
+		n -= k;
+	}
+	return e;
+}
+
+/* The no-op events become the image's, slot for slot; then head as the
+ * program left it (it may hold a value the kernel reads modulo nr). */
+static int write_events(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	const struct ps_aio_ring *a = m->aio;
+	struct ring_header h;
+	int e = read_header(c, m->start, &h);
+
+	if (!e && h.tail != a->tail)
+		return ps_rfail(c, -EIO, "AIO context 0x%llx: its tail is %u after refilling, "
+				"not %u", ull(m->start), h.tail, a->tail);
+	for (size_t i = 0; !e && i < a->nevents; i++) {
+		uint64_t slot = (a->head % a->nr + i) % a->nr;
+
+		e = write_stub(c, m->start + AIO_HEADER_LEN + slot * AIO_EVENT_LEN, &a->events[i],
+			       AIO_EVENT_LEN);
+	}
+	if (!e)
+		e = write_stub(c, m->start + offsetof(struct ring_header, head), &a->head,
+			       sizeof(a->head));
+	return e;
+}
+
+static int open_pipe(struct ps_rctx *c, int fds[2])
+{
+	uint64_t at = ps_rput(c, 0, (int[2]){ -1, -1 }, 2 * sizeof(int));
+	long ret;
+
+	if (!at)
+		return -EIO;
+	ret = ps_rcall(c, "pipe2 for refilling AIO rings", SYS_pipe2, at, O_CLOEXEC, 0, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	return ps_rget(c, at, fds, 2 * sizeof(int));
+}
+
+static void close_pipe(struct ps_rctx *c, const int fds[2])
+{
+	ps_rcall(c, "close", SYS_close, (uint64_t)fds[0], 0, 0, 0, 0, 0);
+	ps_rcall(c, "close", SYS_close, (uint64_t)fds[1], 0, 0, 0, 0, 0);
+}
+
+static int restore_ring(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	int fds[2], e = make_ring(c, m);
+
+	if (!e)
+		e = open_pipe(c, fds);
+	if (e)
+		return e;
+	e = advance_to(c, m, fds[0], m->aio->head % m->aio->nr);
+	if (!e)
+		e = add_events(c, m, fds[0], m->aio->nevents);
+	if (!e)
+		e = write_events(c, m);
+	close_pipe(c, fds);
+	return e;
+}
+
+int ps_restore_aio(struct ps_rctx *c)
+{
+	int e = 0;
+
+	for (size_t i = 0; !e && i < c->m->maps.count; i++)
+		if (c->m->maps.items[i].kind == PS_MAP_AIO)
+			e = restore_ring(c, &c->m->maps.items[i]);
+	return e;
+}

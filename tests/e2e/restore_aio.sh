@@ -1,0 +1,28 @@
+#!/bin/bash
+# restore_aio: an AIO context with reaped events behind it and completed writes
+# not yet reaped, and an unused one, come back at their ids: the ring as read
+# from memory, io_getevents, and new requests on both.
+set -eu -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=restore_lib.sh
+. "$(dirname "$0")/restore_lib.sh"
+
+RS_AIO=$TARGETS/restore_aio
+rs_setup "$RS_AIO"
+res=$PS_TMP/aio.results
+ps_start aio "$RS_AIO" "$res" "$PS_TMP"
+pid=$PS_TARGET
+busy=$(ps_field busy)
+idle=$(ps_field idle)
+
+rs_checkpoint "$pid" "$PS_TMP/img"
+grep -q '"kind": "aio"' "$PS_TMP/img/memory/maps.json" ||
+	ps_fail "maps.json has no mapping of kind aio"
+ps_pass "checkpointed with AIO contexts $busy and $idle"
+
+rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
+grep -q "^${busy#0x}-.*/\[aio\]" "/proc/$pid/maps" ||
+	ps_fail "the restored process has no AIO ring at $busy: $(grep aio "/proc/$pid/maps")"
+rs_verify "$pid" "$res"
+rs_kill "$pid"
