@@ -97,6 +97,36 @@ static int has_segments(const struct ps_maps *maps)
 	return 0;
 }
 
+/* Where the attachment holding mapping m begins: shmat maps a whole segment. */
+static uint64_t attachment_of(const struct ps_mapping *m)
+{
+	return m->start - m->offset;
+}
+
+/* A segment's bytes are saved once, with its first attachment (whose pieces
+ * cover all of it: restore/sysv_shm.c refuses a partial one); the others
+ * show the same pages. */
+static void save_bytes_once(struct ps_maps *maps)
+{
+	for (size_t i = 0; i < maps->count; i++) {
+		struct ps_mapping *m = &maps->items[i];
+
+		for (size_t j = 0; m->kind == PS_MAP_SYSV && m->content && j < i; j++) {
+			const struct ps_mapping *o = &maps->items[j];
+
+			if (o->kind != PS_MAP_SYSV || o->sysv->shmid != m->sysv->shmid ||
+			    attachment_of(o) == attachment_of(m))
+				continue;
+			free(m->content);
+			free(m->data);
+			m->content = NULL;
+			m->data = NULL;
+			m->ndata = 0;
+			m->data_pages = 0;
+		}
+	}
+}
+
 int ps_capture_sysv_shm(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 {
 	char *table = NULL;
@@ -115,5 +145,7 @@ int ps_capture_sysv_shm(pid_t pid, struct ps_maps *maps, char *err, size_t errle
 		if (maps->items[i].kind == PS_MAP_SYSV)
 			rc = capture_segment(table, &maps->items[i], err, errlen);
 	free(table);
+	if (!rc)
+		save_bytes_once(maps);
 	return rc;
 }

@@ -984,6 +984,112 @@ static void set(json_t *obj, const char *key, json_t *v)
 	ck_assert_int_eq(json_object_set_new(obj, key, v), 0);
 }
 
+/* An AIO ring of one page whose head user space left past nr (the kernel
+ * reads it modulo nr), and a SysV segment attached in two pieces. */
+static void fill_aio_sysv_maps(struct ps_maps *maps)
+{
+	struct ps_aio_ring *a;
+	struct ps_sysv_shm *s;
+
+	memset(maps, 0, sizeof(*maps));
+	maps->items = calloc(3, sizeof(*maps->items));
+	add_mapping(maps, 0x7f0000000000, 0x7f0000001000, PROT_READ | PROT_WRITE, PS_MAP_AIO,
+		    "/[aio]", 0);
+	maps->items[0].shared = 1;
+	maps->items[0].deleted = 1;
+	a = maps->items[0].aio = calloc(1, sizeof(*a));
+	*a = (struct ps_aio_ring){ 1, 127, 130, 5, 0xa10a10a1, 1, 0, 32, NULL, 2 };
+	a->events = calloc(2, sizeof(*a->events));
+	a->events[0] = (struct ps_aio_event){ HIGH_BIT | 7, 0x55550000, 512, 0 };
+	a->events[1] = (struct ps_aio_event){ 8, 0x55550040, -4, INT64_MIN };
+	for (size_t i = 1; i < 3; i++) {
+		add_mapping(maps, 0x7f0000010000 + (i - 1) * 0x1000, 0x7f0000011000 + (i - 1) * 0x1000,
+			    i == 1 ? PROT_READ | PROT_WRITE : PROT_READ, PS_MAP_SYSV, "/SYSV5e001932", 1);
+		maps->items[i].shared = 1;
+		maps->items[i].deleted = 1;
+		maps->items[i].offset = (i - 1) * 0x1000;
+		s = maps->items[i].sysv = calloc(1, sizeof(*s));
+		*s = (struct ps_sysv_shm){ 32771, 0x5e001932, 8000, 0604, 1000, 100, 0, 0, 1 };
+	}
+}
+
+static void assert_aio_sysv_eq(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	ck_assert_int_eq(!a->aio, !b->aio);
+	ck_assert_int_eq(!a->sysv, !b->sysv);
+	if (a->aio) {
+		ck_assert_mem_eq(a->aio, b->aio, offsetof(struct ps_aio_ring, events));
+		ck_assert_uint_eq(a->aio->nevents, b->aio->nevents);
+		ck_assert_mem_eq(a->aio->events, b->aio->events, a->aio->nevents * sizeof(*a->aio->events));
+	}
+	if (a->sysv)
+		ck_assert_mem_eq(a->sysv, b->sysv, sizeof(*a->sysv));
+}
+
+START_TEST(test_aio_sysv_roundtrip)
+{
+	struct ps_maps in, out;
+	char err[256] = "";
+	json_t *j;
+
+	fill_aio_sysv_maps(&in);
+	j = through_text(ps_encode_maps(&in));
+	ck_assert_str_eq(str_at(item(j, "mappings", 0), "kind"), "aio");
+	ck_assert_str_eq(str_at(json_object_get(item(j, "mappings", 1), "sysv"), "mode"), "0604");
+	ck_assert_msg(ps_decode_maps(j, &out, err, sizeof(err)) == 0, "%s", err);
+	assert_maps_eq(&in, &out);
+	for (size_t i = 0; i < in.count; i++)
+		assert_aio_sysv_eq(&in.items[i], &out.items[i]);
+	json_decref(j);
+	ps_maps_free(&in);
+	ps_maps_free(&out);
+}
+END_TEST
+
+static json_t *valid_aio_sysv(void)
+{
+	struct ps_maps maps;
+	json_t *j;
+
+	fill_aio_sysv_maps(&maps);
+	j = ps_encode_maps(&maps);
+	ps_maps_free(&maps);
+	return j;
+}
+
+START_TEST(test_reject_aio_sysv)
+{
+	json_t *j = valid_aio_sysv();
+
+	set(json_object_get(item(j, "mappings", 0), "aio"), "nr", json_integer(255));
+	expect_reject(P_MAPS, j, "entry 0: aio: field \"nr\" is 255", "holds 127 events");
+	j = valid_aio_sysv();
+	json_array_remove(json_object_get(json_object_get(item(j, "mappings", 0), "aio"), "events"), 0);
+	expect_reject(P_MAPS, j, "aio: field \"events\" has 1 entries", "make 2");
+	j = valid_aio_sysv();
+	set(json_object_get(item(j, "mappings", 0), "aio"), "magic", ps_json_hex(0x12345678));
+	expect_reject(P_MAPS, j, "aio: field \"magic\" is 0x12345678", NULL);
+	j = valid_aio_sysv();
+	set(json_object_get(item(j, "mappings", 0), "aio"), "tail", json_integer(127));
+	expect_reject(P_MAPS, j, "aio: field \"tail\" is 127", NULL);
+	j = valid_aio_sysv();
+	json_object_del(item(j, "mappings", 0), "aio");
+	expect_reject(P_MAPS, j, "entry 0: field \"aio\" is missing", NULL);
+	j = valid_aio_sysv();
+	set(item(j, "mappings", 1), "aio", json_object());
+	expect_reject(P_MAPS, j, "entry 1: field \"aio\" is only for kind \"aio\"", NULL);
+	j = valid_aio_sysv();
+	set(json_object_get(item(j, "mappings", 1), "sysv"), "mode", json_string("01777"));
+	expect_reject(P_MAPS, j, "entry 1: sysv: field \"mode\"", NULL);
+	j = valid_aio_sysv();
+	set(json_object_get(item(j, "mappings", 2), "sysv"), "size", json_integer(4096));
+	expect_reject(P_MAPS, j, "entry 2: sysv: the mapping", "not a shared part");
+	j = valid_aio_sysv();
+	set(json_object_get(item(j, "mappings", 1), "sysv"), "uid", json_integer(-1));
+	expect_reject(P_MAPS, j, "entry 1: sysv: field \"uid\"", NULL);
+}
+END_TEST
+
 START_TEST(test_reject_format)
 {
 	json_t *j = valid(P_MAPS);
@@ -1924,6 +2030,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(rt, test_image_meta_roundtrip);
 	tcase_add_test(rt, test_process_roundtrip);
 	tcase_add_test(rt, test_maps_roundtrip);
+	tcase_add_test(rt, test_aio_sysv_roundtrip);
 	tcase_add_test(rt, test_thread_roundtrip);
 	tcase_add_test(rt, test_signals_roundtrip);
 	tcase_add_test(rt, test_fds_roundtrip);
@@ -1932,6 +2039,7 @@ static Suite *codec_suite(void)
 
 	tcase_add_test(bad, test_reject_format);
 	tcase_add_test(bad, test_reject_maps);
+	tcase_add_test(bad, test_reject_aio_sysv);
 	tcase_add_test(bad, test_reject_image_meta);
 	tcase_add_test(bad, test_reject_thread);
 	tcase_add_test(bad, test_reject_signals);
