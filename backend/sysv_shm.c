@@ -11,6 +11,7 @@
 #include "backend/sentence.h"
 
 #define SHM_DEST_MODE 01000   /* SHM_DEST in shm_perm.mode: IPC_RMID'd while attached */
+#define SHM_LOCKED_MODE 02000 /* SHM_LOCKED in shm_perm.mode: SHM_LOCK'd */
 
 /* /proc/sysvipc/shm shows the segments of the reader's IPC namespace: the
  * process must be in procsnap's for its ids to mean anything here. */
@@ -44,6 +45,7 @@ static int parse_line(const char *line, struct ps_sysv_shm *s)
 	s->size = size;
 	s->mode = perms & 0777;
 	s->removed = (perms & SHM_DEST_MODE) != 0;
+	s->locked = (perms & SHM_LOCKED_MODE) != 0;
 	s->uid = uid;
 	s->gid = gid;
 	s->cuid = cuid;

@@ -130,6 +130,7 @@ struct ps_sysv_shm {
 	uint32_t mode;                 /* permission bits (0777) */
 	uint32_t uid, gid, cuid, cgid;
 	int removed;                   /* IPC_RMID'd: alive only through attachments */
+	int locked;                    /* SHM_LOCK'd: its pages never swapped out */
 };
 
 struct ps_file_id {

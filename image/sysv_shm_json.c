@@ -23,6 +23,7 @@ json_t *ps_encode_sysv_shm(const struct ps_sysv_shm *s)
 	rc |= json_object_set_new(o, "cuid", json_integer(s->cuid));
 	rc |= json_object_set_new(o, "cgid", json_integer(s->cgid));
 	rc |= json_object_set_new(o, "removed", json_boolean(s->removed));
+	rc |= json_object_set_new(o, "locked", json_boolean(s->locked));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -52,7 +53,8 @@ static int decode_fields(const json_t *o, struct ps_sysv_shm *s, struct ps_jerr 
 	    ps_jget_octal(o, "mode", 0777, &mode, e) ||
 	    get_id(o, "uid", &s->uid, e) || get_id(o, "gid", &s->gid, e) ||
 	    get_id(o, "cuid", &s->cuid, e) || get_id(o, "cgid", &s->cgid, e) ||
-	    ps_jget_bool(o, "removed", &s->removed, e))
+	    ps_jget_bool(o, "removed", &s->removed, e) ||
+	    ps_jget_bool(o, "locked", &s->locked, e))
 		return -EINVAL;
 	s->shmid = (int32_t)shmid;
 	s->key = (uint32_t)key;

@@ -32,14 +32,6 @@ static unsigned long long ull(uint64_t v)
 	return (unsigned long long)v;
 }
 
-int ps_validate_aio(const struct ps_check *v, const struct ps_mapping *m)
-{
-	if (!m->aio)
-		return ps_refuse(v, -EINVAL, "AIO context 0x%llx: the image has no ring for it",
-				 ull(m->start));
-	return 0;
-}
-
 /*
  * io_setup(n) makes a ring of whole pages holding 2 * max(n, 4 * CPUs) + 2
  * events or more (ioctx_alloc, aio_setup_ring): the smallest n that needs
@@ -51,6 +43,44 @@ static uint64_t setup_count(const struct ps_mapping *m)
 	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE;
 
 	return pages <= 1 ? 1 : 64 * (pages - 1) - 1;
+}
+
+static uint64_t read_sysctl(const char *path)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f && fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* io_setup fails (EAGAIN) once the contexts of the whole system would ask
+ * for more than fs.aio-max-nr events: the image's together must fit in
+ * what is left. */
+static int check_room(const struct ps_check *v, const struct ps_mapping *m)
+{
+	uint64_t want = 0, used = read_sysctl("/proc/sys/fs/aio-nr");
+	uint64_t max = read_sysctl("/proc/sys/fs/aio-max-nr");
+
+	for (size_t i = 0; i < v->m->maps.count; i++)
+		if (v->m->maps.items[i].kind == PS_MAP_AIO)
+			want += setup_count(&v->m->maps.items[i]);
+	if (max && used + want > max)
+		return ps_refuse(v, -EAGAIN, "AIO context 0x%llx: the image's AIO contexts need %llu "
+				 "events, and fs.aio-max-nr (%llu) leaves %llu", ull(m->start),
+				 ull(want), ull(max), ull(max > used ? max - used : 0));
+	return 0;
+}
+
+int ps_validate_aio(const struct ps_check *v, const struct ps_mapping *m)
+{
+	if (!m->aio)
+		return ps_refuse(v, -EINVAL, "AIO context 0x%llx: the image has no ring for it",
+				 ull(m->start));
+	return check_room(v, m);
 }
 
 static int write_stub(struct ps_rctx *c, uint64_t addr, const void *data, size_t len)

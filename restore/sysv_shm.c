@@ -125,6 +125,17 @@ static int check_here(const struct ps_check *v, const struct ps_sysv_shm *s)
 	return 0;
 }
 
+/* A segment made with SHM_HUGETLB lives on hugetlbfs (VmFlags "ht"):
+ * shmget here makes segments of base pages only. */
+static int check_small_pages(const struct ps_check *v, const struct ps_mapping *m)
+{
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], "ht"))
+			return ps_refuse(v, -ENOTSUP, "SysV segment %d uses huge pages (SHM_HUGETLB), "
+					 "which this restore does not make", m->sysv->shmid);
+	return 0;
+}
+
 int ps_validate_sysv_shm(const struct ps_check *v, const struct ps_mapping *m)
 {
 	int rc;
@@ -133,6 +144,8 @@ int ps_validate_sysv_shm(const struct ps_check *v, const struct ps_mapping *m)
 		return ps_refuse(v, -EINVAL, "mapping %llx-%llx: the image does not say which SysV "
 				 "segment it attaches", ull(m->start), ull(m->end));
 	rc = check_agrees(v, m);
+	if (!rc)
+		rc = check_small_pages(v, m);
 	if (!rc)
 		rc = check_whole(v, m);
 	if (!rc)
@@ -323,6 +336,9 @@ int ps_restore_sysv_shm(struct ps_rctx *c)
 		ds.shm_perm.mode = s->mode;
 		if (shmctl(s->shmid, IPC_SET, &ds) < 0)
 			return ps_rfail(c, -errno, "SysV segment %d: IPC_SET: %s", s->shmid,
+					strerror(errno));
+		if (s->locked && shmctl(s->shmid, SHM_LOCK, NULL) < 0)
+			return ps_rfail(c, -errno, "SysV segment %d: SHM_LOCK: %s", s->shmid,
 					strerror(errno));
 		if (s->removed && shmctl(s->shmid, IPC_RMID, NULL) < 0)
 			return ps_rfail(c, -errno, "SysV segment %d: IPC_RMID: %s", s->shmid,

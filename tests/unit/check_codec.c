@@ -1009,7 +1009,7 @@ static void fill_aio_sysv_maps(struct ps_maps *maps)
 		maps->items[i].deleted = 1;
 		maps->items[i].offset = (i - 1) * 0x1000;
 		s = maps->items[i].sysv = calloc(1, sizeof(*s));
-		*s = (struct ps_sysv_shm){ 32771, 0x5e001932, 8000, 0604, 1000, 100, 0, 0, 1 };
+		*s = (struct ps_sysv_shm){ 32771, 0x5e001932, 8000, 0604, 1000, 100, 0, 0, 1, 1 };
 	}
 }
 
