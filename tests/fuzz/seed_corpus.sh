@@ -16,7 +16,8 @@ MAX_THREADS_KEPT=2   # registers files kept per image: the rest are alike
 T=$TARGETS
 rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_signals_handlers" \
 	"$T/restore_timers" "$T/restore_fd_file" "$T/restore_fd_anon" "$T/restore_fd_unix" \
-	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits"
+	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits" \
+	"$T/restore_aio" "$T/restore_sysv_shm"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -80,4 +81,8 @@ image tcp "$T/restore_fd_inet" "$PS_TMP/tcp.results" established   # unsupported
 image ptmx "$T/restore_fd_pipe" "$PS_TMP/ptmx.results" ptmx
 image gone "$T/restore_memory_gone_maps" "$PS_TMP/gone.results" "$PS_TMP/gone"
 image epoll "$T/waits" "$PS_TMP/fifo"
+image aio "$T/restore_aio" "$PS_TMP/aio.results" "$PS_TMP"
+sysv_key=$(printf '0x5f%06x' $(($$ & 0xffffff)))
+image sysv "$T/restore_sysv_shm" "$PS_TMP/sysv.results" "$sysv_key"
+ipcrm -M "$sysv_key"   # the live segment outlives its process
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"
