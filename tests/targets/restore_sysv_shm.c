@@ -1,7 +1,8 @@
 /* restore_sysv_shm: two SysV segments of its own: one removed (IPC_RMID),
- * alive only through its attachment, one still present and attached twice
- * (read-write, read-only); on SIGUSR2 checks each by id (IPC_STAT: key,
- * size, mode, removed, attachments), their bytes, and the shared pages. */
+ * alive only through its attachment (left out with "live"), one still
+ * present and attached twice (read-write, read-only); on SIGUSR2 checks
+ * each by id (IPC_STAT: key, size, mode, removed, attachments, owner),
+ * their bytes, and the shared pages. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +18,8 @@
 #define LIVE_SIZE (2 * 4096)
 
 static volatile sig_atomic_t verify_requested;
-static int gone_id, live_id;
+static int with_gone = 1;
+static int gone_id = -1, live_id;
 static key_t live_key;
 static unsigned char *gone_map, *live_rw, *live_ro;
 
@@ -62,7 +64,7 @@ static int check_segment(int id, key_t key, size_t size, unsigned mode, int remo
 
 static int check_bytes(char *why)
 {
-	CHECK_WHY(!same(gone_map, 1, GONE_SIZE), "the removed segment lost its bytes");
+	CHECK_WHY(with_gone && !same(gone_map, 1, GONE_SIZE), "the removed segment lost its bytes");
 	CHECK_WHY(!same(live_rw, 2, LIVE_SIZE), "the live segment's read-write attachment differs");
 	CHECK_WHY(!same(live_ro, 2, LIVE_SIZE), "the live segment's read-only attachment differs");
 	live_rw[77] ^= 0xff;
@@ -78,13 +80,18 @@ static void verify(const char *results)
 {
 	char why[WHY_LEN];
 
-	if (check_segment(gone_id, IPC_PRIVATE, GONE_SIZE, 0640, 1, 1, why) ||
+	if ((with_gone && check_segment(gone_id, IPC_PRIVATE, GONE_SIZE, 0640, 1, 1, why)) ||
 	    check_segment(live_id, live_key, LIVE_SIZE, 0604, 0, 2, why) || check_bytes(why)) {
 		report_to(results, "FAIL %s", why);
 		return;
 	}
-	report_to(results, "OK SysV segments %d (removed) and %d (key 0x%x, attached twice): "
-		  "ids, keys, sizes, modes and bytes as before", gone_id, live_id, (unsigned)live_key);
+	if (with_gone)
+		report_to(results, "OK SysV segment %d (removed) and %d (key 0x%x, attached twice): "
+			  "ids, keys, sizes, modes and bytes as before", gone_id, live_id,
+			  (unsigned)live_key);
+	else
+		report_to(results, "OK SysV segment %d (key 0x%x, attached twice): id, key, size, "
+			  "mode and bytes as before", live_id, (unsigned)live_key);
 }
 
 static void *attach(int id, int flags)
@@ -98,26 +105,37 @@ static void *attach(int id, int flags)
 	return p;
 }
 
-/* Usage: restore_sysv_shm RESULTS KEY */
-int main(int argc, char **argv)
+static void make_gone(void)
 {
-	struct sigaction sa;
-
-	if (argc != 3) {
-		fprintf(stderr, "usage: restore_sysv_shm RESULTS KEY\n");
-		return 2;
-	}
-	live_key = (key_t)strtoul(argv[2], NULL, 0);
 	gone_id = shmget(IPC_PRIVATE, GONE_SIZE, IPC_CREAT | 0640);
-	live_id = shmget(live_key, LIVE_SIZE, IPC_CREAT | IPC_EXCL | 0604);
-	if (gone_id < 0 || live_id < 0) {
+	if (gone_id < 0) {
 		perror("restore_sysv_shm: shmget");
-		return 1;
+		exit(1);
 	}
 	gone_map = attach(gone_id, 0);
 	for (size_t i = 0; i < GONE_SIZE; i++)
 		gone_map[i] = pattern(1, i);
 	shmctl(gone_id, IPC_RMID, NULL);
+}
+
+/* Usage: restore_sysv_shm RESULTS KEY [live] */
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "live"))) {
+		fprintf(stderr, "usage: restore_sysv_shm RESULTS KEY [live]\n");
+		return 2;
+	}
+	with_gone = argc == 3;
+	live_key = (key_t)strtoul(argv[2], NULL, 0);
+	if (with_gone)
+		make_gone();
+	live_id = shmget(live_key, LIVE_SIZE, IPC_CREAT | IPC_EXCL | 0604);
+	if (live_id < 0) {
+		perror("restore_sysv_shm: shmget");
+		return 1;
+	}
 	live_rw = attach(live_id, 0);
 	live_ro = attach(live_id, SHM_RDONLY);
 	for (size_t i = 0; i < LIVE_SIZE; i++)
