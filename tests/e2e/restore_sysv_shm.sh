@@ -17,9 +17,9 @@ taker=
 sysv_cleanup() {
 	ipcrm -M "$key" 2>/dev/null
 	[ -z "$taker" ] || ipcrm -m "$taker" 2>/dev/null
-	return 0
 }
-trap 'rc=$?; sysv_cleanup; (exit $rc); ps_cleanup' EXIT
+# ps_cleanup takes the test's outcome from $?; set -e must not end the trap.
+trap 'rc=$?; set +e; sysv_cleanup; (exit $rc); ps_cleanup' EXIT
 
 segment() { # ID: its line of /proc/sysvipc/shm, or nothing
 	awk -v id="$1" '$2 == id' /proc/sysvipc/shm

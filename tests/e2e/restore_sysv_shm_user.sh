@@ -20,7 +20,9 @@ ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
 live_key=$(printf '0x5d%06x' $(($$ & 0xffffff)))
 gone_key=$(printf '0x5c%06x' $(($$ & 0xffffff)))
 # The live segments outlive the processes: remove them, then the users.
-trap 'rc=$?; ipcrm -M "$live_key" 2>/dev/null; ipcrm -M "$gone_key" 2>/dev/null; (exit $rc); us_cleanup' EXIT
+# us_cleanup takes the test's outcome from $?; set -e must not end the trap.
+trap 'rc=$?; set +e; ipcrm -M "$live_key" 2>/dev/null; ipcrm -M "$gone_key" 2>/dev/null
+(exit $rc); us_cleanup' EXIT
 mkdir -m 0700 "$PS_TMP/alice"
 chown "$alice:" "$PS_TMP/alice"
 
