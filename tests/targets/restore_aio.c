@@ -1,6 +1,7 @@
-/* restore_aio: two AIO contexts: one with reaped events behind it and K
- * completed writes not yet reaped, one never used; on SIGUSR2 checks the
- * ring (as libaio's fast path reads it), io_getevents, and new requests. */
+/* restore_aio: three AIO contexts: one with reaped events behind it and K
+ * completed writes not yet reaped, one whose unreaped events wrap around
+ * the end of its ring, one never used; on SIGUSR2 checks the ring (as
+ * libaio's fast path reads it), io_getevents, and new requests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -17,6 +18,8 @@
 #define REAPED 3       /* events reaped before the checkpoint: head moves on */
 #define PENDING 5      /* completed, left in the ring */
 #define CHUNK 512
+#define WRAP_REAPED 120   /* of the 127 slots a ring of io_setup(16) has */
+#define WRAP_PENDING 10
 
 struct ring {
 	uint32_t id, nr, head, tail, magic, compat_features, incompat_features, header_length;
@@ -24,7 +27,7 @@ struct ring {
 };
 
 static volatile sig_atomic_t verify_requested;
-static aio_context_t busy, idle;
+static aio_context_t busy, idle, wrapped;
 static int file_fd;
 static struct iocb cbs[REAPED + PENDING];
 static char bufs[REAPED + PENDING][CHUNK];
@@ -104,18 +107,61 @@ static int check_new_request(aio_context_t ctx, const char *name, char *why)
 	return 0;
 }
 
+/* Its events are in slots 120..126 then 0..2: io_getevents returns them in order. */
+static int check_wrapped(char *why)
+{
+	const struct ring *r = (const struct ring *)wrapped;
+	struct io_event ev[WRAP_PENDING + 1];
+	struct timespec zero = { 0, 0 };
+	long n;
+
+	CHECK_WHY(r->head != WRAP_REAPED || r->tail != (WRAP_REAPED + WRAP_PENDING) % r->nr,
+		  "wrapped ring head/tail are %u/%u", r->head, r->tail);
+	n = syscall(SYS_io_getevents, wrapped, 0L, (long)WRAP_PENDING + 1, ev, &zero);
+	CHECK_WHY(n != WRAP_PENDING, "io_getevents on the wrapped ring returned %ld", n);
+	for (int i = 0; i < WRAP_PENDING; i++)
+		CHECK_WHY(ev[i].data != 5000 + (uint64_t)i || ev[i].res != CHUNK,
+			  "wrapped event %d: data %llu", i, (unsigned long long)ev[i].data);
+	return 0;
+}
+
 static void verify(const char *results)
 {
 	char why[WHY_LEN];
 
-	if (check_ring(why) || check_getevents(why) || check_new_request(busy, "busy", why) ||
-	    check_new_request(idle, "idle", why)) {
+	if (check_ring(why) || check_getevents(why) || check_wrapped(why) ||
+	    check_new_request(busy, "busy", why) || check_new_request(idle, "idle", why) ||
+	    check_new_request(wrapped, "wrapped", why)) {
 		report_to(results, "FAIL %s", why);
 		return;
 	}
 	report_to(results, "OK AIO ring at 0x%llx: head, tail and %d unreaped events as before, "
-		  "io_getevents returned them, new requests work on both contexts",
-		  (unsigned long long)busy, PENDING);
+		  "io_getevents returned them; %d events wrapping around a ring's end too; new "
+		  "requests work on all three contexts", (unsigned long long)busy, PENDING,
+		  WRAP_PENDING);
+}
+
+/* WRAP_REAPED writes submitted and reaped, then WRAP_PENDING left. */
+static int fill_wrapped(void)
+{
+	struct io_event ev;
+	struct iocb cb;
+
+	if (syscall(SYS_io_setup, 16L, &wrapped) < 0)
+		return -1;
+	for (int i = 0; i < WRAP_REAPED + WRAP_PENDING; i++) {
+		memset(&cb, 0, sizeof(cb));
+		cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+		cb.aio_fildes = (uint32_t)file_fd;
+		cb.aio_buf = (uint64_t)(uintptr_t)bufs[0];
+		cb.aio_nbytes = CHUNK;
+		cb.aio_data = i < WRAP_REAPED ? 0 : 5000 + (uint64_t)(i - WRAP_REAPED);
+		if (submit(wrapped, &cb) != 1)
+			return -1;
+		if (i < WRAP_REAPED && syscall(SYS_io_getevents, wrapped, 1L, 1L, &ev, NULL) != 1)
+			return -1;
+	}
+	return 0;
 }
 
 /* Usage: restore_aio RESULTS DIR */
@@ -149,6 +195,10 @@ int main(int argc, char **argv)
 			perror("restore_aio: io_getevents");
 			return 1;
 		}
+	}
+	if (fill_wrapped() < 0) {
+		perror("restore_aio: the wrapped ring");
+		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr2;
