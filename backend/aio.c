@@ -80,9 +80,10 @@ static int capture_ring(pid_t pid, struct ps_mapping *m, char *err, size_t errle
 	if (!buf)
 		return ps_fail(err, errlen, -ENOMEM, "out of memory");
 	rc = read_ring(pid, m, buf, err, errlen);
-	memcpy(&h, buf, sizeof(h));
-	if (!rc)
+	if (!rc) {
+		memcpy(&h, buf, sizeof(h));
 		rc = check_header(m, &h, err, errlen);
+	}
 	if (!rc) {
 		m->aio = calloc(1, sizeof(*m->aio));
 		rc = m->aio ? copy_events(buf, &h, m->aio) : -ENOMEM;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "restore/as_caller.h"
 #include "restore/part_restore.h"
 #include "restore/validate.h"
 
@@ -286,25 +287,44 @@ int ps_sysv_shm_needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
 	return 0;
 }
 
+/* The protection the whole attachment of m may ever have: shmat without
+ * SHM_RDONLY if any piece is writable or filled (a read-only attachment
+ * can never be made writable by mprotect), SHM_EXEC if any is executable. */
+static int attach_flags(const struct ps_rctx *c, const struct ps_mapping *m, int created)
+{
+	int prot = 0;
+
+	for (size_t i = 0; i < c->m->maps.count; i++) {
+		const struct ps_mapping *o = &c->m->maps.items[i];
+
+		if (o->kind == PS_MAP_SYSV && o->sysv->shmid == m->sysv->shmid &&
+		    o->start - o->offset == m->start - m->offset)
+			prot |= o->prot | (created && o->data_pages ? PROT_WRITE : 0);
+	}
+	return (prot & PROT_WRITE ? 0 : SHM_RDONLY) | (prot & PROT_EXEC ? SHM_EXEC : 0);
+}
+
 /* shmat attaches the whole segment, at the address of its first piece;
  * every piece then gets its own protection (writable while it is filled). */
-static int attach(struct ps_rctx *c, const struct ps_mapping *m, int fill)
+static int attach(struct ps_rctx *c, const struct ps_mapping *m, int created)
 {
 	uint64_t base = m->start - m->offset;
-	int flags = ((m->prot & PROT_WRITE) || fill ? 0 : SHM_RDONLY) |
-		    (m->prot & PROT_EXEC ? SHM_EXEC : 0);
-	char what[96];
+	int flags = attach_flags(c, m, created), fill = created && m->data_pages;
+	char what[96], who[64];
 	long ret = 0;
 
-	snprintf(what, sizeof(what), "attaching SysV segment %d at 0x%llx", m->sysv->shmid,
-		 ull(base));
+	snprintf(who, sizeof(who), "mapping %llx-%llx", ull(m->start), ull(m->end));
+	snprintf(what, sizeof(what), "attach SysV segment %d for %s", m->sysv->shmid,
+		 flags & SHM_RDONLY ? "reading" : "reading and writing");
+	/* shmat checks the segment's mode against the caller's ids (caller mode). */
 	if (m->offset == 0)
-		ret = ps_rcall(c, what, SYS_shmat, (uint64_t)m->sysv->shmid, base, (uint64_t)flags,
-			       0, 0, 0);
+		ret = ps_caller_call(c, who, what, SYS_shmat, (uint64_t)m->sysv->shmid, base,
+				     (uint64_t)flags, 0, 0, 0);
 	if (ret >= 0 && m->offset == 0 && (uint64_t)ret != base)
-		return ps_rfail(c, -EFAULT, "%s: the kernel put it at 0x%lx", what, ret);
+		return ps_rfail(c, -EFAULT, "%s: SysV segment %d: the kernel attached it at 0x%lx",
+				who, m->sysv->shmid, ret);
 	if (ret >= 0)
-		ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start,
+		ret = ps_rcall(c, who, SYS_mprotect, m->start, m->end - m->start,
 			       (uint64_t)(m->prot | (fill ? PROT_WRITE : 0)), 0, 0, 0);
 	return ret < 0 ? (int)ret : 0;
 }
@@ -314,7 +334,7 @@ int ps_sysv_shm_attach(struct ps_rctx *c, const struct ps_mapping *m)
 	struct ps_sysv_made *made = NULL;
 	int e = find_or_make(c, m->sysv, &made);
 
-	return e ? e : attach(c, m, made->created && m->data_pages);
+	return e ? e : attach(c, m, made->created);
 }
 
 /* A segment made again gets its owner and mode (IPC_SET; its creator's

@@ -1,14 +1,16 @@
 /* restore_sysv_shm: two SysV segments of its own: one removed (IPC_RMID),
  * alive only through its attachment (left out with "live"), one still
- * present and attached twice (read-write, read-only); on SIGUSR2 checks
+ * present and attached twice (read-write with its first page made
+ * read-only, and read-only); on SIGUSR2 checks
  * each by id (IPC_STAT: key, size, mode, removed, attachments, owner),
- * their bytes, and the shared pages. */
+ * their bytes, the shared pages and the pieces' protections. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -67,12 +69,34 @@ static int check_bytes(char *why)
 	CHECK_WHY(with_gone && !same(gone_map, 1, GONE_SIZE), "the removed segment lost its bytes");
 	CHECK_WHY(!same(live_rw, 2, LIVE_SIZE), "the live segment's read-write attachment differs");
 	CHECK_WHY(!same(live_ro, 2, LIVE_SIZE), "the live segment's read-only attachment differs");
-	live_rw[77] ^= 0xff;
-	CHECK_WHY(live_ro[77] != (pattern(2, 77) ^ 0xff),
+	live_rw[4096 + 77] ^= 0xff;
+	CHECK_WHY(live_ro[4096 + 77] != (pattern(2, 4096 + 77) ^ 0xff),
 		  "a write through one attachment is not seen through the other");
-	live_rw[77] ^= 0xff;
+	live_rw[4096 + 77] ^= 0xff;
 	CHECK_WHY(shmget(live_key, 0, 0) != live_id, "key 0x%x no longer finds segment %d",
 		  (unsigned)live_key, live_id);
+	return 0;
+}
+
+/* The read-write attachment is in two pieces: its first page read-only. */
+static int check_pieces(char *why)
+{
+	char line[512], want_ro[64], want_rw[64];
+	int ro = 0, rw = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	snprintf(want_ro, sizeof(want_ro), "%lx-%lx r--s ", (unsigned long)live_rw,
+		 (unsigned long)live_rw + 4096);
+	snprintf(want_rw, sizeof(want_rw), "%lx-%lx rw-s ", (unsigned long)live_rw + 4096,
+		 (unsigned long)live_rw + LIVE_SIZE);
+	while (f && fgets(line, sizeof(line), f)) {
+		ro |= !strncmp(line, want_ro, strlen(want_ro));
+		rw |= !strncmp(line, want_rw, strlen(want_rw));
+	}
+	if (f)
+		fclose(f);
+	CHECK_WHY(!ro || !rw, "the read-write attachment is not a read-only page then a "
+		  "read-write one (want \"%s\" and \"%s\")", want_ro, want_rw);
 	return 0;
 }
 
@@ -81,7 +105,9 @@ static void verify(const char *results)
 	char why[WHY_LEN];
 
 	if ((with_gone && check_segment(gone_id, IPC_PRIVATE, GONE_SIZE, 0640, 1, 1, why)) ||
-	    check_segment(live_id, live_key, LIVE_SIZE, 0604, 0, 2, why) || check_bytes(why)) {
+	    /* two attachments, one split in two: the kernel counts each piece */
+	    check_segment(live_id, live_key, LIVE_SIZE, 0604, 0, 3, why) || check_bytes(why) ||
+	    check_pieces(why)) {
 		report_to(results, "FAIL %s", why);
 		return;
 	}
@@ -140,6 +166,10 @@ int main(int argc, char **argv)
 	live_ro = attach(live_id, SHM_RDONLY);
 	for (size_t i = 0; i < LIVE_SIZE; i++)
 		live_rw[i] = pattern(2, i);
+	if (mprotect(live_rw, 4096, PROT_READ) < 0) {
+		perror("restore_sysv_shm: mprotect");
+		return 1;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr2;
 	sigemptyset(&sa.sa_mask);
