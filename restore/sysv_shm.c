@@ -21,6 +21,7 @@
 struct ps_sysv_made {
 	int32_t shmid;
 	int created;
+	int removed;               /* IPC_RMID done: the id is no longer ours */
 	const struct ps_sysv_shm *s;
 };
 
@@ -246,7 +247,7 @@ static struct ps_sysv_made *add_seen(struct ps_rctx *c, const struct ps_sysv_shm
 	if (!grown)
 		return NULL;
 	st->items = grown;
-	grown[st->count] = (struct ps_sysv_made){ s->shmid, 0, s };
+	grown[st->count] = (struct ps_sysv_made){ s->shmid, 0, 0, s };
 	return &grown[st->count++];
 }
 
@@ -342,7 +343,7 @@ int ps_sysv_shm_attach(struct ps_rctx *c, const struct ps_mapping *m)
  * lives on until the process detaches it. */
 int ps_restore_sysv_shm(struct ps_rctx *c)
 {
-	const struct ps_sysv_state *st = c->sysv;
+	struct ps_sysv_state *st = c->sysv;
 
 	for (size_t i = 0; st && i < st->count; i++) {
 		const struct ps_sysv_shm *s = st->items[i].s;
@@ -363,6 +364,7 @@ int ps_restore_sysv_shm(struct ps_rctx *c)
 		if (s->removed && shmctl(s->shmid, IPC_RMID, NULL) < 0)
 			return ps_rfail(c, -errno, "SysV segment %d: IPC_RMID: %s", s->shmid,
 					strerror(errno));
+		st->items[i].removed = s->removed;
 	}
 	return 0;
 }
@@ -371,8 +373,10 @@ void ps_sysv_shm_end(struct ps_rctx *c, int failed)
 {
 	struct ps_sysv_state *st = c->sysv;
 
+	/* Once removed, the segment goes with the killed stub; its id may be
+	 * another segment's by now. */
 	for (size_t i = 0; failed && st && i < st->count; i++)
-		if (st->items[i].created)
+		if (st->items[i].created && !st->items[i].removed)
 			shmctl(st->items[i].shmid, IPC_RMID, NULL);
 	if (st)
 		free(st->items);
