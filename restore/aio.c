@@ -5,6 +5,7 @@
 #include <linux/aio_abi.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -22,6 +23,11 @@
  * the array of pointers to them that io_submit takes. */
 #define SCRATCH_IOCBS 64
 #define SCRATCH_PTRS (SCRATCH_IOCBS + SUBMIT_BATCH * sizeof(struct iocb))
+/* Ring ids are remade by making the contexts in their order (ioctx_add_table
+ * gives a new context the lowest free slot of the process's table, and
+ * writes that slot into its ring as id), with filler contexts for the
+ * slots in between: an image's ids must stay below this. */
+#define MAX_AIO_ID 1024
 
 struct ring_header {
 	uint32_t id, nr, head, tail, magic, compat_features, incompat_features, header_length;
@@ -75,12 +81,28 @@ static int check_room(const struct ps_check *v, const struct ps_mapping *m)
 	return 0;
 }
 
+/* Each ring's id is one slot of the table: below MAX_AIO_ID, and its own. */
+static int check_id(const struct ps_check *v, const struct ps_mapping *m)
+{
+	if (m->aio->id >= MAX_AIO_ID)
+		return ps_refuse(v, -ENOTSUP, "AIO context 0x%llx has id %u: procsnap remakes ids "
+				 "below %d only", ull(m->start), m->aio->id, MAX_AIO_ID);
+	for (const struct ps_mapping *o = v->m->maps.items; o < m; o++)
+		if (o->kind == PS_MAP_AIO && o->aio && o->aio->id == m->aio->id)
+			return ps_refuse(v, -EINVAL, "AIO contexts 0x%llx and 0x%llx both have id %u",
+					 ull(o->start), ull(m->start), m->aio->id);
+	return 0;
+}
+
 int ps_validate_aio(const struct ps_check *v, const struct ps_mapping *m)
 {
+	int rc;
+
 	if (!m->aio)
 		return ps_refuse(v, -EINVAL, "AIO context 0x%llx: the image has no ring for it",
 				 ull(m->start));
-	return check_room(v, m);
+	rc = check_id(v, m);
+	return rc ? rc : check_room(v, m);
 }
 
 static int write_stub(struct ps_rctx *c, uint64_t addr, const void *data, size_t len)
@@ -105,6 +127,9 @@ static int check_made(struct ps_rctx *c, const struct ps_mapping *m, const struc
 	if (h->nr != a->nr)
 		return ps_rfail(c, -ENOTSUP, "AIO context 0x%llx: this kernel makes a ring of %u "
 				"events for it, the image's had %u", ull(m->start), h->nr, a->nr);
+	if (h->id != a->id)
+		return ps_rfail(c, -ENOTSUP, "AIO context 0x%llx: the kernel gave it id %u, the "
+				"image's was %u", ull(m->start), h->id, a->id);
 	if (h->magic != a->magic || h->compat_features != a->compat_features ||
 	    h->incompat_features != a->incompat_features || h->header_length != a->header_length)
 		return ps_rfail(c, -ENOTSUP, "AIO context 0x%llx: this kernel's rings have features "
@@ -113,23 +138,32 @@ static int check_made(struct ps_rctx *c, const struct ps_mapping *m, const struc
 	return 0;
 }
 
+/* io_setup(n) in the stub: the new context's id (its ring's address). */
+static int new_context(struct ps_rctx *c, uint64_t n, const char *what, uint64_t *ctx)
+{
+	uint64_t zero = 0, at = ps_rput(c, 0, &zero, sizeof(zero));
+	long ret;
+
+	if (!at)
+		return -EIO;
+	ret = ps_rcall(c, what, SYS_io_setup, n, at, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : ps_rget(c, at, ctx, sizeof(*ctx));
+}
+
 /* io_setup, then mremap to the old address: aio_ring_mremap makes the
  * moved ring's address the context's id (ctx->user_id). */
 static int make_ring(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	uint64_t zero = 0, ctx, len = m->end - m->start, at = ps_rput(c, 0, &zero, sizeof(zero));
+	uint64_t ctx, len = m->end - m->start;
 	struct ring_header h;
 	char what[96];
 	long ret;
 	int e;
 
-	if (!at)
-		return -EIO;
 	snprintf(what, sizeof(what), "io_setup for AIO context 0x%llx", ull(m->start));
-	ret = ps_rcall(c, what, SYS_io_setup, setup_count(m), at, 0, 0, 0, 0);
-	if (ret < 0)
-		return (int)ret;
-	e = ps_rget(c, at, &ctx, sizeof(ctx));
+	e = new_context(c, setup_count(m), what, &ctx);
+	if (!e)
+		e = read_header(c, ctx, &h);
 	if (!e)
 		e = read_header(c, ctx, &h);
 	if (!e)
@@ -265,12 +299,62 @@ static int restore_ring(struct ps_rctx *c, const struct ps_mapping *m)
 	return e;
 }
 
+static const struct ps_mapping *ring_with_id(const struct ps_rctx *c, uint32_t id, size_t *left)
+{
+	*left = 0;
+	for (size_t i = 0; i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		if (m->kind == PS_MAP_AIO && m->aio->id == id)
+			return m;
+		*left += m->kind == PS_MAP_AIO && m->aio->id > id;
+	}
+	return NULL;
+}
+
+/*
+ * io_setup puts a new ring wherever the kernel finds room, which may be the
+ * place the layout left for another ring: a filler there would be unmapped
+ * by that ring's mremap (MREMAP_FIXED replaces what is at the target) while
+ * its context lives on. PROT_NONE placeholders keep every ring's place until
+ * its own ring replaces it.
+ */
+static int hold_places(struct ps_rctx *c)
+{
+	long ret = 0;
+
+	for (size_t i = 0; ret >= 0 && i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		if (m->kind == PS_MAP_AIO)
+			ret = ps_rcall(c, "holding the place of an AIO ring", SYS_mmap, m->start,
+				       m->end - m->start, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0);
+	}
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* The stub has no context (they are not inherited by fork): slot 0 is the
+ * first free one. A slot no ring of the image has gets a filler context,
+ * destroyed once every ring is made. */
 int ps_restore_aio(struct ps_rctx *c)
 {
-	int e = 0;
+	uint64_t *fillers = calloc(MAX_AIO_ID, sizeof(*fillers));
+	size_t nfillers = 0, left = 1;
+	int e = fillers ? hold_places(c) : ps_rfail(c, -ENOMEM, "out of memory");
 
-	for (size_t i = 0; !e && i < c->m->maps.count; i++)
-		if (c->m->maps.items[i].kind == PS_MAP_AIO)
-			e = restore_ring(c, &c->m->maps.items[i]);
+	for (uint32_t id = 0; !e && left && id < MAX_AIO_ID; id++) {
+		const struct ps_mapping *m = ring_with_id(c, id, &left);
+
+		if (m)
+			e = restore_ring(c, m);
+		else if (left)
+			e = new_context(c, 1, "io_setup for a filler AIO context", &fillers[nfillers++]);
+	}
+	for (size_t i = 0; fillers && i < nfillers; i++)
+		if (fillers[i] && ps_rcall(c, "io_destroy of a filler AIO context", SYS_io_destroy,
+					   fillers[i], 0, 0, 0, 0, 0) < 0 && !e)
+			e = -EIO;
+	free(fillers);
 	return e;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # restore_aio: an AIO context with reaped events behind it and completed writes
-# not yet reaped, and an unused one, come back at their ids: the ring as read
-# from memory, io_getevents, and new requests on both.
+# not yet reaped, one whose events wrap around its ring's end, and an unused
+# one, with a gap in their ring ids, come back at their addresses (the context
+# ids) with their ring ids: the rings as read from memory, io_getevents, and
+# new requests on all three.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,5 +26,6 @@ ps_pass "checkpointed with AIO contexts $busy and $idle"
 rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
 grep -q "^${busy#0x}-.*/\[aio\]" "/proc/$pid/maps" ||
 	ps_fail "the restored process has no AIO ring at $busy: $(grep aio "/proc/$pid/maps")"
+ps_assert_eq 3 "$(grep -c '/\[aio\]' "/proc/$pid/maps")" "AIO rings of the restored process (no filler left)"
 rs_verify "$pid" "$res"
 rs_kill "$pid"

@@ -1,7 +1,8 @@
 /* restore_aio: three AIO contexts: one with reaped events behind it and K
  * completed writes not yet reaped, one whose unreaped events wrap around
- * the end of its ring, one never used; on SIGUSR2 checks the ring (as
- * libaio's fast path reads it), io_getevents, and new requests. */
+ * the end of its ring, one never used, and a gap in their ids (a context
+ * destroyed); on SIGUSR2 checks the rings (as libaio's fast path reads
+ * them, ids included), io_getevents, and new requests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -28,6 +29,7 @@ struct ring {
 
 static volatile sig_atomic_t verify_requested;
 static aio_context_t busy, idle, wrapped;
+static uint32_t ids[3];   /* busy's, idle's and wrapped's ring id */
 static int file_fd;
 static struct iocb cbs[REAPED + PENDING];
 static char bufs[REAPED + PENDING][CHUNK];
@@ -125,11 +127,21 @@ static int check_wrapped(char *why)
 	return 0;
 }
 
+static int check_ids(char *why)
+{
+	const aio_context_t ctx[3] = { busy, idle, wrapped };
+
+	for (int i = 0; i < 3; i++)
+		CHECK_WHY(((const struct ring *)ctx[i])->id != ids[i], "ring %d has id %u, want %u", i,
+			  ((const struct ring *)ctx[i])->id, ids[i]);
+	return 0;
+}
+
 static void verify(const char *results)
 {
 	char why[WHY_LEN];
 
-	if (check_ring(why) || check_getevents(why) || check_wrapped(why) ||
+	if (check_ids(why) || check_ring(why) || check_getevents(why) || check_wrapped(why) ||
 	    check_new_request(busy, "busy", why) || check_new_request(idle, "idle", why) ||
 	    check_new_request(wrapped, "wrapped", why)) {
 		report_to(results, "FAIL %s", why);
@@ -168,6 +180,7 @@ static int fill_wrapped(void)
 int main(int argc, char **argv)
 {
 	struct io_event ev[REAPED];
+	aio_context_t gap = 0;
 	struct sigaction sa;
 	char path[4096];
 
@@ -179,7 +192,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/aio.dat", argv[2]);
 	file_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (file_fd < 0 || syscall(SYS_io_setup, 16L, &busy) < 0 ||
-	    syscall(SYS_io_setup, 200L, &idle) < 0) {
+	    syscall(SYS_io_setup, 1L, &gap) < 0 || syscall(SYS_io_setup, 200L, &idle) < 0) {
 		perror("restore_aio: setup");
 		return 1;
 	}
@@ -196,16 +209,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (fill_wrapped() < 0) {
-		perror("restore_aio: the wrapped ring");
+	if (fill_wrapped() < 0 || syscall(SYS_io_destroy, gap) < 0) {
+		perror("restore_aio: the wrapped ring, the gap");
 		return 1;
 	}
+	ids[0] = ((struct ring *)busy)->id;
+	ids[1] = ((struct ring *)idle)->id;
+	ids[2] = ((struct ring *)wrapped)->id;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr2;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
-	printf("READY pid=%d busy=0x%llx idle=0x%llx tail=%u\n", (int)getpid(),
-	       (unsigned long long)busy, (unsigned long long)idle, ((struct ring *)busy)->tail);
+	printf("READY pid=%d busy=0x%llx idle=0x%llx tail=%u ids=%u,%u,%u\n", (int)getpid(),
+	       (unsigned long long)busy, (unsigned long long)idle, ((struct ring *)busy)->tail,
+	       ids[0], ids[1], ids[2]);
 	fflush(stdout);
 	serve_verify(&verify_requested, verify, argv[1]);
 }
