@@ -14,6 +14,7 @@ set -eu -o pipefail
 RS_SYSV=$TARGETS/restore_sysv_shm
 ps_setup "$REAPER" "$RS_SYSV"
 us_setup
+alice=   # set by us_add_user
 us_add_user alice
 MNT=$PS_TMP/mnt
 ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
