@@ -49,16 +49,15 @@ int ps_restore_aio(struct ps_rctx *c);
  * with its id: not taken by another, and the caller is root. Its
  * attachment is whole in the image. */
 int ps_validate_sysv_shm(const struct ps_check *v, const struct ps_mapping *m);
-/* From the layout, in place of mmap: the segment found or made again,
- * then attached at the mapping's place with its protection. */
+/* From the layout, in place of mmap: the segment found, or made again
+ * (with its owners, mode, lock, and removed again if it was), then
+ * attached at the mapping's place with its protection. */
 int ps_sysv_shm_attach(struct ps_rctx *c, const struct ps_mapping *m);
 /* Whether the mapping's saved pages go in: only into a segment made again
  * (a live one's bytes are the ones that count). */
 int ps_sysv_shm_needs_fill(const struct ps_rctx *c, const struct ps_mapping *m);
-/* After the layout: owners and mode of the segments made again, and
- * IPC_RMID for those that had been removed. */
-int ps_restore_sysv_shm(struct ps_rctx *c);
-/* At the end of a restore: a failed one removes the segments it made. */
+/* At the end of a restore: a failed one removes the segments it made;
+ * procsnap lets go of its own attachments of them. */
 void ps_sysv_shm_end(struct ps_rctx *c, int failed);
 
 /* signals: restore/signals.c */

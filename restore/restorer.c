@@ -64,7 +64,6 @@ static const struct step process_steps[] = {
 	{ ps_layout_clear, NULL },             /* memory */
 	{ ps_layout_build, NULL },             /* memory */
 	{ ps_restore_aio, NULL },              /* memory: rings where the layout left room */
-	{ ps_restore_sysv_shm, NULL },         /* memory: segments attached, then removed */
 	{ ps_layout_set_mm, NULL },            /* memory, process's mm */
 	{ ps_restore_process_attrs, NULL },    /* process */
 	{ ps_restore_itimers, NULL },          /* timers: ITIMER_REAL runs from when it is armed */

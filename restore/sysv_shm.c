@@ -22,6 +22,7 @@ struct ps_sysv_made {
 	int32_t shmid;
 	int created;
 	int removed;               /* IPC_RMID done: the id is no longer ours */
+	void *hold;                /* procsnap's own attachment of a segment it made */
 	const struct ps_sysv_shm *s;
 };
 
@@ -247,8 +248,39 @@ static struct ps_sysv_made *add_seen(struct ps_rctx *c, const struct ps_sysv_shm
 	if (!grown)
 		return NULL;
 	st->items = grown;
-	grown[st->count] = (struct ps_sysv_made){ s->shmid, 0, 0, s };
+	grown[st->count] = (struct ps_sysv_made){ s->shmid, 0, 0, NULL, s };
 	return &grown[st->count++];
+}
+
+/*
+ * A segment made again gets its owner and mode (IPC_SET; its creator's ids
+ * were taken at shmget), SHM_LOCK, and IPC_RMID at once if it was removed:
+ * procsnap holds it by an attachment of its own meanwhile, and Linux lets
+ * the stub attach a removed segment by its id while it exists. If procsnap
+ * dies, its attachment goes, and the segment with it.
+ */
+static int finish_made(struct ps_rctx *c, struct ps_sysv_made *made)
+{
+	const struct ps_sysv_shm *s = made->s;
+	struct shmid_ds ds;
+
+	made->hold = shmat(s->shmid, NULL, SHM_RDONLY);
+	if (made->hold == (void *)-1) {
+		made->hold = NULL;
+		return ps_rfail(c, -errno, "SysV segment %d: shmat: %s", s->shmid, strerror(errno));
+	}
+	memset(&ds, 0, sizeof(ds));
+	ds.shm_perm.uid = s->uid;
+	ds.shm_perm.gid = s->gid;
+	ds.shm_perm.mode = s->mode;
+	if (shmctl(s->shmid, IPC_SET, &ds) < 0)
+		return ps_rfail(c, -errno, "SysV segment %d: IPC_SET: %s", s->shmid, strerror(errno));
+	if (s->locked && shmctl(s->shmid, SHM_LOCK, NULL) < 0)
+		return ps_rfail(c, -errno, "SysV segment %d: SHM_LOCK: %s", s->shmid, strerror(errno));
+	if (s->removed && shmctl(s->shmid, IPC_RMID, NULL) < 0)
+		return ps_rfail(c, -errno, "SysV segment %d: IPC_RMID: %s", s->shmid, strerror(errno));
+	made->removed = s->removed;
+	return 0;
 }
 
 static int find_or_make(struct ps_rctx *c, const struct ps_sysv_shm *s, struct ps_sysv_made **out)
@@ -268,14 +300,14 @@ static int find_or_make(struct ps_rctx *c, const struct ps_sysv_shm *s, struct p
 	made = add_seen(c, s);
 	if (!made)
 		return ps_rfail(c, -ENOMEM, "out of memory");
-	if (r == 0) {
-		r = make_segment(c, s);
-		if (r)
-			return r;
-		made->created = 1;
-	}
 	*out = made;
-	return 0;
+	if (r == 1)
+		return 0;      /* alive here: attached as it is */
+	r = make_segment(c, s);
+	if (r)
+		return r;
+	made->created = 1;
+	return finish_made(c, made);
 }
 
 int ps_sysv_shm_needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
@@ -338,46 +370,18 @@ int ps_sysv_shm_attach(struct ps_rctx *c, const struct ps_mapping *m)
 	return e ? e : attach(c, m, made->created);
 }
 
-/* A segment made again gets its owner and mode (IPC_SET; its creator's
- * ids were taken at shmget), and is removed again if it was: attached, it
- * lives on until the process detaches it. */
-int ps_restore_sysv_shm(struct ps_rctx *c)
-{
-	struct ps_sysv_state *st = c->sysv;
-
-	for (size_t i = 0; st && i < st->count; i++) {
-		const struct ps_sysv_shm *s = st->items[i].s;
-		struct shmid_ds ds;
-
-		if (!st->items[i].created)
-			continue;
-		memset(&ds, 0, sizeof(ds));
-		ds.shm_perm.uid = s->uid;
-		ds.shm_perm.gid = s->gid;
-		ds.shm_perm.mode = s->mode;
-		if (shmctl(s->shmid, IPC_SET, &ds) < 0)
-			return ps_rfail(c, -errno, "SysV segment %d: IPC_SET: %s", s->shmid,
-					strerror(errno));
-		if (s->locked && shmctl(s->shmid, SHM_LOCK, NULL) < 0)
-			return ps_rfail(c, -errno, "SysV segment %d: SHM_LOCK: %s", s->shmid,
-					strerror(errno));
-		if (s->removed && shmctl(s->shmid, IPC_RMID, NULL) < 0)
-			return ps_rfail(c, -errno, "SysV segment %d: IPC_RMID: %s", s->shmid,
-					strerror(errno));
-		st->items[i].removed = s->removed;
-	}
-	return 0;
-}
-
 void ps_sysv_shm_end(struct ps_rctx *c, int failed)
 {
 	struct ps_sysv_state *st = c->sysv;
 
-	/* Once removed, the segment goes with the killed stub; its id may be
-	 * another segment's by now. */
-	for (size_t i = 0; failed && st && i < st->count; i++)
-		if (st->items[i].created && !st->items[i].removed)
+	/* Once removed, the segment goes with the last attachment (the killed
+	 * stub's, procsnap's hold): its id may be another segment's by then. */
+	for (size_t i = 0; st && i < st->count; i++) {
+		if (failed && st->items[i].created && !st->items[i].removed)
 			shmctl(st->items[i].shmid, IPC_RMID, NULL);
+		if (st->items[i].hold)
+			shmdt(st->items[i].hold);
+	}
 	if (st)
 		free(st->items);
 	free(st);
