@@ -1,8 +1,9 @@
 #!/bin/bash
 # restore_sysv_shm: a SysV segment removed while attached and one still present,
 # attached twice, come back with their ids, keys, sizes, modes and bytes (the
-# removed one removed again, gone when the process exits); a restore whose
-# segment id is taken by another segment is refused with a clear status.
+# removed one removed again, gone when the process exits, and gone too when
+# procsnap dies in the restore); a restore whose segment id is taken by
+# another segment is refused with a clear status.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,8 @@ trap 'rc=$?; set +e; sysv_cleanup; (exit $rc); ps_cleanup' EXIT
 segment() { # ID: its line of /proc/sysvipc/shm, or nothing
 	awk -v id="$1" '$2 == id' /proc/sysvipc/shm
 }
+
+segment_gone() { [ -z "$(segment "$1")" ]; }
 
 res=$PS_TMP/sysv.results
 ps_start sysv "$RS_SYSV" "$res" "$key"
@@ -47,6 +50,22 @@ rs_verify "$pid" "$res"
 rs_kill "$pid"
 [ -z "$(segment "$gone")" ] || ps_fail "the restored removed segment $gone outlived its process"
 ps_pass "segment $gone, removed again at restore, went with the restored process"
+
+# ---- procsnap killed once the process is built: the segment it made and
+# removed again goes with the killed stub and procsnap's own attachment ----
+ps_unmount "$MNT"
+{ wait "$PS_DAEMON"; } 2>/dev/null || true
+export PROCSNAP_DIE_AT=restore-built
+ps_mount "$MNT" "spool=$PS_TMP/spool"
+unset PROCSNAP_DIE_AT
+if cp -r "$PS_TMP/img" "$MNT/restore/killed" 2>/dev/null; then
+	ps_fail "the restore succeeded although procsnap was to die once the process was built"
+fi
+rs_wait_gone "$pid" "after procsnap died in its restore"
+ps_wait_for 10 "segment $gone to go with the killed restore" segment_gone "$gone"
+ps_pass "procsnap killed in a restore: no process, and segment $gone did not outlive it"
+ps_unmount "$MNT"
+ps_mount "$MNT" "spool=$PS_TMP/spool.2"
 
 # ---- another segment holds the removed one's id ----
 echo "$gone" >/proc/sys/kernel/shm_next_id
