@@ -127,11 +127,17 @@ rs_restore() {
 
 # rs_restore_ok IMG NAME PID [TOOL]: the restore must succeed: the copy exits
 # 0, status is "restored PID", and PID runs freely (not traced, not stopped).
+# With RS_NOTE set, the status must carry a note containing it instead.
 rs_restore_ok() {
-	local img=$1 name=$2 pid=$3
+	local img=$1 name=$2 pid=$3 want="restored $3"
 	rs_restore "$img" "$name" "${4:-cp}"
-	[ "$RS_STATUS" = "restored $pid" ] ||
-		ps_fail "restore of $name: status is '$RS_STATUS', want 'restored $pid'"
+	case $RS_STATUS in
+	"$want") [ -z "${RS_NOTE:-}" ] ||
+		ps_fail "restore of $name: status is '$RS_STATUS', want a note saying '$RS_NOTE'" ;;
+	"$want; "*"${RS_NOTE:-}"*) [ -n "${RS_NOTE:-}" ] ||
+		ps_fail "restore of $name: status is '$RS_STATUS', want '$want' with no note" ;;
+	*) ps_fail "restore of $name: status is '$RS_STATUS', want '$want'${RS_NOTE:+ with a note saying '$RS_NOTE'}" ;;
+	esac
 	PS_PIDS+=("$pid")
 	[ "$RS_CP_RC" = 0 ] || ps_fail "restore of $name: status says restored but ${4:-cp} exited $RS_CP_RC: $RS_CP_ERR"
 	ps_alive "$pid" || ps_fail "restored $pid is not running"
