@@ -312,9 +312,18 @@ static int scan_file_data(pid_t pid, struct ps_mapping *m)
 	return rc;
 }
 
-static int is_gone_shared_file(const struct ps_mapping *m)
+/*
+ * Shared memory whose object the restore makes anew: a shared mapping of a
+ * memfd or deleted file, and shared anonymous memory (an unnamed shmem file).
+ * Its pages are the object's, not the mapping's: a page another mapping of
+ * the object wrote is in the object yet absent from this mapping's page
+ * table (pagemap says not present), so pagemap would save it as a hole and
+ * the restore would bring back zeros there. The object's data is found with
+ * SEEK_DATA on the object itself instead.
+ */
+static int is_gone_shared_object(const struct ps_mapping *m)
 {
-	return m->kind == PS_MAP_FILE && m->shared && m->deleted;
+	return m->shared && ((m->kind == PS_MAP_FILE && m->deleted) || m->kind == PS_MAP_SHMEM);
 }
 
 static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
@@ -335,7 +344,9 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 
 		if (m->kind == PS_MAP_FILE)
 			identify_file_cached(pid, maps, i);
-		if (m->content && is_gone_shared_file(m)) {
+		if (m->kind == PS_MAP_SHMEM)
+			identify_file(pid, m);  /* the object's size, for the restore */
+		if (m->content && is_gone_shared_object(m)) {
 			r = scan_file_data(pid, m);
 			if (r < 0)
 				snprintf(err, errlen, "/proc/%d/map_files/%llx-%llx: finding the data of "

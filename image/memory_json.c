@@ -92,7 +92,7 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "path", ps_json_bytes(m->path.data, m->path.len));
 	rc |= json_object_set_new(o, "deleted", json_boolean(m->deleted));
 	rc |= json_object_set_new(o, "offset", ps_json_hex(m->offset));
-	if (m->kind == PS_MAP_FILE)
+	if (m->kind == PS_MAP_FILE || m->kind == PS_MAP_SHMEM)
 		rc |= json_object_set_new(o, "file", encode_file_id(&m->file));
 	rc |= json_object_set_new(o, "vm_flags", encode_vm_flags(m));
 	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
@@ -213,9 +213,11 @@ static int decode_file_id(const json_t *j, struct ps_mapping *m, struct ps_jerr 
 	const json_t *o;
 	size_t mark;
 
-	if (m->kind != PS_MAP_FILE) {
+	if (m->kind == PS_MAP_SHMEM && !json_object_get(j, "file"))
+		return 0;       /* an image of before the field: each mapping its own object */
+	if (m->kind != PS_MAP_FILE && m->kind != PS_MAP_SHMEM) {
 		if (json_object_get(j, "file"))
-			return ps_jerr_fail(e, "field \"file\" is only for kind \"file\"");
+			return ps_jerr_fail(e, "field \"file\" is only for kinds \"file\" and \"shmem\"");
 		return 0;
 	}
 	if (ps_jget_object(j, "file", &o, e))

@@ -19,6 +19,7 @@
 #include "restore/layout.h"
 #include "restore/pages.h"
 #include "restore/prefill.h"
+#include "restore/shared_memory.h"
 #include "backend/proc_parse.h"
 
 #define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
@@ -101,6 +102,28 @@ static int pick_trampoline(struct ps_rctx *c, const struct range *r, size_t n, u
 	}
 	return ps_rfail(c, -ENOMEM, "no address is free both in the image and in the new process "
 			"for procsnap's trampoline page");
+}
+
+/* Room for procsnap's own mapping of len bytes while the layout is built:
+ * free in the new process now and in none of the image's mappings. */
+int ps_layout_pick_free(struct ps_rctx *c, uint64_t len, uint64_t *at)
+{
+	struct range *r;
+	size_t n;
+	int e = read_stub_ranges(c, &r, &n);
+
+	if (e < 0)
+		return e;
+	for (uint64_t a = 0x20000000ULL; a + len < USER_END && a + len > a; a += 0x1000000ULL) {
+		if (free_in_image(c->m, a, a + len) && free_in_stub(r, n, a, a + len)) {
+			free(r);
+			*at = a;
+			return 0;
+		}
+	}
+	free(r);
+	return ps_rfail(c, -ENOMEM, "no address is free both in the image and in the new process "
+			"for %llu bytes of procsnap's own", (unsigned long long)len);
 }
 
 static int write_code(struct ps_rctx *c, const void *code, size_t len)
@@ -274,7 +297,23 @@ int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t
 	return (int)used;
 }
 
-static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone_files *gone)
+struct made_objects {
+	struct ps_gone_files *gone;
+	struct ps_shmem_objects *shmem;
+};
+
+/* The descriptor to map m from: its file opened as the caller, or the
+ * object of a gone file or of shared anonymous memory. */
+static long fd_to_map(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
+{
+	if (!m->deleted)
+		return open_in_stub(c, m);
+	if (ps_shmem_is_object(c, m))
+		return ps_shmem_fd(c, made->shmem, m);
+	return ps_gone_file_fd(c, made->gone, m);
+}
+
+static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
 {
 	char what[PS_PATH_MAX + 64];
 	int prot = m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
@@ -283,10 +322,12 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone
 	long fd = -1, ret;
 
 	map_name(m, what, sizeof(what));
+	if (m->kind == PS_MAP_SHMEM && ps_shmem_is_object(c, m))
+		return ps_shmem_map(c, made->shmem, m, prot);
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
 	if (m->kind == PS_MAP_FILE) {
-		fd = own_fd ? open_in_stub(c, m) : ps_gone_file_fd(c, gone, m);
+		fd = fd_to_map(c, m, made);
 		if (fd < 0)
 			return (int)fd;
 	} else {
@@ -434,8 +475,8 @@ static int is_kernel_mapping(const struct ps_mapping *m)
 
 int ps_layout_build(struct ps_rctx *c)
 {
-	struct ps_gone_files *gone = ps_gone_files_new();
-	int e = gone ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
+	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new() };
+	int e = made.gone && made.shmem ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
 	char what[PS_PATH_MAX + 64];
 
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
@@ -448,7 +489,7 @@ int ps_layout_build(struct ps_rctx *c)
 			if (e == 0)
 				e = protect_adopted(c, m);
 		} else {
-			e = map_one(c, m, gone);
+			e = map_one(c, m, &made);
 			if (e == 0 && needs_fill(c, m))
 				e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL);
 			if (e == 0)
@@ -459,7 +500,8 @@ int ps_layout_build(struct ps_rctx *c)
 		if (e == 0)
 			e = name_one(c, m);
 	}
-	ps_gone_files_close(c, gone);
+	ps_gone_files_close(c, made.gone);
+	ps_shmem_objects_end(c, made.shmem);
 	return e;
 }
 

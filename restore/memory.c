@@ -120,13 +120,46 @@ static int same_file(const struct ps_mapping *a, const struct ps_mapping *b)
 	       memcmp(&a->file, &b->file, sizeof(a->file)) == 0;
 }
 
+/* a maps the same object as b, a file that is gone or shared anonymous
+ * memory (whose file the kernel shows as deleted when mapped privately). */
+static int same_gone_file(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	return ((a->kind == PS_MAP_FILE && a->deleted) || (a->kind == PS_MAP_SHMEM && a->file.ino)) &&
+	       a->file.ino == b->file.ino &&
+	       a->file.dev_major == b->file.dev_major && a->file.dev_minor == b->file.dev_minor;
+}
+
+/* Whether shared mappings of the same gone file, which carry all of its data
+ * in their ranges, cover the file range [from, to) that map shows. */
+static int covered_by_shared(const struct ps_maps *maps, const struct ps_mapping *map)
+{
+	uint64_t from = map->offset, to = map->offset + (map->end - map->start);
+	int grew = 1;
+
+	while (from < to && grew) {
+		grew = 0;
+		for (size_t i = 0; i < maps->count; i++) {
+			const struct ps_mapping *o = &maps->items[i];
+			uint64_t o_end = o->offset + (o->end - o->start);
+
+			if (o->shared && o->content && same_gone_file(o, map) && o->offset <= from &&
+			    o_end > from) {
+				from = o_end;
+				grew = 1;
+			}
+		}
+	}
+	return from >= to;
+}
+
 /* A mapping of a file that is gone: a shared one carries its bytes; a
  * private one has only its own changed pages, the rest must come from the
- * file's content, saved with a descriptor the process still holds. */
+ * file's content, saved with a descriptor the process still holds or by
+ * shared mappings of the file over all of the private one's range. */
 static int check_gone_file(const struct ps_check *v, const struct ps_mapping *map)
 {
 	if (map->shared || ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor,
-					 map->file.ino))
+					 map->file.ino) || covered_by_shared(&v->m->maps, map))
 		return 0;
 	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
 		      "were not saved (no descriptor of the process holds the file)",
