@@ -35,9 +35,14 @@ static int same_file(const struct gone_file *g, const struct ps_file_id *id)
 	return g->ino == id->ino && g->dev_major == id->dev_major && g->dev_minor == id->dev_minor;
 }
 
+/* The file was open for writing when mapped shared: "mw" (VM_MAYWRITE),
+ * which do_mmap keeps on a shared mapping only then; mprotect needs it. */
 static int wants_write(const struct ps_mapping *m)
 {
-	return m->shared && (m->prot & PROT_WRITE);
+	for (size_t i = 0; m->shared && i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], "mw"))
+			return 1;
+	return 0;
 }
 
 /* The file's descriptor the process holds, opened again through the magic

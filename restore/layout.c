@@ -23,6 +23,9 @@
 #include "backend/proc_parse.h"
 
 #define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
+#ifndef SYS_mseal
+#define SYS_mseal 462           /* Linux 6.10; older headers lack it */
+#endif
 #define USER_END 0x7ffffffff000ULL
 
 /* ---- the stub's current mappings ---- */
@@ -228,10 +231,16 @@ static const char *map_name(const struct ps_mapping *m, char *buf, size_t len)
 	return buf;
 }
 
-/* Open the mapped file inside the stub, so mmap can take its fd there. */
+/*
+ * Open the mapped file inside the stub, so mmap can take its fd there, with
+ * the access the original's file had: do_mmap keeps VM_MAYWRITE ("mw") on a
+ * MAP_SHARED mapping only if the file was open for writing, and mprotect
+ * refuses PROT_WRITE without it (EACCES). A private mapping has "mw" whatever
+ * the file's access (writes go to copies), so it is opened read-only.
+ */
 static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	int flags = (m->shared && (m->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+	int flags = (m->shared && has_vm_flag(m, "mw")) ? O_RDWR : O_RDONLY;
 	char who[64];
 
 	snprintf(who, sizeof(who), "mapping %llx-%llx", (unsigned long long)m->start,
@@ -259,8 +268,10 @@ static int needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
 /* A private anonymous mapping, made by mmap as the nursery's memory was. */
 static int adoptable(const struct ps_mapping *m)
 {
+	/* the nursery's mapping is read-write and charged to the commit
+	 * limit: "ac" (VM_ACCOUNT), not "nr" (MAP_NORESERVE) */
 	return (m->kind == PS_MAP_ANON || m->kind == PS_MAP_HEAP) && !m->shared && m->content &&
-	       !has_vm_flag(m, "gd");
+	       !has_vm_flag(m, "gd") && has_vm_flag(m, "ac") && !has_vm_flag(m, "nr");
 }
 
 /* The region was filled from this very spool file, not one put in its
@@ -313,10 +324,28 @@ static long fd_to_map(struct ps_rctx *c, const struct ps_mapping *m, struct made
 	return ps_gone_file_fd(c, made->gone, m);
 }
 
+/*
+ * The protection to map m with until its pages are in. Writable while they
+ * are written (process_vm_writev obeys protections), except a private
+ * mapping without "ac": mmap charges a private writable mapping to the
+ * commit limit (VM_ACCOUNT, "ac"), and the flag stays after mprotect takes
+ * the write away, so a private mapping is made writable exactly when the
+ * original had "ac" (or "nr", MAP_NORESERVE, which is never charged), and
+ * the pages of one without are written through /proc/<pid>/mem.
+ */
+static int map_prot(const struct ps_rctx *c, const struct ps_mapping *m)
+{
+	if (m->shared)
+		return m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
+	if (has_vm_flag(m, "ac") || (has_vm_flag(m, "nr") && needs_fill(c, m)))
+		return m->prot | PROT_WRITE;
+	return m->prot;
+}
+
 static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
 {
 	char what[PS_PATH_MAX + 64];
-	int prot = m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
+	int prot = map_prot(c, m);
 	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
 	int own_fd = m->kind == PS_MAP_FILE && !m->deleted;
 	long fd = -1, ret;
@@ -326,6 +355,8 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_ob
 		return ps_shmem_map(c, made->shmem, m, prot);
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
+	if (has_vm_flag(m, "nr"))
+		flags |= MAP_NORESERVE;
 	if (m->kind == PS_MAP_FILE) {
 		fd = fd_to_map(c, m, made);
 		if (fd < 0)
@@ -349,6 +380,8 @@ struct madv_flag {
 	int advice;
 };
 
+/* Each sets one VM_ flag on the range; a new mapping has none of them
+ * (sr/rr: VM_SEQ_READ/VM_RAND_READ, the readahead hints). */
 static const struct madv_flag madv_flags[] = {
 	{ "dd", MADV_DONTDUMP },
 	{ "dc", MADV_DONTFORK },
@@ -356,6 +389,8 @@ static const struct madv_flag madv_flags[] = {
 	{ "hg", MADV_HUGEPAGE },
 	{ "nh", MADV_NOHUGEPAGE },
 	{ "mg", MADV_MERGEABLE },
+	{ "sr", MADV_SEQUENTIAL },
+	{ "rr", MADV_RANDOM },
 };
 
 static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
@@ -415,7 +450,47 @@ static int protect(struct ps_rctx *c, const struct ps_mapping *m)
 
 static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	return !m->data_pages || (m->prot & PROT_WRITE) ? 0 : protect(c, m);
+	return map_prot(c, m) == m->prot ? 0 : protect(c, m);
+}
+
+/* "lo" is VM_LOCKED, "lf" VM_LOCKONFAULT with it (mlock2 MLOCK_ONFAULT):
+ * locked after its pages are in, as the caller (no CAP_IPC_LOCK: the kernel
+ * holds it to RLIMIT_MEMLOCK, which validation checked for a non-root caller). */
+static int lock_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+	long ret;
+
+	if (!has_vm_flag(m, "lo"))
+		return 0;
+	snprintf(what, sizeof(what), "mlock2 of %llx-%llx", (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	ret = ps_rcall(c, what, SYS_mlock2, m->start, m->end - m->start,
+		       has_vm_flag(m, "lf") ? MLOCK_ONFAULT : 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* "sl" (VM_SEALED, mseal): irreversible, and it forbids mprotect, munmap,
+ * mremap and mmap over the range: so sealing comes after every mapping is
+ * made, filled, protected, advised and locked. Nothing later changes the
+ * image's mappings (the trampoline, unmapped last, is apart from them). */
+static int seal_all(struct ps_rctx *c)
+{
+	char what[96];
+
+	for (size_t i = 0; i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+		long ret;
+
+		if (!has_vm_flag(m, "sl"))
+			continue;
+		snprintf(what, sizeof(what), "mseal of %llx-%llx", (unsigned long long)m->start,
+			 (unsigned long long)m->end);
+		ret = ps_rcall(c, what, SYS_mseal, m->start, m->end - m->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
 }
 
 /* The nursery mapped it read-write. */
@@ -491,7 +566,9 @@ int ps_layout_build(struct ps_rctx *c)
 		} else {
 			e = map_one(c, m, &made);
 			if (e == 0 && needs_fill(c, m))
-				e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL);
+				e = map_prot(c, m) & PROT_WRITE ?
+				    ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL) :
+				    ps_pages_fill_forced(c, m, map_name(m, what, sizeof(what)));
 			if (e == 0)
 				e = protect_one(c, m);
 		}
@@ -499,10 +576,12 @@ int ps_layout_build(struct ps_rctx *c)
 			e = advise_one(c, m);
 		if (e == 0)
 			e = name_one(c, m);
+		if (e == 0)
+			e = lock_one(c, m);
 	}
 	ps_gone_files_close(c, made.gone);
 	ps_shmem_objects_end(c, made.shmem);
-	return e;
+	return e ? e : seal_all(c);
 }
 
 /* ---- mm layout ---- */

@@ -191,6 +191,7 @@ static void fill_maps(struct ps_maps *maps)
 		    "/dev/zero", 1);
 	maps->items[3].shared = 1;
 	maps->items[3].deleted = 1;
+	maps->items[3].file = (struct ps_file_id){ 0, 1, 4242, 20480, 0, 0, "" };
 	add_mapping(maps, 0x7ffd00000000, 0x7ffd00021000, PROT_READ | PROT_WRITE, PS_MAP_STACK,
 		    "[stack]", 1);
 	add_mapping(maps, 0x7ffd00100000, 0x7ffd00104000, PROT_READ, PS_MAP_VVAR, "[vvar]", 0);
@@ -496,7 +497,7 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 	assert_bytes_eq(&a->path, &b->path);
 	ck_assert_uint_eq(a->offset, b->offset);
 	ck_assert_int_eq(a->deleted, b->deleted);
-	if (a->kind == PS_MAP_FILE) {
+	if (a->kind == PS_MAP_FILE || a->kind == PS_MAP_SHMEM) {
 		ck_assert_uint_eq(a->file.dev_major, b->file.dev_major);
 		ck_assert_uint_eq(a->file.dev_minor, b->file.dev_minor);
 		ck_assert_uint_eq(a->file.ino, b->file.ino);
