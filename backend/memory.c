@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -12,12 +13,17 @@
 
 #include "backend/elf_buildid.h"
 #include "image/file_names.h"
+#include "image/image_limits.h"
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP (1ULL << 62)
 #define PM_FILE (1ULL << 61)  /* file page or shared anonymous page */
+/* A guard page (MADV_GUARD_INSTALL) since Linux 6.15. Its entry also has
+ * PM_SWAP set (the guard is a PTE marker, a kind of swap entry), and reading
+ * it fails (EIO): tested before PM_SWAP. */
+#define PM_GUARD (1ULL << 58)
 #define PAGEMAP_BATCH 65536   /* entries read per pread: 512 KiB */
 
 static enum ps_map_kind kind_of(const struct ps_maps_line *ml)
@@ -69,6 +75,8 @@ static int has_content(const struct ps_mapping *m)
 /* Whether one pagemap entry is a page the image must hold. */
 static int page_is_saved(const struct ps_mapping *m, uint64_t pme)
 {
+	if (pme & PM_GUARD)
+		return 0;
 	if (pme & PM_SWAP)
 		return 1;
 	if (!(pme & PM_PRESENT))
@@ -124,6 +132,128 @@ static int scan_pagemap(int pmfd, struct ps_mapping *m)
 		done += n / sizeof(uint64_t);
 	}
 	free(buf);
+	return 0;
+}
+
+/* ---- guard pages ---- */
+
+/*
+ * PAGEMAP_SCAN (linux/fs.h, Linux 6.7; the PAGE_IS_GUARD category since
+ * 6.15) lists the runs of pages in a category over a whole address range,
+ * walking only the page tables that exist: one ioctl finds every guard page
+ * of the process, in mappings the pagemap scan skips (nothing resident) as
+ * in the others. Without PM_SCAN_WP_MATCHING it only reads. Declared here:
+ * the C library's headers may predate it.
+ */
+struct ps_page_region {
+	uint64_t start, end, categories;
+};
+
+struct ps_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define PS_PAGEMAP_SCAN _IOWR('f', 16, struct ps_pm_scan_arg)
+#define PS_PAGE_IS_GUARD (1ULL << 8)
+#define GUARD_BATCH 512
+
+static int add_guard_run(struct ps_mapping *m, uint64_t first, uint64_t count)
+{
+	struct ps_extent *last = m->nguards ? &m->guards[m->nguards - 1] : NULL, *grown;
+
+	if (last && last->first + last->count == first) {
+		last->count += count;
+		return 0;
+	}
+	grown = realloc(m->guards, (m->nguards + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	m->guards = grown;
+	m->guards[m->nguards++] = (struct ps_extent){ first, count };
+	return 0;
+}
+
+/* Give the guard run [a, b) to the mappings it lies in; *k is the first
+ * mapping that may hold it (runs come in address order). */
+static int attribute_guards(struct ps_maps *maps, size_t *k, uint64_t a, uint64_t b)
+{
+	for (; *k < maps->count && maps->items[*k].end <= a; (*k)++)
+		;
+	for (size_t i = *k; i < maps->count && maps->items[i].start < b; i++) {
+		struct ps_mapping *m = &maps->items[i];
+		uint64_t from = a > m->start ? a : m->start, to = b < m->end ? b : m->end;
+
+		if (add_guard_run(m, (from - m->start) / PS_PAGE_SIZE, (to - from) / PS_PAGE_SIZE) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A kernel without the ioctl or the category has no guard page to find
+ * (or, 6.13 and 6.14, none it can show: reading one then fails the copy). */
+static int find_guards(int pmfd, struct ps_maps *maps)
+{
+	struct ps_page_region vec[GUARD_BATCH];
+	struct ps_pm_scan_arg arg;
+	uint64_t at = 0, end = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < maps->count; i++)    /* [vsyscall] lies beyond user space */
+		if (maps->items[i].end <= PS_USER_ADDR_END)
+			end = maps->items[i].end;
+	while (at < end) {
+		long n;
+
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = at;
+		arg.end = end;
+		arg.vec = (uint64_t)(uintptr_t)vec;
+		arg.vec_len = GUARD_BATCH;
+		arg.category_mask = PS_PAGE_IS_GUARD;
+		arg.return_mask = PS_PAGE_IS_GUARD;
+		n = ioctl(pmfd, PS_PAGEMAP_SCAN, &arg);
+		if (n < 0)
+			return errno == ENOTTY || errno == EINVAL ? 0 : -errno;
+		for (long i = 0; i < n; i++)
+			if (attribute_guards(maps, &k, vec[i].start, vec[i].end) < 0)
+				return -ENOMEM;
+		if (arg.walk_end <= at)
+			break;
+		at = arg.walk_end;
+	}
+	return 0;
+}
+
+/* A guard page holds no data: a shared object's data found by SEEK_DATA
+ * under one is left to the object's other mappings (or descriptors). */
+static int drop_guarded_data(struct ps_mapping *m)
+{
+	struct ps_extent *kept = calloc(m->ndata + m->nguards + 1, sizeof(*kept));
+	size_t n = 0;
+
+	if (!kept)
+		return -ENOMEM;
+	m->data_pages = 0;
+	for (size_t i = 0; i < m->ndata; i++) {
+		for (uint64_t p = m->data[i].first; p < m->data[i].first + m->data[i].count; p++) {
+			int guarded = 0;
+
+			for (size_t g = 0; g < m->nguards && !guarded; g++)
+				guarded = p >= m->guards[g].first && p < m->guards[g].first + m->guards[g].count;
+			if (guarded)
+				continue;
+			if (n && kept[n - 1].first + kept[n - 1].count == p)
+				kept[n - 1].count++;
+			else
+				kept[n++] = (struct ps_extent){ p, 1 };
+			m->data_pages++;
+		}
+	}
+	free(m->data);
+	m->data = kept;
+	m->ndata = n;
 	return 0;
 }
 
@@ -339,6 +469,9 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
+	r = find_guards(pmfd, maps);
+	if (r < 0)
+		snprintf(err, errlen, "%s: finding guard pages (PAGEMAP_SCAN): %s", path, strerror(-r));
 	for (size_t i = 0; i < maps->count && r == 0; i++) {
 		struct ps_mapping *m = &maps->items[i];
 
@@ -348,6 +481,8 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 			identify_file(pid, m);  /* the object's size, for the restore */
 		if (m->content && is_gone_shared_object(m)) {
 			r = scan_file_data(pid, m);
+			if (r == 0 && m->nguards)
+				r = drop_guarded_data(m);
 			if (r < 0)
 				snprintf(err, errlen, "/proc/%d/map_files/%llx-%llx: finding the data of "
 					 "the deleted %s: %s", (int)pid, (unsigned long long)m->start,

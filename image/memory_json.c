@@ -79,6 +79,23 @@ static json_t *encode_extents(const struct ps_mapping *m)
 	return a;
 }
 
+/* [[first_page, page_count], ...] of guard pages, like "data". */
+static json_t *encode_guards(const struct ps_mapping *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < m->nguards; i++) {
+		json_t *run = json_pack("[II]", (json_int_t)m->guards[i].first,
+					(json_int_t)m->guards[i].count);
+
+		if (json_array_append_new(a, run)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *encode_mapping(const struct ps_mapping *m)
 {
 	json_t *o = json_object();
@@ -98,6 +115,8 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
 	rc |= json_object_set_new(o, "data_pages", ps_json_count(m->data_pages));
 	rc |= json_object_set_new(o, "data", encode_extents(m));
+	if (m->nguards)
+		rc |= json_object_set_new(o, "guards", encode_guards(m));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -355,6 +374,54 @@ static int decode_extents(const json_t *j, struct ps_mapping *m, size_t *runs_le
 	return 0;
 }
 
+/* Whether the run x holds a page of m's saved data; *k, the first data run
+ * that may, only moves forward (the guards come sorted): linear in all. */
+static int holds_data(const struct ps_mapping *m, const struct ps_extent *x, size_t *k)
+{
+	while (*k < m->ndata && m->data[*k].first + m->data[*k].count <= x->first)
+		(*k)++;
+	return *k < m->ndata && m->data[*k].first < x->first + x->count;
+}
+
+/* Guard pages: optional (absent before them, and where there are none);
+ * sorted, disjoint runs inside the mapping, none holding saved data, and
+ * counted in the image's budget of runs. */
+static int decode_guards(const json_t *j, struct ps_mapping *m, size_t *runs_left,
+			 struct ps_jerr *e)
+{
+	const json_t *a = json_object_get(j, "guards");
+	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE, next = 0;
+	size_t n, k = 0;
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return ps_jerr_fail(e, "field \"guards\" must be an array");
+	n = json_array_size(a);
+	if (n > pages || n > *runs_left)
+		return ps_jerr_fail(e, "field \"guards\" has %zu runs: more than the mapping has "
+				    "pages or the image may still hold", n);
+	*runs_left -= n;
+	m->guards = calloc(n ? n : 1, sizeof(*m->guards));
+	if (!m->guards)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		struct ps_extent *x = &m->guards[i];
+
+		if (decode_extent(json_array_get(a, i), i, x, e))
+			return -EINVAL;
+		if (x->first < next || x->count > pages - x->first)
+			return ps_jerr_fail(e, "field \"guards\" entry %zu overlaps another run or "
+					    "leaves the mapping", i);
+		if (holds_data(m, x, &k))
+			return ps_jerr_fail(e, "field \"guards\" entry %zu covers a saved page: a "
+					    "guard page holds no data", i);
+		next = x->first + x->count;
+		m->nguards = i + 1;
+	}
+	return 0;
+}
+
 /* Checked as soon as the range is known, before the fields that depend on it. */
 static int check_order(const struct ps_mapping *m, uint64_t prev_end, struct ps_jerr *e)
 {
@@ -377,7 +444,8 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	    decode_file_id(j, m, e) ||
 	    decode_vm_flags(j, m, e) ||
 	    decode_content(j, m, e) ||
-	    decode_extents(j, m, runs_left, e))
+	    decode_extents(j, m, runs_left, e) ||
+	    decode_guards(j, m, runs_left, e))
 		return -EINVAL;
 	return 0;
 }

@@ -98,6 +98,7 @@ static void mapping_free(struct ps_mapping *m)
 	free(m->vm_flags);
 	free(m->content);
 	free(m->data);
+	free(m->guards);
 	memset(m, 0, sizeof(*m));
 }
 

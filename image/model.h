@@ -137,6 +137,9 @@ struct ps_mapping {
 	 * these, whatever holes the copy tool kept or filled in the file. */
 	struct ps_extent *data;
 	size_t ndata;
+	/* Guard pages (MADV_GUARD_INSTALL): sorted, disjoint runs, never data. */
+	struct ps_extent *guards;
+	size_t nguards;
 };
 
 struct ps_maps {

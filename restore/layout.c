@@ -453,6 +453,32 @@ static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return map_prot(c, m) == m->prot ? 0 : protect(c, m);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  /* Linux 6.13; older headers lack it */
+#endif
+
+/* Guard pages are PTE markers, not a VmFlags flag: installed once the
+ * mapping's pages are in (installing one drops the page under it), run by
+ * run. A kernel before 6.13 refuses the advice (EINVAL). */
+static int guard_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[96];
+
+	for (size_t i = 0; i < m->nguards; i++) {
+		uint64_t at = m->start + m->guards[i].first * PS_PAGE_SIZE;
+		long ret;
+
+		snprintf(what, sizeof(what), "madvise(MADV_GUARD_INSTALL) of %llx-%llx",
+			 (unsigned long long)at,
+			 (unsigned long long)(at + m->guards[i].count * PS_PAGE_SIZE));
+		ret = ps_rcall(c, what, SYS_madvise, at, m->guards[i].count * PS_PAGE_SIZE,
+			       MADV_GUARD_INSTALL, 0, 0, 0);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
+}
+
 /* "lo" is VM_LOCKED, "lf" VM_LOCKONFAULT with it (mlock2 MLOCK_ONFAULT):
  * locked after its pages are in, as the caller (no CAP_IPC_LOCK: the kernel
  * holds it to RLIMIT_MEMLOCK, which validation checked for a non-root caller). */
@@ -576,6 +602,8 @@ int ps_layout_build(struct ps_rctx *c)
 			e = advise_one(c, m);
 		if (e == 0)
 			e = name_one(c, m);
+		if (e == 0)
+			e = guard_one(c, m);
 		if (e == 0)
 			e = lock_one(c, m);
 	}

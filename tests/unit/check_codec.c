@@ -192,6 +192,11 @@ static void fill_maps(struct ps_maps *maps)
 	maps->items[3].shared = 1;
 	maps->items[3].deleted = 1;
 	maps->items[3].file = (struct ps_file_id){ 0, 1, 4242, 20480, 0, 0, "" };
+	m = &maps->items[2];    /* the heap: every other page saved; guards on two free ones */
+	m->guards = calloc(2, sizeof(*m->guards));
+	m->guards[0] = (struct ps_extent){ 1, 1 };
+	m->guards[1] = (struct ps_extent){ 5, 1 };
+	m->nguards = 2;
 	add_mapping(maps, 0x7ffd00000000, 0x7ffd00021000, PROT_READ | PROT_WRITE, PS_MAP_STACK,
 		    "[stack]", 1);
 	add_mapping(maps, 0x7ffd00100000, 0x7ffd00104000, PROT_READ, PS_MAP_VVAR, "[vvar]", 0);
@@ -515,6 +520,11 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 	for (size_t i = 0; i < a->ndata; i++) {
 		ck_assert_uint_eq(a->data[i].first, b->data[i].first);
 		ck_assert_uint_eq(a->data[i].count, b->data[i].count);
+	}
+	ck_assert_uint_eq(a->nguards, b->nguards);
+	for (size_t i = 0; i < a->nguards; i++) {
+		ck_assert_uint_eq(a->guards[i].first, b->guards[i].first);
+		ck_assert_uint_eq(a->guards[i].count, b->guards[i].count);
 	}
 }
 
