@@ -8,12 +8,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend/elf_buildid.h"
 #include "image/file_names.h"
 #include "image/image_limits.h"
+#include "backend/capture.h"
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 
@@ -529,11 +531,78 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 	return r;
 }
 
-/* First run that ends after page p (binary search), or m->ndata. */
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
 {
-	return ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
+	int lock_future = c->model.maps.lock_future;   /* found in the remote session */
+	int r = ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
+
+	c->model.maps.lock_future = lock_future;
+	return r;
 }
+
+/* mincore's one byte for the page at page, through scratch. */
+static int populated(struct ps_remote *r, uint64_t page, uint64_t scratch, int *yes, char *err,
+		     size_t errlen)
+{
+	unsigned char vec = 0;
+	struct iovec local = { &vec, 1 }, remote = { (void *)scratch, 1 };
+	long ret;
+	int e = ps_capture_call(r, SYS_mincore, page, PS_PAGE_SIZE, scratch, &ret, err, errlen);
+
+	if (e == 0 && ret == 0 && process_vm_readv(r->tid, &local, 1, &remote, 1, 0) != 1)
+		e = -EIO;
+	*yes = e == 0 && ret == 0 && (vec & 1);
+	return e;
+}
+
+/*
+ * mlockall(MCL_FUTURE) puts VM_LOCKED (and, with MCL_ONFAULT,
+ * VM_LOCKONFAULT) in mm->def_flags, which only a new mapping shows. So one
+ * read-only page is mapped in the target and asked: madvise(MADV_DONTNEED)
+ * refuses (EINVAL) a VM_LOCKED mapping, and mmap fills a locked mapping at
+ * once unless it locks on fault (mincore then says resident: the zero
+ * page). The page is unmapped at once. Should procsnap die between the mmap
+ * and the munmap, the process keeps one unused, unnamed read-only page and
+ * runs on unharmed.
+ */
+static int probe_lock_future(struct ps_remote *r, uint64_t scratch, int *out, char *err,
+			     size_t errlen)
+{
+	uint64_t args[6] = { 0, PS_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			     (uint64_t)-1, 0 };
+	long page, ret;
+	int e = ps_remote_syscall(r, SYS_mmap, args, &page, err, errlen), resident = 0;
+
+	*out = 0;
+	if (e < 0)
+		return e;
+	if (page == -EAGAIN) {          /* a locked mapping over RLIMIT_MEMLOCK */
+		*out = MCL_FUTURE;
+		return 0;
+	}
+	if (page < 0 && page > -4096)
+		return 0;               /* no memory to probe with: as if not locked */
+	e = ps_capture_call(r, SYS_madvise, (uint64_t)page, PS_PAGE_SIZE, MADV_DONTNEED, &ret,
+			    err, errlen);
+	if (e == 0 && ret == -EINVAL) {
+		e = populated(r, (uint64_t)page, scratch, &resident, err, errlen);
+		*out = MCL_FUTURE | (resident ? 0 : MCL_ONFAULT);
+	}
+	if (ps_capture_call(r, SYS_munmap, (uint64_t)page, PS_PAGE_SIZE, 0, &ret, err, errlen) < 0 &&
+	    e == 0)
+		e = -EIO;
+	return e;
+}
+
+int ps_capture_memory_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+			     size_t thread, char *err, size_t errlen)
+{
+	if (thread != 0)
+		return 0;
+	return probe_lock_future(r, scratch, &m->maps.lock_future, err, errlen);
+}
+
+/* First run that ends after page p (binary search), or m->ndata. */
 
 static size_t extent_at_or_after(const struct ps_mapping *m, uint64_t p)
 {

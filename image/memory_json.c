@@ -31,6 +31,11 @@ static json_t *encode_prot(int prot)
 	return json_string(s);
 }
 
+/* mlockall's MCL_FUTURE, with or without MCL_ONFAULT. */
+static const struct ps_name lock_future_names[] = {
+	{ MCL_FUTURE, "future" }, { MCL_FUTURE | MCL_ONFAULT, "future_onfault" }, { 0, NULL },
+};
+
 static json_t *encode_file_id(const struct ps_file_id *f)
 {
 	json_t *o = json_object();
@@ -133,6 +138,9 @@ json_t *ps_encode_maps(const struct ps_maps *maps)
 	for (size_t i = 0; i < maps->count; i++)
 		rc |= json_array_append_new(a, encode_mapping(&maps->items[i]));
 	rc |= json_object_set_new(o, "mappings", a);
+	if (maps->lock_future)
+		rc |= json_object_set_new(o, "lock_future", ps_json_enum(maps->lock_future,
+									 lock_future_names));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -450,6 +458,20 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	return 0;
 }
 
+/* Optional: absent when mlockall(MCL_FUTURE) was not in force, and in
+ * images made before the field. */
+static int decode_lock_future(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
+{
+	long long v;
+
+	if (!json_object_get(j, "lock_future"))
+		return 0;
+	if (ps_jget_enum(j, "lock_future", lock_future_names, 0, &v, e))
+		return -EINVAL;
+	maps->lock_future = (int)v;
+	return 0;
+}
+
 static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
 {
 	const json_t *a;
@@ -458,6 +480,8 @@ static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
 	if (ps_jcheck_format(j, e) ||
 	    ps_jget_array_max(j, "mappings", PS_MAX_MAPPINGS, "mappings an image may hold",
 			      &a, &n, e))
+		return -EINVAL;
+	if (decode_lock_future(j, maps, e))
 		return -EINVAL;
 	maps->items = calloc(n ? n : 1, sizeof(*maps->items));
 	if (!maps->items)

@@ -145,6 +145,9 @@ struct ps_mapping {
 struct ps_maps {
 	struct ps_mapping *items;
 	size_t count;
+	/* mlockall(MCL_FUTURE), with MCL_ONFAULT or not: mm->def_flags, which
+	 * no file shows. 0, or MCL_FUTURE [| MCL_ONFAULT]. */
+	int lock_future;
 };
 
 /* ---- registers/<tid>.json ---- */

@@ -496,6 +496,21 @@ static int lock_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return ret < 0 ? (int)ret : 0;
 }
 
+/* mlockall(MCL_FUTURE [| MCL_ONFAULT]) without MCL_CURRENT only sets the
+ * mm's def_flags: the mappings made from now on are locked, as they would
+ * have been in the original. The layout's own are locked already, each as
+ * its "lo"/"lf" said. */
+static int lock_future(struct ps_rctx *c)
+{
+	long ret;
+
+	if (!c->m->maps.lock_future)
+		return 0;
+	ret = ps_rcall(c, "mlockall(MCL_FUTURE)", SYS_mlockall, (uint64_t)c->m->maps.lock_future,
+		       0, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
 /* "sl" (VM_SEALED, mseal): irreversible, and it forbids mprotect, munmap,
  * mremap and mmap over the range: so sealing comes after every mapping is
  * made, filled, protected, advised and locked. Nothing later changes the
@@ -609,7 +624,9 @@ int ps_layout_build(struct ps_rctx *c)
 	}
 	ps_gone_files_close(c, made.gone);
 	ps_shmem_objects_end(c, made.shmem);
-	return e ? e : seal_all(c);
+	if (e == 0)
+		e = seal_all(c);
+	return e ? e : lock_future(c);
 }
 
 /* ---- mm layout ---- */

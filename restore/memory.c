@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "backend/elf_buildid.h"
@@ -353,10 +354,56 @@ static int check_vdso(const struct ps_check *v)
 	return 0;
 }
 
+static int has_flag(const struct ps_mapping *m, const char *flag)
+{
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], flag))
+			return 1;
+	return 0;
+}
+
+/*
+ * Locked memory (mlock, mlockall) is held to RLIMIT_MEMLOCK unless the
+ * locker has CAP_IPC_LOCK. For a caller other than root the restore locks
+ * without capabilities, and first checks the bytes it will lock (a
+ * lock-on-fault mapping: its saved pages) against the limit the process
+ * runs under, the image's RLIMIT_MEMLOCK: over it, the caller could not
+ * have locked them itself.
+ */
+static int check_locks(const struct ps_check *v)
+{
+	const struct ps_rlimit *lim = &v->m->proc.rlimits[RLIMIT_MEMLOCK];
+	const struct ps_mapping *first = NULL;
+	uint64_t locked = 0;
+
+	if (v->uid == 0)
+		return 0;
+	for (size_t i = 0; i < v->m->maps.count; i++) {
+		const struct ps_mapping *m = &v->m->maps.items[i];
+
+		if (!has_flag(m, "lo"))
+			continue;
+		first = first ? first : m;
+		locked += has_flag(m, "lf") ? m->data_pages * PS_PAGE_SIZE : m->end - m->start;
+	}
+	if (v->m->maps.lock_future && lim->cur == 0)
+		return ps_refuse(v, -EPERM, "the process locks its future mappings (mlockall "
+				 "MCL_FUTURE) with an RLIMIT_MEMLOCK of 0: uid %u may not, "
+				 "without CAP_IPC_LOCK", (unsigned)v->uid);
+	if (!first || lim->cur == PS_RLIM_INFINITY || locked <= lim->cur)
+		return 0;
+	return ps_refuse(v, -EPERM, "mapping %llx-%llx and the process's other locked memory "
+			 "(mlock): %llu bytes, more than its RLIMIT_MEMLOCK of %llu: uid %u may "
+			 "not lock them without CAP_IPC_LOCK", ull(first->start), ull(first->end),
+			 ull(locked), ull(lim->cur), (unsigned)v->uid);
+}
+
 /* The vDSO first: it is this kernel's, whatever the image says. */
 int ps_validate_memory(const struct ps_check *v)
 {
 	int rc = check_vdso(v);
 
-	return rc ? rc : check_mappings(v);
+	if (!rc)
+		rc = check_mappings(v);
+	return rc ? rc : check_locks(v);
 }

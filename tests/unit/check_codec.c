@@ -192,6 +192,7 @@ static void fill_maps(struct ps_maps *maps)
 	maps->items[3].shared = 1;
 	maps->items[3].deleted = 1;
 	maps->items[3].file = (struct ps_file_id){ 0, 1, 4242, 20480, 0, 0, "" };
+	maps->lock_future = MCL_FUTURE | MCL_ONFAULT;
 	m = &maps->items[2];    /* the heap: every other page saved; guards on two free ones */
 	m->guards = calloc(2, sizeof(*m->guards));
 	m->guards[0] = (struct ps_extent){ 1, 1 };
@@ -531,6 +532,7 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 static void assert_maps_eq(const struct ps_maps *a, const struct ps_maps *b)
 {
 	ck_assert_uint_eq(a->count, b->count);
+	ck_assert_int_eq(a->lock_future, b->lock_future);
 	for (size_t i = 0; i < a->count; i++)
 		assert_mapping_eq(&a->items[i], &b->items[i]);
 }
@@ -1412,7 +1414,7 @@ static void add_runs(struct ps_maps *maps, uint64_t start, size_t n)
 /* The runs of all mappings count together. */
 START_TEST(test_limit_data_runs)
 {
-	struct ps_maps maps = { calloc(2, sizeof(*maps.items)), 0 };
+	struct ps_maps maps = { .items = calloc(2, sizeof(*maps.items)) };
 	char needle[256];
 
 	add_runs(&maps, 0x10000000, PS_MAX_DATA_RUNS / 2 + 1);
