@@ -412,21 +412,33 @@ static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return 0;
 }
 
-/* [anon:name] comes from prctl(PR_SET_VMA_ANON_NAME); restore it the same way. */
+/* [anon:name] and [anon_shmem:name] (shared anonymous memory, Linux 6.x)
+ * come from prctl(PR_SET_VMA_ANON_NAME); restore them the same way. */
+static size_t anon_name_prefix(const struct ps_mapping *m)
+{
+	static const char anon[] = "[anon:", shmem[] = "[anon_shmem:";
+
+	if (m->kind == PS_MAP_ANON && !strncmp(m->path.data, anon, strlen(anon)))
+		return strlen(anon);
+	if (m->kind == PS_MAP_SHMEM && !strncmp(m->path.data, shmem, strlen(shmem)))
+		return strlen(shmem);
+	return 0;
+}
+
 static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	const char *p = m->path.data;
+	size_t prefix = anon_name_prefix(m), len;
 	char name[256];
 	uint64_t at;
-	size_t len;
 	long ret;
 
-	if (m->kind != PS_MAP_ANON || strncmp(p, "[anon:", 6) != 0)
+	if (!prefix)
 		return 0;
-	len = strlen(p + 6);
+	len = strlen(p + prefix);
 	if (len < 1 || len >= sizeof(name))
 		return 0;
-	memcpy(name, p + 6, len - 1);    /* drop the closing bracket */
+	memcpy(name, p + prefix, len - 1);    /* drop the closing bracket */
 	name[len - 1] = 0;
 	at = ps_rput(c, 0, name, len);
 	if (!at)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -167,10 +168,70 @@ static int check_gone_file(const struct ps_check *v, const struct ps_mapping *ma
 		      ull(map->start), ull(map->end), map->path.data);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  /* Linux 6.13 */
+#endif
+
+/* Whether this kernel has guard pages: asked of one page of procsnap's own. */
+static int kernel_has_guards(void)
+{
+	void *p = mmap(NULL, PS_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ok;
+
+	if (p == MAP_FAILED)
+		return 1;       /* cannot tell: the restore's madvise will say */
+	ok = madvise(p, PS_PAGE_SIZE, MADV_GUARD_INSTALL) == 0;
+	munmap(p, PS_PAGE_SIZE);
+	return ok;
+}
+
+static int check_guards(const struct ps_check *v, const struct ps_mapping *map)
+{
+	static int known, has;
+
+	if (!map->nguards)
+		return 0;
+	if (!known) {
+		has = kernel_has_guards();
+		known = 1;
+	}
+	if (has)
+		return 0;
+	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx has guard pages (MADV_GUARD_INSTALL), "
+			 "which this kernel cannot make (Linux 6.13 or later can)",
+			 ull(map->start), ull(map->end));
+}
+
+/* A private mapping of shared anonymous memory maps the object through a
+ * descriptor only /proc/<pid>/map_files gives, and only with
+ * CAP_CHECKPOINT_RESTORE: a caller other than root could not. */
+static int check_private_of_shmem(const struct ps_check *v, const struct ps_mapping *map)
+{
+	const struct ps_maps *maps = &v->m->maps;
+
+	if (v->uid == 0 || map->kind != PS_MAP_FILE || map->shared || !map->deleted)
+		return 0;
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *o = &maps->items[i];
+
+		if (o->kind == PS_MAP_SHMEM && o->file.ino && o->file.ino == map->file.ino &&
+		    o->file.dev_major == map->file.dev_major && o->file.dev_minor == map->file.dev_minor)
+			return ps_refuse(v, -EPERM, "mapping %llx-%llx maps shared anonymous memory "
+					 "privately: only root may restore it (its object is "
+					 "reached through /proc/<pid>/map_files)",
+					 ull(map->start), ull(map->end));
+	}
+	return 0;
+}
+
 static int check_mapping(const struct ps_check *v, const struct ps_mapping *map)
 {
 	int rc = map->content ? check_content(v, map) : 0;
 
+	if (!rc)
+		rc = check_guards(v, map);
+	if (!rc)
+		rc = check_private_of_shmem(v, map);
 	if (rc)
 		return rc;
 	switch (map->kind) {

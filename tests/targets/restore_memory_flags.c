@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,6 +77,25 @@ static void advise(const char *what, int advice)
 			strerror(errno));
 }
 
+/* Shared anonymous memory with a name, "[anon_shmem:flags-shm]", where the
+ * kernel names shared memory (else it stays "/dev/zero (deleted)"). */
+static void name_shared_memory(void)
+{
+	unsigned char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("restore_memory_flags: shared memory");
+		exit(1);
+	}
+	if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, p, LEN, "flags-shm") < 0)
+		fprintf(stderr, "restore_memory_flags: naming shared memory: %s (left unnamed)\n",
+			strerror(errno));
+	for (size_t i = 0; i < LEN; i++)
+		p[i] = pattern(nmaps, i);
+	maps[nmaps].what = "named shared memory";
+	maps[nmaps++].p = p;
+}
+
 static void set_up_flags(void)
 {
 	unsigned char *p;
@@ -107,6 +127,7 @@ static void set_up_flags(void)
 		fprintf(stderr, "restore_memory_flags: mseal: %s (left out)\n", strerror(errno));
 	maps[nmaps].what = "never writable";
 	maps[nmaps++].p = anon(PROT_READ, 0);
+	name_shared_memory();
 }
 
 static int check_bytes(int k, char *why)
