@@ -1013,6 +1013,31 @@ START_TEST(test_reject_format)
 }
 END_TEST
 
+/* Guard runs: inside the mapping, sorted, never over a saved page; and an
+ * unknown lock_future value is refused. (Entry 2, the heap, saves every
+ * other page from page 0: pages 1, 3, 5... are free.) */
+START_TEST(test_reject_guards)
+{
+	json_t *j = valid(P_MAPS);
+
+	set(item(j, "mappings", 2), "guards", json_pack("[[II]]", (json_int_t)2, (json_int_t)1));
+	expect_reject(P_MAPS, j, "entry 2: field \"guards\" entry 0 covers a saved page", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_pack("[[II][II]]", (json_int_t)5, (json_int_t)1,
+							 (json_int_t)3, (json_int_t)1));
+	expect_reject(P_MAPS, j, "field \"guards\" entry 1 overlaps another run", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_pack("[[II]]", (json_int_t)31, (json_int_t)4));
+	expect_reject(P_MAPS, j, "leaves the mapping", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_string("1-2"));
+	expect_reject(P_MAPS, j, "field \"guards\" must be an array", NULL);
+	j = valid(P_MAPS);
+	set(j, "lock_future", json_string("current"));
+	expect_reject(P_MAPS, j, "lock_future", NULL);
+}
+END_TEST
+
 START_TEST(test_reject_maps)
 {
 	json_t *j = valid(P_MAPS);
@@ -1945,6 +1970,7 @@ static Suite *codec_suite(void)
 
 	tcase_add_test(bad, test_reject_format);
 	tcase_add_test(bad, test_reject_maps);
+	tcase_add_test(bad, test_reject_guards);
 	tcase_add_test(bad, test_reject_image_meta);
 	tcase_add_test(bad, test_reject_thread);
 	tcase_add_test(bad, test_reject_signals);
