@@ -224,10 +224,44 @@ static int check_private_of_shmem(const struct ps_check *v, const struct ps_mapp
 	return 0;
 }
 
+static int has_flag(const struct ps_mapping *m, const char *flag)
+{
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], flag))
+			return 1;
+	return 0;
+}
+
+/* VmFlags of state the restore cannot make again: refused by name rather
+ * than dropped (proc_pid_smaps(5) has the mnemonics). */
+struct refused_flag {
+	const char *flag, *why;
+};
+
+static const struct refused_flag refused_flags[] = {
+	{ "um", "it is registered with a userfaultfd (missing faults)" },
+	{ "uw", "it is registered with a userfaultfd (write-protect faults)" },
+	{ "ui", "it is registered with a userfaultfd (minor faults)" },
+	{ "ss", "it is a shadow stack, which only map_shadow_stack makes, with its token" },
+	{ "ht", "it is made of hugetlb pages, which procsnap does not restore" },
+};
+
+static int check_refused_flags(const struct ps_check *v, const struct ps_mapping *map)
+{
+	for (size_t i = 0; i < sizeof(refused_flags) / sizeof(refused_flags[0]); i++)
+		if (has_flag(map, refused_flags[i].flag))
+			return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx (VmFlags %s): %s",
+					 ull(map->start), ull(map->end), refused_flags[i].flag,
+					 refused_flags[i].why);
+	return 0;
+}
+
 static int check_mapping(const struct ps_check *v, const struct ps_mapping *map)
 {
 	int rc = map->content ? check_content(v, map) : 0;
 
+	if (!rc)
+		rc = check_refused_flags(v, map);
 	if (!rc)
 		rc = check_guards(v, map);
 	if (!rc)
@@ -412,14 +446,6 @@ static int check_vdso(const struct ps_check *v)
 	if (nvvar != nk - 1)
 		return ps_refuse(v, -EINVAL, "the image has %zu [vvar*] mappings; this kernel maps "
 			      "%zu next to the vDSO", nvvar, nk - 1);
-	return 0;
-}
-
-static int has_flag(const struct ps_mapping *m, const char *flag)
-{
-	for (size_t i = 0; i < m->nvm_flags; i++)
-		if (!strcmp(m->vm_flags[i], flag))
-			return 1;
 	return 0;
 }
 

@@ -871,6 +871,18 @@ START_TEST(test_vdso_two)
 }
 END_TEST
 
+/* A userfaultfd registration is refused by name, not dropped. */
+START_TEST(test_userfaultfd_mapping)
+{
+	struct ps_mapping *anon = find_kind(PS_MAP_ANON);
+
+	anon->vm_flags = realloc(anon->vm_flags, (anon->nvm_flags + 1) * sizeof(char *));
+	anon->vm_flags[anon->nvm_flags++] = strdup("um");
+	expect_refused(validate_as(0, 0), "mapping 10000000-10002000 (VmFlags um): it is registered "
+		       "with a userfaultfd (missing faults)");
+}
+END_TEST
+
 /* A caller other than root locks no more than RLIMIT_MEMLOCK allows. */
 START_TEST(test_caller_locked_memory)
 {
@@ -1125,6 +1137,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(vdso, test_vdso_size);
 	tcase_add_test(vdso, test_vdso_two);
 	tcase_add_test(creds, test_caller_locked_memory);
+	tcase_add_test(creds, test_userfaultfd_mapping);
 	tcase_add_test(vdso, test_vvar_moved);
 	tcase_add_test(vdso, test_no_vdso_ok);
 	suite_add_tcase(s, vdso);
