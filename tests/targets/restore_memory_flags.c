@@ -160,6 +160,11 @@ static int check_files(char *why)
 	rw_file_map[5] ^= 0xff;
 	CHECK_WHY(mprotect(rw_file_map, LEN, PROT_READ) < 0, "mprotect(PROT_READ) back: %s",
 		  strerror(errno));
+	CHECK_WHY(mprotect(forced_map, LEN, PROT_READ | PROT_WRITE) < 0,
+		  "mprotect(PROT_WRITE) of a private map of a file opened O_RDONLY: %s",
+		  strerror(errno));
+	CHECK_WHY(mprotect(forced_map, LEN, PROT_READ) < 0, "mprotect(PROT_READ) back: %s",
+		  strerror(errno));
 	CHECK_WHY(mprotect(ro_file_map, LEN, PROT_READ | PROT_WRITE) == 0,
 		  "mprotect(PROT_WRITE) of a shared map of a file opened O_RDONLY succeeded");
 	CHECK_WHY(errno != EACCES, "mprotect(PROT_WRITE) of a shared map of a file opened "
@@ -181,7 +186,8 @@ static void verify(const char *results)
 		return;
 	}
 	report_to(results, "OK %d flagged mappings keep their bytes; a shared map of a file "
-		  "opened O_RDWR can be made writable, one of a file opened O_RDONLY cannot", nmaps);
+		  "opened O_RDWR can be made writable, one of a file opened O_RDONLY cannot, a "
+		  "private one can", nmaps);
 }
 
 static unsigned char *map_file(const char *path, int oflags)
