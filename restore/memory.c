@@ -202,14 +202,15 @@ static int check_guards(const struct ps_check *v, const struct ps_mapping *map)
 			 ull(map->start), ull(map->end));
 }
 
-/* A private mapping of shared anonymous memory maps the object through a
- * descriptor only /proc/<pid>/map_files gives, and only with
- * CAP_CHECKPOINT_RESTORE: a caller other than root could not. */
+/* A private mapping of shared anonymous memory no descriptor holds maps the
+ * object through a descriptor only /proc/<pid>/map_files gives, and only
+ * with CAP_CHECKPOINT_RESTORE: a caller other than root could not. */
 static int check_private_of_shmem(const struct ps_check *v, const struct ps_mapping *map)
 {
 	const struct ps_maps *maps = &v->m->maps;
 
-	if (v->uid == 0 || map->kind != PS_MAP_FILE || map->shared || !map->deleted)
+	if (v->uid == 0 || map->kind != PS_MAP_FILE || map->shared || !map->deleted ||
+	    ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor, map->file.ino))
 		return 0;
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct ps_mapping *o = &maps->items[i];

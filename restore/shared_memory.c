@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "restore/as_caller.h"
 #include "restore/layout.h"
 #include "restore/shared_memory.h"
 
@@ -18,8 +19,9 @@
  * mapping of it is then made by mremap(base + offset, 0, len, MREMAP_FIXED):
  * an old_size of 0 on a shared mapping makes a new mapping of the same pages
  * (mremap(2)), at the offset the source address has in the object. Private
- * mappings need a descriptor, opened through /proc/self/map_files of the
- * base. The base is unmapped once the layout is built.
+ * mappings need a descriptor: the held one's, or one opened through
+ * /proc/self/map_files of the base. The base is unmapped once the layout is
+ * built.
  */
 struct shmem_object {
 	uint32_t dev_major, dev_minor;
@@ -89,32 +91,72 @@ static struct shmem_object *find(struct ps_shmem_objects *o, const struct ps_map
 	return NULL;
 }
 
+/*
+ * An object a descriptor of the process still holds is that descriptor's
+ * file, made again before the layout (restore/fd_content.c): the mappings
+ * must view that very file, or a write through the descriptor would not
+ * show in them. It is opened again read-write through /proc/self/fd/<n>
+ * (the kernel checks the access against the file, for the caller).
+ */
+static long reopen_held(struct ps_rctx *c, const struct ps_fd *held, const char *what)
+{
+	char link[64];
+	uint64_t at;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", held->fd);
+	at = ps_rput(c, 0, link, strlen(link) + 1);
+	if (!at)
+		return -EIO;
+	return ps_caller_call(c, what, "open it again for reading and writing", SYS_openat,
+			      (uint64_t)(int64_t)AT_FDCWD, at, O_RDWR | O_CLOEXEC, 0, 0, 0);
+}
+
+/* procsnap's mapping of the whole object at at: of the held descriptor's
+ * file, or of a new shared anonymous object. *fd gets the descriptor, or -1. */
+static long map_whole(struct ps_rctx *c, const struct ps_mapping *m, uint64_t at, uint64_t len,
+		      long *fd)
+{
+	const struct ps_fd *held = ps_fd_of_file(&c->m->fds, m->file.dev_major, m->file.dev_minor,
+						 m->file.ino);
+	char what[96];
+
+	snprintf(what, sizeof(what), "the shared memory object of mapping %llx-%llx",
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	*fd = held ? reopen_held(c, held, what) : -1;
+	if (*fd < 0 && held)
+		return *fd;
+	return ps_rcall(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED_NOREPLACE | (held ? 0 : MAP_ANONYMOUS),
+			(uint64_t)*fd, 0);
+}
+
 static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objects *o,
 					const struct ps_mapping *m)
 {
 	struct shmem_object *grown, *obj;
 	uint64_t len = object_len(&c->m->maps, m), at;
-	char what[96];
-	long ret;
+	long ret, fd = -1;
 	int e = ps_layout_pick_free(c, len, &at);
 
 	if (e < 0)
 		return NULL;
-	snprintf(what, sizeof(what), "mmap of the shared memory object of mapping %llx-%llx",
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	ret = ps_rcall(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0);
-	if (ret < 0)
+	ret = map_whole(c, m, at, len, &fd);
+	if (ret < 0) {
+		if (fd >= 0)
+			ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
 		return NULL;
+	}
 	grown = realloc(o->items, (o->n + 1) * sizeof(*grown));
 	if (!grown) {
 		ps_rcall(c, "munmap", SYS_munmap, at, len, 0, 0, 0, 0);
+		if (fd >= 0)
+			ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
 		ps_rfail(c, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	o->items = grown;
 	obj = &grown[o->n++];
-	*obj = (struct shmem_object){ m->file.dev_major, m->file.dev_minor, m->file.ino, at, len, -1 };
+	*obj = (struct shmem_object){ m->file.dev_major, m->file.dev_minor, m->file.ino, at, len, fd };
 	return obj;
 }
 

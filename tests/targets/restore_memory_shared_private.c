@@ -1,6 +1,7 @@
 /* restore_memory_shared_private: one file mapped shared twice and privately in
  * between (memfds with and without their fd, a regular file, a deleted file);
  * on SIGUSR2 checks every page of every mapping byte for byte. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,14 @@ static int check_trio(int file, char *why)
 	CHECK_WHY(t->fd >= 0 && (pread(t->fd, &byte, 1, 2 * PAGE + 7) != 1 ||
 				 byte != pattern(file, 3, 2, 7)),
 		  "%s: its fd does not read what its mappings hold", t->what);
+	byte = pattern(file, 3, 2, 7) ^ 0xff;
+	CHECK_WHY(t->fd >= 0 && (pwrite(t->fd, &byte, 1, 2 * PAGE + 7) != 1 ||
+				 t->a[2 * PAGE + 7] != byte),
+		  "%s: a write through its fd is not seen through its mapping: not one file",
+		  t->what);
+	byte ^= 0xff;
+	CHECK_WHY(t->fd >= 0 && pwrite(t->fd, &byte, 1, 2 * PAGE + 7) != 1,
+		  "%s: writing through its fd: %s", t->what, strerror(errno));
 	return 0;
 }
 
