@@ -5,19 +5,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend/elf_buildid.h"
 #include "image/file_names.h"
+#include "image/image_limits.h"
+#include "backend/capture.h"
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP (1ULL << 62)
 #define PM_FILE (1ULL << 61)  /* file page or shared anonymous page */
+/* A guard page (MADV_GUARD_INSTALL) since Linux 6.15. Its entry also has
+ * PM_SWAP set (the guard is a PTE marker, a kind of swap entry), and reading
+ * it fails (EIO): tested before PM_SWAP. */
+#define PM_GUARD (1ULL << 58)
 #define PAGEMAP_BATCH 65536   /* entries read per pread: 512 KiB */
 
 static enum ps_map_kind kind_of(const struct ps_maps_line *ml)
@@ -75,6 +83,8 @@ static int has_content(const struct ps_mapping *m)
 /* Whether one pagemap entry is a page the image must hold. */
 static int page_is_saved(const struct ps_mapping *m, uint64_t pme)
 {
+	if (pme & PM_GUARD)
+		return 0;
 	if (pme & PM_SWAP)
 		return 1;
 	if (!(pme & PM_PRESENT))
@@ -130,6 +140,128 @@ static int scan_pagemap(int pmfd, struct ps_mapping *m)
 		done += n / sizeof(uint64_t);
 	}
 	free(buf);
+	return 0;
+}
+
+/* ---- guard pages ---- */
+
+/*
+ * PAGEMAP_SCAN (linux/fs.h, Linux 6.7; the PAGE_IS_GUARD category since
+ * 6.15) lists the runs of pages in a category over a whole address range,
+ * walking only the page tables that exist: one ioctl finds every guard page
+ * of the process, in mappings the pagemap scan skips (nothing resident) as
+ * in the others. Without PM_SCAN_WP_MATCHING it only reads. Declared here:
+ * the C library's headers may predate it.
+ */
+struct ps_page_region {
+	uint64_t start, end, categories;
+};
+
+struct ps_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define PS_PAGEMAP_SCAN _IOWR('f', 16, struct ps_pm_scan_arg)
+#define PS_PAGE_IS_GUARD (1ULL << 8)
+#define GUARD_BATCH 512
+
+static int add_guard_run(struct ps_mapping *m, uint64_t first, uint64_t count)
+{
+	struct ps_extent *last = m->nguards ? &m->guards[m->nguards - 1] : NULL, *grown;
+
+	if (last && last->first + last->count == first) {
+		last->count += count;
+		return 0;
+	}
+	grown = realloc(m->guards, (m->nguards + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	m->guards = grown;
+	m->guards[m->nguards++] = (struct ps_extent){ first, count };
+	return 0;
+}
+
+/* Give the guard run [a, b) to the mappings it lies in; *k is the first
+ * mapping that may hold it (runs come in address order). */
+static int attribute_guards(struct ps_maps *maps, size_t *k, uint64_t a, uint64_t b)
+{
+	for (; *k < maps->count && maps->items[*k].end <= a; (*k)++)
+		;
+	for (size_t i = *k; i < maps->count && maps->items[i].start < b; i++) {
+		struct ps_mapping *m = &maps->items[i];
+		uint64_t from = a > m->start ? a : m->start, to = b < m->end ? b : m->end;
+
+		if (add_guard_run(m, (from - m->start) / PS_PAGE_SIZE, (to - from) / PS_PAGE_SIZE) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A kernel without the ioctl or the category has no guard page to find
+ * (or, 6.13 and 6.14, none it can show: reading one then fails the copy). */
+static int find_guards(int pmfd, struct ps_maps *maps)
+{
+	struct ps_page_region vec[GUARD_BATCH];
+	struct ps_pm_scan_arg arg;
+	uint64_t at = 0, end = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < maps->count; i++)    /* [vsyscall] lies beyond user space */
+		if (maps->items[i].end <= PS_USER_ADDR_END)
+			end = maps->items[i].end;
+	while (at < end) {
+		long n;
+
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = at;
+		arg.end = end;
+		arg.vec = (uint64_t)(uintptr_t)vec;
+		arg.vec_len = GUARD_BATCH;
+		arg.category_mask = PS_PAGE_IS_GUARD;
+		arg.return_mask = PS_PAGE_IS_GUARD;
+		n = ioctl(pmfd, PS_PAGEMAP_SCAN, &arg);
+		if (n < 0)
+			return errno == ENOTTY || errno == EINVAL ? 0 : -errno;
+		for (long i = 0; i < n; i++)
+			if (attribute_guards(maps, &k, vec[i].start, vec[i].end) < 0)
+				return -ENOMEM;
+		if (arg.walk_end <= at)
+			break;
+		at = arg.walk_end;
+	}
+	return 0;
+}
+
+/* A guard page holds no data: a shared object's data found by SEEK_DATA
+ * under one is left to the object's other mappings (or descriptors). */
+static int drop_guarded_data(struct ps_mapping *m)
+{
+	struct ps_extent *kept = calloc(m->ndata + m->nguards + 1, sizeof(*kept));
+	size_t n = 0;
+
+	if (!kept)
+		return -ENOMEM;
+	m->data_pages = 0;
+	for (size_t i = 0; i < m->ndata; i++) {
+		for (uint64_t p = m->data[i].first; p < m->data[i].first + m->data[i].count; p++) {
+			int guarded = 0;
+
+			for (size_t g = 0; g < m->nguards && !guarded; g++)
+				guarded = p >= m->guards[g].first && p < m->guards[g].first + m->guards[g].count;
+			if (guarded)
+				continue;
+			if (n && kept[n - 1].first + kept[n - 1].count == p)
+				kept[n - 1].count++;
+			else
+				kept[n++] = (struct ps_extent){ p, 1 };
+			m->data_pages++;
+		}
+	}
+	free(m->data);
+	m->data = kept;
+	m->ndata = n;
 	return 0;
 }
 
@@ -318,11 +450,19 @@ static int scan_file_data(pid_t pid, struct ps_mapping *m)
 	return rc;
 }
 
-/* A SysV segment is such a file too: its pages touched only through
- * another attachment, or another process, are its data all the same. */
-static int is_gone_shared_file(const struct ps_mapping *m)
+/*
+ * Shared memory whose object the restore makes anew: a shared mapping of a
+ * memfd or deleted file, shared anonymous memory (an unnamed shmem file),
+ * and a SysV segment. Its pages are the object's, not the mapping's: a page
+ * another mapping of the object (or another process) wrote is in the object
+ * yet absent from this mapping's page table (pagemap says not present), so
+ * pagemap would save it as a hole and the restore would bring back zeros
+ * there. The object's data is found with SEEK_DATA on the object itself.
+ */
+static int is_gone_shared_object(const struct ps_mapping *m)
 {
-	return (m->kind == PS_MAP_FILE && m->shared && m->deleted) || m->kind == PS_MAP_SYSV;
+	return (m->shared && ((m->kind == PS_MAP_FILE && m->deleted) || m->kind == PS_MAP_SHMEM)) ||
+	       m->kind == PS_MAP_SYSV;
 }
 
 static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *resident,
@@ -338,13 +478,20 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
+	r = find_guards(pmfd, maps);
+	if (r < 0)
+		snprintf(err, errlen, "%s: finding guard pages (PAGEMAP_SCAN): %s", path, strerror(-r));
 	for (size_t i = 0; i < maps->count && r == 0; i++) {
 		struct ps_mapping *m = &maps->items[i];
 
 		if (m->kind == PS_MAP_FILE)
 			identify_file_cached(pid, maps, i);
-		if (m->content && is_gone_shared_file(m)) {
+		if (m->kind == PS_MAP_SHMEM)
+			identify_file(pid, m);  /* the object's size, for the restore */
+		if (m->content && is_gone_shared_object(m)) {
 			r = scan_file_data(pid, m);
+			if (r == 0 && m->nguards)
+				r = drop_guarded_data(m);
 			if (r < 0)
 				snprintf(err, errlen, "/proc/%d/map_files/%llx-%llx: finding the data of "
 					 "the deleted %s: %s", (int)pid, (unsigned long long)m->start,
@@ -391,17 +538,82 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 	return r;
 }
 
-/* First run that ends after page p (binary search), or m->ndata. */
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
 {
+	int lock_future = c->model.maps.lock_future;   /* found in the remote session */
 	int rc = ps_capture_maps(c->frozen.pid, &c->model.maps, err, errlen);
 
+	c->model.maps.lock_future = lock_future;
 	if (!rc)
 		rc = ps_capture_aio(c->frozen.pid, &c->model.maps, err, errlen);
 	if (!rc)
 		rc = ps_capture_sysv_shm(c->frozen.pid, &c->model.maps, err, errlen);
 	return rc;
 }
+
+/* mincore's one byte for the page at page, through scratch. */
+static int populated(struct ps_remote *r, uint64_t page, uint64_t scratch, int *yes, char *err,
+		     size_t errlen)
+{
+	unsigned char vec = 0;
+	struct iovec local = { &vec, 1 }, remote = { (void *)scratch, 1 };
+	long ret;
+	int e = ps_capture_call(r, SYS_mincore, page, PS_PAGE_SIZE, scratch, &ret, err, errlen);
+
+	if (e == 0 && ret == 0 && process_vm_readv(r->tid, &local, 1, &remote, 1, 0) != 1)
+		e = -EIO;
+	*yes = e == 0 && ret == 0 && (vec & 1);
+	return e;
+}
+
+/*
+ * mlockall(MCL_FUTURE) puts VM_LOCKED (and, with MCL_ONFAULT,
+ * VM_LOCKONFAULT) in mm->def_flags, which only a new mapping shows. So one
+ * read-only page is mapped in the target and asked: madvise(MADV_DONTNEED)
+ * refuses (EINVAL) a VM_LOCKED mapping, and mmap fills a locked mapping at
+ * once unless it locks on fault (mincore then says resident: the zero
+ * page). The page is unmapped at once. Should procsnap die between the mmap
+ * and the munmap, the process keeps one unused, unnamed read-only page and
+ * runs on unharmed.
+ */
+static int probe_lock_future(struct ps_remote *r, uint64_t scratch, int *out, char *err,
+			     size_t errlen)
+{
+	uint64_t args[6] = { 0, PS_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			     (uint64_t)-1, 0 };
+	long page, ret;
+	int e = ps_remote_syscall(r, SYS_mmap, args, &page, err, errlen), resident = 0;
+
+	*out = 0;
+	if (e < 0)
+		return e;
+	if (page == -EAGAIN) {          /* a locked mapping over RLIMIT_MEMLOCK */
+		*out = MCL_FUTURE;
+		return 0;
+	}
+	if (page < 0 && page > -4096)
+		return 0;               /* no memory to probe with: as if not locked */
+	e = ps_capture_call(r, SYS_madvise, (uint64_t)page, PS_PAGE_SIZE, MADV_DONTNEED, &ret,
+			    err, errlen);
+	if (e == 0 && ret == -EINVAL) {
+		e = populated(r, (uint64_t)page, scratch, &resident, err, errlen);
+		*out = MCL_FUTURE | (resident ? 0 : MCL_ONFAULT);
+	}
+	if (ps_capture_call(r, SYS_munmap, (uint64_t)page, PS_PAGE_SIZE, 0, &ret, err, errlen) < 0 &&
+	    e == 0)
+		e = -EIO;
+	return e;
+}
+
+int ps_capture_memory_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+			     size_t thread, char *err, size_t errlen)
+{
+	if (thread != 0)
+		return 0;
+	return probe_lock_future(r, scratch, &m->maps.lock_future, err, errlen);
+}
+
+/* First run that ends after page p (binary search), or m->ndata. */
 
 static size_t extent_at_or_after(const struct ps_mapping *m, uint64_t p)
 {

@@ -32,6 +32,10 @@ int ps_capture_process_remote(struct ps_remote *r, uint64_t scratch, struct ps_m
 /* Fill maps (one entry per /proc/<pid>/maps line, each with the runs of
  * pages that must be saved) from the stopped process. */
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen);
+/* In the main thread's session: whether mlockall(MCL_FUTURE) is in force
+ * (maps.lock_future). */
+int ps_capture_memory_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+			     size_t thread, char *err, size_t errlen);
 int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen);
 /* aio: backend/aio.c */
 /* Each PS_MAP_AIO mapping's ring: header and completed, unreaped events. */

@@ -32,6 +32,11 @@ static json_t *encode_prot(int prot)
 	return json_string(s);
 }
 
+/* mlockall's MCL_FUTURE, with or without MCL_ONFAULT. */
+static const struct ps_name lock_future_names[] = {
+	{ MCL_FUTURE, "future" }, { MCL_FUTURE | MCL_ONFAULT, "future_onfault" }, { 0, NULL },
+};
+
 static json_t *encode_file_id(const struct ps_file_id *f)
 {
 	json_t *o = json_object();
@@ -80,6 +85,23 @@ static json_t *encode_extents(const struct ps_mapping *m)
 	return a;
 }
 
+/* [[first_page, page_count], ...] of guard pages, like "data". */
+static json_t *encode_guards(const struct ps_mapping *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < m->nguards; i++) {
+		json_t *run = json_pack("[II]", (json_int_t)m->guards[i].first,
+					(json_int_t)m->guards[i].count);
+
+		if (json_array_append_new(a, run)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *encode_mapping(const struct ps_mapping *m)
 {
 	json_t *o = json_object();
@@ -93,7 +115,7 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "path", ps_json_bytes(m->path.data, m->path.len));
 	rc |= json_object_set_new(o, "deleted", json_boolean(m->deleted));
 	rc |= json_object_set_new(o, "offset", ps_json_hex(m->offset));
-	if (m->kind == PS_MAP_FILE)
+	if (m->kind == PS_MAP_FILE || m->kind == PS_MAP_SHMEM)
 		rc |= json_object_set_new(o, "file", encode_file_id(&m->file));
 	if (m->aio)
 		rc |= json_object_set_new(o, "aio", ps_encode_aio_ring(m->aio));
@@ -103,6 +125,8 @@ static json_t *encode_mapping(const struct ps_mapping *m)
 	rc |= json_object_set_new(o, "content", m->content ? json_string(m->content) : json_null());
 	rc |= json_object_set_new(o, "data_pages", ps_json_count(m->data_pages));
 	rc |= json_object_set_new(o, "data", encode_extents(m));
+	if (m->nguards)
+		rc |= json_object_set_new(o, "guards", encode_guards(m));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -119,6 +143,9 @@ json_t *ps_encode_maps(const struct ps_maps *maps)
 	for (size_t i = 0; i < maps->count; i++)
 		rc |= json_array_append_new(a, encode_mapping(&maps->items[i]));
 	rc |= json_object_set_new(o, "mappings", a);
+	if (maps->lock_future)
+		rc |= json_object_set_new(o, "lock_future", ps_json_enum(maps->lock_future,
+									 lock_future_names));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -218,9 +245,11 @@ static int decode_file_id(const json_t *j, struct ps_mapping *m, struct ps_jerr 
 	const json_t *o;
 	size_t mark;
 
-	if (m->kind != PS_MAP_FILE) {
+	if (m->kind == PS_MAP_SHMEM && !json_object_get(j, "file"))
+		return 0;       /* an image of before the field: each mapping its own object */
+	if (m->kind != PS_MAP_FILE && m->kind != PS_MAP_SHMEM) {
 		if (json_object_get(j, "file"))
-			return ps_jerr_fail(e, "field \"file\" is only for kind \"file\"");
+			return ps_jerr_fail(e, "field \"file\" is only for kinds \"file\" and \"shmem\"");
 		return 0;
 	}
 	if (ps_jget_object(j, "file", &o, e))
@@ -358,6 +387,54 @@ static int decode_extents(const json_t *j, struct ps_mapping *m, size_t *runs_le
 	return 0;
 }
 
+/* Whether the run x holds a page of m's saved data; *k, the first data run
+ * that may, only moves forward (the guards come sorted): linear in all. */
+static int holds_data(const struct ps_mapping *m, const struct ps_extent *x, size_t *k)
+{
+	while (*k < m->ndata && m->data[*k].first + m->data[*k].count <= x->first)
+		(*k)++;
+	return *k < m->ndata && m->data[*k].first < x->first + x->count;
+}
+
+/* Guard pages: optional (absent before them, and where there are none);
+ * sorted, disjoint runs inside the mapping, none holding saved data, and
+ * counted in the image's budget of runs. */
+static int decode_guards(const json_t *j, struct ps_mapping *m, size_t *runs_left,
+			 struct ps_jerr *e)
+{
+	const json_t *a = json_object_get(j, "guards");
+	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE, next = 0;
+	size_t n, k = 0;
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return ps_jerr_fail(e, "field \"guards\" must be an array");
+	n = json_array_size(a);
+	if (n > pages || n > *runs_left)
+		return ps_jerr_fail(e, "field \"guards\" has %zu runs: more than the mapping has "
+				    "pages or the image may still hold", n);
+	*runs_left -= n;
+	m->guards = calloc(n ? n : 1, sizeof(*m->guards));
+	if (!m->guards)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		struct ps_extent *x = &m->guards[i];
+
+		if (decode_extent(json_array_get(a, i), i, x, e))
+			return -EINVAL;
+		if (x->first < next || x->count > pages - x->first)
+			return ps_jerr_fail(e, "field \"guards\" entry %zu overlaps another run or "
+					    "leaves the mapping", i);
+		if (holds_data(m, x, &k))
+			return ps_jerr_fail(e, "field \"guards\" entry %zu covers a saved page: a "
+					    "guard page holds no data", i);
+		next = x->first + x->count;
+		m->nguards = i + 1;
+	}
+	return 0;
+}
+
 /* Checked as soon as the range is known, before the fields that depend on it. */
 static int check_order(const struct ps_mapping *m, uint64_t prev_end, struct ps_jerr *e)
 {
@@ -381,9 +458,24 @@ static int decode_mapping(const json_t *j, struct ps_mapping *m, uint64_t prev_e
 	    decode_vm_flags(j, m, e) ||
 	    decode_content(j, m, e) ||
 	    decode_extents(j, m, runs_left, e) ||
+	    decode_guards(j, m, runs_left, e) ||
 	    ps_decode_aio_ring(j, m, e) ||
 	    ps_decode_sysv_shm(j, m, e))
 		return -EINVAL;
+	return 0;
+}
+
+/* Optional: absent when mlockall(MCL_FUTURE) was not in force, and in
+ * images made before the field. */
+static int decode_lock_future(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
+{
+	long long v;
+
+	if (!json_object_get(j, "lock_future"))
+		return 0;
+	if (ps_jget_enum(j, "lock_future", lock_future_names, 0, &v, e))
+		return -EINVAL;
+	maps->lock_future = (int)v;
 	return 0;
 }
 
@@ -395,6 +487,8 @@ static int decode_all(const json_t *j, struct ps_maps *maps, struct ps_jerr *e)
 	if (ps_jcheck_format(j, e) ||
 	    ps_jget_array_max(j, "mappings", PS_MAX_MAPPINGS, "mappings an image may hold",
 			      &a, &n, e))
+		return -EINVAL;
+	if (decode_lock_future(j, maps, e))
 		return -EINVAL;
 	maps->items = calloc(n ? n : 1, sizeof(*maps->items));
 	if (!maps->items)

@@ -102,6 +102,7 @@ static void mapping_free(struct ps_mapping *m)
 		free(m->aio->events);
 	free(m->aio);
 	free(m->sysv);
+	free(m->guards);
 	memset(m, 0, sizeof(*m));
 }
 

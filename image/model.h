@@ -166,11 +166,17 @@ struct ps_mapping {
 	size_t ndata;
 	struct ps_aio_ring *aio;       /* kind PS_MAP_AIO only */
 	struct ps_sysv_shm *sysv;      /* kind PS_MAP_SYSV only */
+	/* Guard pages (MADV_GUARD_INSTALL): sorted, disjoint runs, never data. */
+	struct ps_extent *guards;
+	size_t nguards;
 };
 
 struct ps_maps {
 	struct ps_mapping *items;
 	size_t count;
+	/* mlockall(MCL_FUTURE), with MCL_ONFAULT or not: mm->def_flags, which
+	 * no file shows. 0, or MCL_FUTURE [| MCL_ONFAULT]. */
+	int lock_future;
 };
 
 /* ---- registers/<tid>.json ---- */

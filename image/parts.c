@@ -119,6 +119,7 @@ const struct ps_part ps_parts[] = {
 		.file = "memory/maps.json",
 		.max_size = PS_MAX_MAPS_JSON_SIZE,
 		.max_memory = PS_MAX_MAPS_JSON_MEMORY,
+		.capture_remote = ps_capture_memory_remote,
 		.capture_late = ps_capture_memory,
 		.encode = ps_encode_memory_part,
 		.decode = ps_decode_memory_part,

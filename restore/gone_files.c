@@ -35,9 +35,14 @@ static int same_file(const struct gone_file *g, const struct ps_file_id *id)
 	return g->ino == id->ino && g->dev_major == id->dev_major && g->dev_minor == id->dev_minor;
 }
 
+/* The file was open for writing when mapped shared: "mw" (VM_MAYWRITE),
+ * which do_mmap keeps on a shared mapping only then; mprotect needs it. */
 static int wants_write(const struct ps_mapping *m)
 {
-	return m->shared && (m->prot & PROT_WRITE);
+	for (size_t i = 0; m->shared && i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], "mw"))
+			return 1;
+	return 0;
 }
 
 /* The file's descriptor the process holds, opened again through the magic
@@ -58,10 +63,16 @@ static long reopen_held(struct ps_rctx *c, const struct ps_fd *f, int writable, 
 			      (uint64_t)((writable ? O_RDWR : O_RDONLY) | O_CLOEXEC), 0, 0, 0);
 }
 
-/* How far into the file the image's mappings of it reach. */
+/* The file's size at the checkpoint (fstat through map_files), or, in an
+ * image without it, how far into the file the image's mappings of it reach.
+ * A mapping may reach past the end: its pages there fault with SIGBUS, as
+ * they did. */
 static uint64_t mapped_size(const struct ps_maps *maps, const struct ps_file_id *id)
 {
 	uint64_t size = 0;
+
+	if (id->size)
+		return id->size;
 
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct ps_mapping *o = &maps->items[i];

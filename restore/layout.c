@@ -20,9 +20,13 @@
 #include "restore/pages.h"
 #include "restore/part_restore.h"
 #include "restore/prefill.h"
+#include "restore/shared_memory.h"
 #include "backend/proc_parse.h"
 
 #define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
+#ifndef SYS_mseal
+#define SYS_mseal 462           /* Linux 6.10; older headers lack it */
+#endif
 #define USER_END 0x7ffffffff000ULL
 
 /* ---- the stub's current mappings ---- */
@@ -102,6 +106,28 @@ static int pick_trampoline(struct ps_rctx *c, const struct range *r, size_t n, u
 	}
 	return ps_rfail(c, -ENOMEM, "no address is free both in the image and in the new process "
 			"for procsnap's trampoline page");
+}
+
+/* Room for procsnap's own mapping of len bytes while the layout is built:
+ * free in the new process now and in none of the image's mappings. */
+int ps_layout_pick_free(struct ps_rctx *c, uint64_t len, uint64_t *at)
+{
+	struct range *r;
+	size_t n;
+	int e = read_stub_ranges(c, &r, &n);
+
+	if (e < 0)
+		return e;
+	for (uint64_t a = 0x20000000ULL; a + len < USER_END && a + len > a; a += 0x1000000ULL) {
+		if (free_in_image(c->m, a, a + len) && free_in_stub(r, n, a, a + len)) {
+			free(r);
+			*at = a;
+			return 0;
+		}
+	}
+	free(r);
+	return ps_rfail(c, -ENOMEM, "no address is free both in the image and in the new process "
+			"for %llu bytes of procsnap's own", (unsigned long long)len);
 }
 
 static int write_code(struct ps_rctx *c, const void *code, size_t len)
@@ -206,10 +232,16 @@ static const char *map_name(const struct ps_mapping *m, char *buf, size_t len)
 	return buf;
 }
 
-/* Open the mapped file inside the stub, so mmap can take its fd there. */
+/*
+ * Open the mapped file inside the stub, so mmap can take its fd there, with
+ * the access the original's file had: do_mmap keeps VM_MAYWRITE ("mw") on a
+ * MAP_SHARED mapping only if the file was open for writing, and mprotect
+ * refuses PROT_WRITE without it (EACCES). A private mapping has "mw" whatever
+ * the file's access (writes go to copies), so it is opened read-only.
+ */
 static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	int flags = (m->shared && (m->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+	int flags = (m->shared && has_vm_flag(m, "mw")) ? O_RDWR : O_RDONLY;
 	char who[64];
 
 	snprintf(who, sizeof(who), "mapping %llx-%llx", (unsigned long long)m->start,
@@ -239,8 +271,10 @@ static int needs_fill(const struct ps_rctx *c, const struct ps_mapping *m)
 /* A private anonymous mapping, made by mmap as the nursery's memory was. */
 static int adoptable(const struct ps_mapping *m)
 {
+	/* the nursery's mapping is read-write and charged to the commit
+	 * limit: "ac" (VM_ACCOUNT), not "nr" (MAP_NORESERVE) */
 	return (m->kind == PS_MAP_ANON || m->kind == PS_MAP_HEAP) && !m->shared && m->content &&
-	       !has_vm_flag(m, "gd");
+	       !has_vm_flag(m, "gd") && has_vm_flag(m, "ac") && !has_vm_flag(m, "nr");
 }
 
 /* The region was filled from this very spool file, not one put in its
@@ -277,10 +311,44 @@ int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t
 	return (int)used;
 }
 
-static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone_files *gone)
+struct made_objects {
+	struct ps_gone_files *gone;
+	struct ps_shmem_objects *shmem;
+};
+
+/* The descriptor to map m from: its file opened as the caller, or the
+ * object of a gone file or of shared anonymous memory. */
+static long fd_to_map(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
+{
+	if (!m->deleted)
+		return open_in_stub(c, m);
+	if (ps_shmem_is_object(c, m))
+		return ps_shmem_fd(c, made->shmem, m);
+	return ps_gone_file_fd(c, made->gone, m);
+}
+
+/*
+ * The protection to map m with until its pages are in. Writable while they
+ * are written (process_vm_writev obeys protections), except a private
+ * mapping without "ac": mmap charges a private writable mapping to the
+ * commit limit (VM_ACCOUNT, "ac"), and the flag stays after mprotect takes
+ * the write away, so a private mapping is made writable exactly when the
+ * original had "ac" (or "nr", MAP_NORESERVE, which is never charged), and
+ * the pages of one without are written through /proc/<pid>/mem.
+ */
+static int map_prot(const struct ps_rctx *c, const struct ps_mapping *m)
+{
+	if (m->shared)
+		return m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
+	if (has_vm_flag(m, "ac") || (has_vm_flag(m, "nr") && needs_fill(c, m)))
+		return m->prot | PROT_WRITE;
+	return m->prot;
+}
+
+static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
 {
 	char what[PS_PATH_MAX + 64];
-	int prot = m->prot | (needs_fill(c, m) ? PROT_WRITE : 0);
+	int prot = map_prot(c, m);
 	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
 	int own_fd = m->kind == PS_MAP_FILE && !m->deleted;
 	long fd = -1, ret;
@@ -288,10 +356,14 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct ps_gone
 	if (m->kind == PS_MAP_SYSV)
 		return ps_sysv_shm_attach(c, m);
 	map_name(m, what, sizeof(what));
+	if (m->kind == PS_MAP_SHMEM && ps_shmem_is_object(c, m))
+		return ps_shmem_map(c, made->shmem, m, prot);
 	if (has_vm_flag(m, "gd"))
 		flags |= MAP_GROWSDOWN;
+	if (has_vm_flag(m, "nr"))
+		flags |= MAP_NORESERVE;
 	if (m->kind == PS_MAP_FILE) {
-		fd = own_fd ? open_in_stub(c, m) : ps_gone_file_fd(c, gone, m);
+		fd = fd_to_map(c, m, made);
 		if (fd < 0)
 			return (int)fd;
 	} else {
@@ -313,6 +385,8 @@ struct madv_flag {
 	int advice;
 };
 
+/* Each sets one VM_ flag on the range; a new mapping has none of them
+ * (sr/rr: VM_SEQ_READ/VM_RAND_READ, the readahead hints). */
 static const struct madv_flag madv_flags[] = {
 	{ "dd", MADV_DONTDUMP },
 	{ "dc", MADV_DONTFORK },
@@ -320,6 +394,8 @@ static const struct madv_flag madv_flags[] = {
 	{ "hg", MADV_HUGEPAGE },
 	{ "nh", MADV_NOHUGEPAGE },
 	{ "mg", MADV_MERGEABLE },
+	{ "sr", MADV_SEQUENTIAL },
+	{ "rr", MADV_RANDOM },
 };
 
 static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
@@ -341,21 +417,33 @@ static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
 	return 0;
 }
 
-/* [anon:name] comes from prctl(PR_SET_VMA_ANON_NAME); restore it the same way. */
+/* [anon:name] and [anon_shmem:name] (shared anonymous memory, Linux 6.x)
+ * come from prctl(PR_SET_VMA_ANON_NAME); restore them the same way. */
+static size_t anon_name_prefix(const struct ps_mapping *m)
+{
+	static const char anon[] = "[anon:", shmem[] = "[anon_shmem:";
+
+	if (m->kind == PS_MAP_ANON && !strncmp(m->path.data, anon, strlen(anon)))
+		return strlen(anon);
+	if (m->kind == PS_MAP_SHMEM && !strncmp(m->path.data, shmem, strlen(shmem)))
+		return strlen(shmem);
+	return 0;
+}
+
 static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	const char *p = m->path.data;
+	size_t prefix = anon_name_prefix(m), len;
 	char name[256];
 	uint64_t at;
-	size_t len;
 	long ret;
 
-	if (m->kind != PS_MAP_ANON || strncmp(p, "[anon:", 6) != 0)
+	if (!prefix)
 		return 0;
-	len = strlen(p + 6);
+	len = strlen(p + prefix);
 	if (len < 1 || len >= sizeof(name))
 		return 0;
-	memcpy(name, p + 6, len - 1);    /* drop the closing bracket */
+	memcpy(name, p + prefix, len - 1);    /* drop the closing bracket */
 	name[len - 1] = 0;
 	at = ps_rput(c, 0, name, len);
 	if (!at)
@@ -379,7 +467,88 @@ static int protect(struct ps_rctx *c, const struct ps_mapping *m)
 
 static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	return !m->data_pages || (m->prot & PROT_WRITE) ? 0 : protect(c, m);
+	return map_prot(c, m) == m->prot ? 0 : protect(c, m);
+}
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  /* Linux 6.13; older headers lack it */
+#endif
+
+/* Guard pages are PTE markers, not a VmFlags flag: installed once the
+ * mapping's pages are in (installing one drops the page under it), run by
+ * run. A kernel before 6.13 refuses the advice (EINVAL). */
+static int guard_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[96];
+
+	for (size_t i = 0; i < m->nguards; i++) {
+		uint64_t at = m->start + m->guards[i].first * PS_PAGE_SIZE;
+		long ret;
+
+		snprintf(what, sizeof(what), "madvise(MADV_GUARD_INSTALL) of %llx-%llx",
+			 (unsigned long long)at,
+			 (unsigned long long)(at + m->guards[i].count * PS_PAGE_SIZE));
+		ret = ps_rcall(c, what, SYS_madvise, at, m->guards[i].count * PS_PAGE_SIZE,
+			       MADV_GUARD_INSTALL, 0, 0, 0);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
+}
+
+/* "lo" is VM_LOCKED, "lf" VM_LOCKONFAULT with it (mlock2 MLOCK_ONFAULT):
+ * locked after its pages are in, as the caller (no CAP_IPC_LOCK: the kernel
+ * holds it to RLIMIT_MEMLOCK, which validation checked for a non-root caller). */
+static int lock_one(struct ps_rctx *c, const struct ps_mapping *m)
+{
+	char what[PS_PATH_MAX + 64];
+	long ret;
+
+	if (!has_vm_flag(m, "lo"))
+		return 0;
+	snprintf(what, sizeof(what), "mlock2 of %llx-%llx", (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	ret = ps_rcall(c, what, SYS_mlock2, m->start, m->end - m->start,
+		       has_vm_flag(m, "lf") ? MLOCK_ONFAULT : 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* mlockall(MCL_FUTURE [| MCL_ONFAULT]) without MCL_CURRENT only sets the
+ * mm's def_flags: the mappings made from now on are locked, as they would
+ * have been in the original. The layout's own are locked already, each as
+ * its "lo"/"lf" said. */
+static int lock_future(struct ps_rctx *c)
+{
+	long ret;
+
+	if (!c->m->maps.lock_future)
+		return 0;
+	ret = ps_rcall(c, "mlockall(MCL_FUTURE)", SYS_mlockall, (uint64_t)c->m->maps.lock_future,
+		       0, 0, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* "sl" (VM_SEALED, mseal): irreversible, and it forbids mprotect, munmap,
+ * mremap and mmap over the range: so sealing comes after every mapping is
+ * made, filled, protected, advised and locked. Nothing later changes the
+ * image's mappings (the trampoline, unmapped last, is apart from them). */
+static int seal_all(struct ps_rctx *c)
+{
+	char what[96];
+
+	for (size_t i = 0; i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+		long ret;
+
+		if (!has_vm_flag(m, "sl"))
+			continue;
+		snprintf(what, sizeof(what), "mseal of %llx-%llx", (unsigned long long)m->start,
+			 (unsigned long long)m->end);
+		ret = ps_rcall(c, what, SYS_mseal, m->start, m->end - m->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
 }
 
 /* The nursery mapped it read-write. */
@@ -439,8 +608,8 @@ static int is_kernel_mapping(const struct ps_mapping *m)
 
 int ps_layout_build(struct ps_rctx *c)
 {
-	struct ps_gone_files *gone = ps_gone_files_new();
-	int e = gone ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
+	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new() };
+	int e = made.gone && made.shmem ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
 	char what[PS_PATH_MAX + 64];
 
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
@@ -453,9 +622,11 @@ int ps_layout_build(struct ps_rctx *c)
 			if (e == 0)
 				e = protect_adopted(c, m);
 		} else {
-			e = map_one(c, m, gone);
+			e = map_one(c, m, &made);
 			if (e == 0 && needs_fill(c, m))
-				e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL);
+				e = map_prot(c, m) & PROT_WRITE ?
+				    ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL) :
+				    ps_pages_fill_forced(c, m, map_name(m, what, sizeof(what)));
 			if (e == 0)
 				e = protect_one(c, m);
 		}
@@ -463,9 +634,16 @@ int ps_layout_build(struct ps_rctx *c)
 			e = advise_one(c, m);
 		if (e == 0)
 			e = name_one(c, m);
+		if (e == 0)
+			e = guard_one(c, m);
+		if (e == 0)
+			e = lock_one(c, m);
 	}
-	ps_gone_files_close(c, gone);
-	return e;
+	ps_gone_files_close(c, made.gone);
+	ps_shmem_objects_end(c, made.shmem);
+	if (e == 0)
+		e = seal_all(c);
+	return e ? e : lock_future(c);
 }
 
 /* ---- mm layout ---- */

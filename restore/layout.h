@@ -15,6 +15,10 @@ int ps_layout_map_trampoline(struct ps_rctx *c);
 struct ps_prefill_region;
 int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t n);
 
+/* An address where procsnap may map len bytes of its own while the layout
+ * is built: free in the stub now and in every mapping of the image. */
+int ps_layout_pick_free(struct ps_rctx *c, uint64_t len, uint64_t *at);
+
 /* Unmap everything the stub inherited from procsnap, vDSO included, but
  * the adopted regions. */
 int ps_layout_clear(struct ps_rctx *c);

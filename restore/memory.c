@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "backend/elf_buildid.h"
@@ -120,23 +122,151 @@ static int same_file(const struct ps_mapping *a, const struct ps_mapping *b)
 	       memcmp(&a->file, &b->file, sizeof(a->file)) == 0;
 }
 
+/* a maps the same object as b, a file that is gone or shared anonymous
+ * memory (whose file the kernel shows as deleted when mapped privately). */
+static int same_gone_file(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	return ((a->kind == PS_MAP_FILE && a->deleted) || (a->kind == PS_MAP_SHMEM && a->file.ino)) &&
+	       a->file.ino == b->file.ino &&
+	       a->file.dev_major == b->file.dev_major && a->file.dev_minor == b->file.dev_minor;
+}
+
+/* Whether shared mappings of the same gone file, which carry all of its data
+ * in their ranges, cover the file range [from, to) that map shows. */
+static int covered_by_shared(const struct ps_maps *maps, const struct ps_mapping *map)
+{
+	uint64_t from = map->offset, to = map->offset + (map->end - map->start);
+	int grew = 1;
+
+	while (from < to && grew) {
+		grew = 0;
+		for (size_t i = 0; i < maps->count; i++) {
+			const struct ps_mapping *o = &maps->items[i];
+			uint64_t o_end = o->offset + (o->end - o->start);
+
+			if (o->shared && o->content && same_gone_file(o, map) && o->offset <= from &&
+			    o_end > from) {
+				from = o_end;
+				grew = 1;
+			}
+		}
+	}
+	return from >= to;
+}
+
 /* A mapping of a file that is gone: a shared one carries its bytes; a
  * private one has only its own changed pages, the rest must come from the
- * file's content, saved with a descriptor the process still holds. */
+ * file's content, saved with a descriptor the process still holds or by
+ * shared mappings of the file over all of the private one's range. */
 static int check_gone_file(const struct ps_check *v, const struct ps_mapping *map)
 {
 	if (map->shared || ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor,
-					 map->file.ino))
+					 map->file.ino) || covered_by_shared(&v->m->maps, map))
 		return 0;
 	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx of the deleted file %s: its unchanged pages "
 		      "were not saved (no descriptor of the process holds the file)",
 		      ull(map->start), ull(map->end), map->path.data);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  /* Linux 6.13 */
+#endif
+
+/* Whether this kernel has guard pages: asked of one page of procsnap's own. */
+static int kernel_has_guards(void)
+{
+	void *p = mmap(NULL, PS_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ok;
+
+	if (p == MAP_FAILED)
+		return 1;       /* cannot tell: the restore's madvise will say */
+	ok = madvise(p, PS_PAGE_SIZE, MADV_GUARD_INSTALL) == 0;
+	munmap(p, PS_PAGE_SIZE);
+	return ok;
+}
+
+static int check_guards(const struct ps_check *v, const struct ps_mapping *map)
+{
+	static int known, has;
+
+	if (!map->nguards)
+		return 0;
+	if (!known) {
+		has = kernel_has_guards();
+		known = 1;
+	}
+	if (has)
+		return 0;
+	return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx has guard pages (MADV_GUARD_INSTALL), "
+			 "which this kernel cannot make (Linux 6.13 or later can)",
+			 ull(map->start), ull(map->end));
+}
+
+/* A private mapping of shared anonymous memory no descriptor holds maps the
+ * object through a descriptor only /proc/<pid>/map_files gives, and only
+ * with CAP_CHECKPOINT_RESTORE: a caller other than root could not. */
+static int check_private_of_shmem(const struct ps_check *v, const struct ps_mapping *map)
+{
+	const struct ps_maps *maps = &v->m->maps;
+
+	if (v->uid == 0 || map->kind != PS_MAP_FILE || map->shared || !map->deleted ||
+	    ps_fd_of_file(&v->m->fds, map->file.dev_major, map->file.dev_minor, map->file.ino))
+		return 0;
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *o = &maps->items[i];
+
+		if (o->kind == PS_MAP_SHMEM && o->file.ino && o->file.ino == map->file.ino &&
+		    o->file.dev_major == map->file.dev_major && o->file.dev_minor == map->file.dev_minor)
+			return ps_refuse(v, -EPERM, "mapping %llx-%llx maps shared anonymous memory "
+					 "privately: only root may restore it (its object is "
+					 "reached through /proc/<pid>/map_files)",
+					 ull(map->start), ull(map->end));
+	}
+	return 0;
+}
+
+static int has_flag(const struct ps_mapping *m, const char *flag)
+{
+	for (size_t i = 0; i < m->nvm_flags; i++)
+		if (!strcmp(m->vm_flags[i], flag))
+			return 1;
+	return 0;
+}
+
+/* VmFlags of state the restore cannot make again: refused by name rather
+ * than dropped (proc_pid_smaps(5) has the mnemonics). */
+struct refused_flag {
+	const char *flag, *why;
+};
+
+static const struct refused_flag refused_flags[] = {
+	{ "um", "it is registered with a userfaultfd (missing faults)" },
+	{ "uw", "it is registered with a userfaultfd (write-protect faults)" },
+	{ "ui", "it is registered with a userfaultfd (minor faults)" },
+	{ "ss", "it is a shadow stack, which only map_shadow_stack makes, with its token" },
+	{ "ht", "it is made of hugetlb pages, which procsnap does not restore" },
+};
+
+static int check_refused_flags(const struct ps_check *v, const struct ps_mapping *map)
+{
+	for (size_t i = 0; i < sizeof(refused_flags) / sizeof(refused_flags[0]); i++)
+		if (has_flag(map, refused_flags[i].flag))
+			return ps_refuse(v, -ENOTSUP, "mapping %llx-%llx (VmFlags %s): %s",
+					 ull(map->start), ull(map->end), refused_flags[i].flag,
+					 refused_flags[i].why);
+	return 0;
+}
+
 static int check_mapping(const struct ps_check *v, const struct ps_mapping *map)
 {
 	int rc = map->content ? check_content(v, map) : 0;
 
+	if (!rc)
+		rc = check_refused_flags(v, map);
+	if (!rc)
+		rc = check_guards(v, map);
+	if (!rc)
+		rc = check_private_of_shmem(v, map);
 	if (rc)
 		return rc;
 	switch (map->kind) {
@@ -324,10 +454,48 @@ static int check_vdso(const struct ps_check *v)
 	return 0;
 }
 
+/*
+ * Locked memory (mlock, mlockall) is held to RLIMIT_MEMLOCK unless the
+ * locker has CAP_IPC_LOCK. For a caller other than root the restore locks
+ * without capabilities, and first checks the bytes it will lock (a
+ * lock-on-fault mapping: its saved pages) against the limit the process
+ * runs under, the image's RLIMIT_MEMLOCK: over it, the caller could not
+ * have locked them itself.
+ */
+static int check_locks(const struct ps_check *v)
+{
+	const struct ps_rlimit *lim = &v->m->proc.rlimits[RLIMIT_MEMLOCK];
+	const struct ps_mapping *first = NULL;
+	uint64_t locked = 0;
+
+	if (v->uid == 0)
+		return 0;
+	for (size_t i = 0; i < v->m->maps.count; i++) {
+		const struct ps_mapping *m = &v->m->maps.items[i];
+
+		if (!has_flag(m, "lo"))
+			continue;
+		first = first ? first : m;
+		locked += has_flag(m, "lf") ? m->data_pages * PS_PAGE_SIZE : m->end - m->start;
+	}
+	if (v->m->maps.lock_future && lim->cur == 0)
+		return ps_refuse(v, -EPERM, "the process locks its future mappings (mlockall "
+				 "MCL_FUTURE) with an RLIMIT_MEMLOCK of 0: uid %u may not, "
+				 "without CAP_IPC_LOCK", (unsigned)v->uid);
+	if (!first || lim->cur == PS_RLIM_INFINITY || locked <= lim->cur)
+		return 0;
+	return ps_refuse(v, -EPERM, "mapping %llx-%llx and the process's other locked memory "
+			 "(mlock): %llu bytes, more than its RLIMIT_MEMLOCK of %llu: uid %u may "
+			 "not lock them without CAP_IPC_LOCK", ull(first->start), ull(first->end),
+			 ull(locked), ull(lim->cur), (unsigned)v->uid);
+}
+
 /* The vDSO first: it is this kernel's, whatever the image says. */
 int ps_validate_memory(const struct ps_check *v)
 {
 	int rc = check_vdso(v);
 
-	return rc ? rc : check_mappings(v);
+	if (!rc)
+		rc = check_mappings(v);
+	return rc ? rc : check_locks(v);
 }

@@ -261,3 +261,58 @@ int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *wha
 	free(todo.data);
 	return e;
 }
+
+/* ---- a mapping that may not be made writable: through /proc/<pid>/mem ---- */
+
+/*
+ * Writes to /proc/<pid>/mem are made with FOLL_FORCE, as a debugger's: they
+ * copy a private page on write even where the mapping is read-only, without
+ * making it writable (and so without charging it: no "ac"). Slower than
+ * process_vm_writev, and only for such mappings.
+ */
+static int force_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd, int memfd,
+		      char *buf, const char *what)
+{
+	for (size_t i = 0; i < m->ndata; i++) {
+		uint64_t off = m->data[i].first * PS_PAGE_SIZE;
+		uint64_t end = off + m->data[i].count * PS_PAGE_SIZE;
+
+		for (; off < end; off += BOUNCE) {
+			size_t len = end - off < BOUNCE ? end - off : BOUNCE;
+
+			if (pread(fd, buf, len, (off_t)off) != (ssize_t)len)
+				return ps_rfail(c, -EIO, "%s: %s ends before its saved pages do",
+						what, m->content);
+			if (pwrite(memfd, buf, len, (off_t)(m->start + off)) != (ssize_t)len)
+				return ps_rfail(c, -(errno ? errno : EIO), "%s: writing its pages "
+						"through /proc/%d/mem: %s", what, (int)c->pid,
+						strerror(errno ? errno : EIO));
+		}
+	}
+	return 0;
+}
+
+int ps_pages_fill_forced(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
+{
+	char path[64], *buf;
+	int fd, memfd, e;
+
+	if (!m->ndata)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->pid);
+	fd = ps_image_open(c, m->content);
+	if (fd < 0)
+		return ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content, strerror(errno));
+	memfd = open(path, O_RDWR | O_CLOEXEC);
+	buf = malloc(BOUNCE);
+	if (memfd < 0 || !buf)
+		e = ps_rfail(c, memfd < 0 ? -errno : -ENOMEM, "%s: cannot open %s: %s", what, path,
+			     memfd < 0 ? strerror(errno) : "out of memory");
+	else
+		e = force_runs(c, m, fd, memfd, buf, what);
+	free(buf);
+	if (memfd >= 0)
+		close(memfd);
+	close(fd);
+	return e;
+}

@@ -14,4 +14,8 @@ struct ps_prefill_region;
 int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *what,
 		  const struct ps_prefill_region *done);
 
+/* The same for a private mapping that may not be made writable (it had no
+ * "ac"): written through /proc/<pid>/mem, whose writes force their way. */
+int ps_pages_fill_forced(struct ps_rctx *c, const struct ps_mapping *m, const char *what);
+
 #endif

@@ -269,3 +269,54 @@ rs_ok_count() {
 	local c=${RS_RESULT#OK count=}
 	printf '%s\n' "${c%%:*}"
 }
+
+# rs_maps PID: one line per mapping of PID: "start-end perms offset name
+# VmFlags: flags", from /proc/PID/smaps, the flags sorted. The device and
+# inode are left out: a file that is gone (memfd, deleted file) comes back as
+# a new inode. So is the last component of a deleted regular file's name: the
+# restorer makes it again with O_TMPFILE, which the kernel names "#<inode>"
+# (memfd names do come back, and are compared). Every other field and every
+# VmFlags mnemonic of proc_pid_smaps(5) must come back as it was.
+rs_maps() {
+	awk '
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		if (head != "") print head " VmFlags:" flags
+		name = ""
+		for (i = 6; i <= NF; i++) name = name " " $i
+		if (name ~ / \(deleted\)$/ && name !~ /^ \/memfd:/)
+			sub(/\/[^\/]* \(deleted\)$/, "/<deleted file> (deleted)", name)
+		head = $1 " " $2 " " $3 name
+		flags = ""
+		next
+	}
+	/^VmFlags:/ {
+		n = split(substr($0, 9), f, " ")
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (f[j] < f[i]) { t = f[i]; f[i] = f[j]; f[j] = t }
+		flags = ""
+		for (i = 1; i <= n; i++) flags = flags " " f[i]
+	}
+	END { if (head != "") print head " VmFlags:" flags }
+	' "/proc/$1/smaps"
+}
+
+# rs_save_maps PID FILE: before the checkpoint, what rs_compare_maps will
+# require after the restore.
+rs_save_maps() {
+	rs_maps "$1" >"$2" || ps_fail "cannot read /proc/$1/smaps"
+	[ -s "$2" ] || ps_fail "/proc/$1/smaps lists no mapping"
+}
+
+# rs_compare_maps PID FILE: the restored PID has exactly the mappings saved
+# in FILE by rs_save_maps: the same ranges, permissions, offsets, names and
+# VmFlags. Fails listing each mapping that differs, before and after.
+rs_compare_maps() {
+	local now=$PS_TMP/maps.now diffs
+	rs_maps "$1" >"$now" || ps_fail "cannot read /proc/$1/smaps"
+	if ! diffs=$(diff "$2" "$now"); then
+		ps_fail "the mappings of $1 differ from the checkpoint's (< before, > after the restore):
+$(grep '^[<>]' <<<"$diffs")"
+	fi
+	ps_pass "the $(wc -l <"$now") mappings of $1 have their ranges, permissions, offsets, names and VmFlags as before"
+}

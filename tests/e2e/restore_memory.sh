@@ -14,6 +14,7 @@ pid=$PS_TARGET
 # Self-check before the checkpoint: the target's own verification passes.
 rs_verify "$pid" "$res"
 
+rs_save_maps "$pid" "$PS_TMP/maps.before"
 rs_checkpoint "$pid" "$PS_TMP/img"
 for a in data bss heap large anon ro private shared; do
 	ps_log "$a at $(ps_field "$a"): saved as $(ps_py mapping "$PS_TMP/img" "$(ps_field "$a")")"
@@ -21,6 +22,7 @@ done
 ps_assert_eq 16384 "$(stat -c %s "$PS_TMP/shared.dat")" "size of shared.dat after the original died"
 
 rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
+rs_compare_maps "$pid" "$PS_TMP/maps.before"
 rs_verify "$pid" "$res"
 # A second round: the first one wrote through the shared mapping and put the
 # pattern back; everything must still hold.

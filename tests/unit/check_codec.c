@@ -191,6 +191,13 @@ static void fill_maps(struct ps_maps *maps)
 		    "/dev/zero", 1);
 	maps->items[3].shared = 1;
 	maps->items[3].deleted = 1;
+	maps->items[3].file = (struct ps_file_id){ 0, 1, 4242, 20480, 0, 0, "" };
+	maps->lock_future = MCL_FUTURE | MCL_ONFAULT;
+	m = &maps->items[2];    /* the heap: every other page saved; guards on two free ones */
+	m->guards = calloc(2, sizeof(*m->guards));
+	m->guards[0] = (struct ps_extent){ 1, 1 };
+	m->guards[1] = (struct ps_extent){ 5, 1 };
+	m->nguards = 2;
 	add_mapping(maps, 0x7ffd00000000, 0x7ffd00021000, PROT_READ | PROT_WRITE, PS_MAP_STACK,
 		    "[stack]", 1);
 	add_mapping(maps, 0x7ffd00100000, 0x7ffd00104000, PROT_READ, PS_MAP_VVAR, "[vvar]", 0);
@@ -496,7 +503,7 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 	assert_bytes_eq(&a->path, &b->path);
 	ck_assert_uint_eq(a->offset, b->offset);
 	ck_assert_int_eq(a->deleted, b->deleted);
-	if (a->kind == PS_MAP_FILE) {
+	if (a->kind == PS_MAP_FILE || a->kind == PS_MAP_SHMEM) {
 		ck_assert_uint_eq(a->file.dev_major, b->file.dev_major);
 		ck_assert_uint_eq(a->file.dev_minor, b->file.dev_minor);
 		ck_assert_uint_eq(a->file.ino, b->file.ino);
@@ -515,11 +522,17 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 		ck_assert_uint_eq(a->data[i].first, b->data[i].first);
 		ck_assert_uint_eq(a->data[i].count, b->data[i].count);
 	}
+	ck_assert_uint_eq(a->nguards, b->nguards);
+	for (size_t i = 0; i < a->nguards; i++) {
+		ck_assert_uint_eq(a->guards[i].first, b->guards[i].first);
+		ck_assert_uint_eq(a->guards[i].count, b->guards[i].count);
+	}
 }
 
 static void assert_maps_eq(const struct ps_maps *a, const struct ps_maps *b)
 {
 	ck_assert_uint_eq(a->count, b->count);
+	ck_assert_int_eq(a->lock_future, b->lock_future);
 	for (size_t i = 0; i < a->count; i++)
 		assert_mapping_eq(&a->items[i], &b->items[i]);
 }
@@ -1106,6 +1119,31 @@ START_TEST(test_reject_format)
 }
 END_TEST
 
+/* Guard runs: inside the mapping, sorted, never over a saved page; and an
+ * unknown lock_future value is refused. (Entry 2, the heap, saves every
+ * other page from page 0: pages 1, 3, 5... are free.) */
+START_TEST(test_reject_guards)
+{
+	json_t *j = valid(P_MAPS);
+
+	set(item(j, "mappings", 2), "guards", json_pack("[[II]]", (json_int_t)2, (json_int_t)1));
+	expect_reject(P_MAPS, j, "entry 2: field \"guards\" entry 0 covers a saved page", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_pack("[[II][II]]", (json_int_t)5, (json_int_t)1,
+							 (json_int_t)3, (json_int_t)1));
+	expect_reject(P_MAPS, j, "field \"guards\" entry 1 overlaps another run", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_pack("[[II]]", (json_int_t)31, (json_int_t)4));
+	expect_reject(P_MAPS, j, "leaves the mapping", NULL);
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "guards", json_string("1-2"));
+	expect_reject(P_MAPS, j, "field \"guards\" must be an array", NULL);
+	j = valid(P_MAPS);
+	set(j, "lock_future", json_string("current"));
+	expect_reject(P_MAPS, j, "lock_future", NULL);
+}
+END_TEST
+
 START_TEST(test_reject_maps)
 {
 	json_t *j = valid(P_MAPS);
@@ -1507,7 +1545,7 @@ static void add_runs(struct ps_maps *maps, uint64_t start, size_t n)
 /* The runs of all mappings count together. */
 START_TEST(test_limit_data_runs)
 {
-	struct ps_maps maps = { calloc(2, sizeof(*maps.items)), 0 };
+	struct ps_maps maps = { .items = calloc(2, sizeof(*maps.items)) };
 	char needle[256];
 
 	add_runs(&maps, 0x10000000, PS_MAX_DATA_RUNS / 2 + 1);
@@ -2040,6 +2078,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(bad, test_reject_format);
 	tcase_add_test(bad, test_reject_maps);
 	tcase_add_test(bad, test_reject_aio_sysv);
+	tcase_add_test(bad, test_reject_guards);
 	tcase_add_test(bad, test_reject_image_meta);
 	tcase_add_test(bad, test_reject_thread);
 	tcase_add_test(bad, test_reject_signals);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -870,6 +871,38 @@ START_TEST(test_vdso_two)
 }
 END_TEST
 
+/* A userfaultfd registration is refused by name, not dropped. */
+START_TEST(test_userfaultfd_mapping)
+{
+	struct ps_mapping *anon = find_kind(PS_MAP_ANON);
+
+	anon->vm_flags = realloc(anon->vm_flags, (anon->nvm_flags + 1) * sizeof(char *));
+	anon->vm_flags[anon->nvm_flags++] = strdup("um");
+	expect_refused(validate_as(0, 0), "mapping 10000000-10002000 (VmFlags um): it is registered "
+		       "with a userfaultfd (missing faults)");
+}
+END_TEST
+
+/* A caller other than root locks no more than RLIMIT_MEMLOCK allows. */
+START_TEST(test_caller_locked_memory)
+{
+	struct ps_mapping *anon = find_kind(PS_MAP_ANON);
+
+	be_uid(54321);
+	anon->vm_flags = realloc(anon->vm_flags, (anon->nvm_flags + 1) * sizeof(char *));
+	anon->vm_flags[anon->nvm_flags++] = strdup("lo");
+	g_m.proc.rlimits[RLIMIT_MEMLOCK] = (struct ps_rlimit){ 4096, 4096 };
+	expect_refused(validate_as(54321, 54321), "mapping 10000000-10002000 and the process's other "
+		       "locked memory (mlock): 8192 bytes, more than its RLIMIT_MEMLOCK of 4096: "
+		       "uid 54321 may not lock them without CAP_IPC_LOCK");
+	g_m.proc.rlimits[RLIMIT_MEMLOCK] = (struct ps_rlimit){ 8192, 8192 };
+	g_m.maps.lock_future = MCL_FUTURE;
+	ck_assert_int_eq(validate_as(54321, 54321), 0);
+	g_m.proc.rlimits[RLIMIT_MEMLOCK] = (struct ps_rlimit){ 0, 0 };
+	expect_refused(validate_as(54321, 54321), "mlockall MCL_FUTURE");
+}
+END_TEST
+
 START_TEST(test_vvar_moved)
 {
 	struct ps_mapping *vvar = find_kind(PS_MAP_VVAR);
@@ -1103,6 +1136,8 @@ static Suite *validate_suite(void)
 	tcase_add_test(vdso, test_vdso_missing_vvar);
 	tcase_add_test(vdso, test_vdso_size);
 	tcase_add_test(vdso, test_vdso_two);
+	tcase_add_test(creds, test_caller_locked_memory);
+	tcase_add_test(creds, test_userfaultfd_mapping);
 	tcase_add_test(vdso, test_vvar_moved);
 	tcase_add_test(vdso, test_no_vdso_ok);
 	suite_add_tcase(s, vdso);

@@ -1,0 +1,224 @@
+/* Shared anonymous memory objects mapped more than once (or privately too):
+ * one object made again, each of its mappings a view of it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "restore/as_caller.h"
+#include "restore/layout.h"
+#include "restore/shared_memory.h"
+
+/*
+ * An object is made by one MAP_SHARED|MAP_ANONYMOUS mmap as long as the
+ * object was (the kernel sets the new shmem file's size to the mapping's
+ * length: shmem_zero_setup), at an address free in the image; every shared
+ * mapping of it is then made by mremap(base + offset, 0, len, MREMAP_FIXED):
+ * an old_size of 0 on a shared mapping makes a new mapping of the same pages
+ * (mremap(2)), at the offset the source address has in the object. Private
+ * mappings need a descriptor: the held one's, or one opened through
+ * /proc/self/map_files of the base. The base is unmapped once the layout is
+ * built.
+ */
+struct shmem_object {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t base, len;     /* procsnap's own mapping of the whole object */
+	long fd;                /* -1 until a private mapping needs one */
+};
+
+struct ps_shmem_objects {
+	struct shmem_object *items;
+	size_t n;
+};
+
+struct ps_shmem_objects *ps_shmem_objects_new(void)
+{
+	return calloc(1, sizeof(struct ps_shmem_objects));
+}
+
+static int same_object(const struct ps_mapping *a, const struct ps_mapping *b)
+{
+	return a->file.ino == b->file.ino && a->file.dev_major == b->file.dev_major &&
+	       a->file.dev_minor == b->file.dev_minor;
+}
+
+/* A shmem mapping of the image that names its object (images of before the
+ * "file" field do not: each such mapping is an object of its own). */
+static const struct ps_mapping *shmem_of(const struct ps_maps *maps, const struct ps_mapping *m)
+{
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *o = &maps->items[i];
+
+		if (o->kind == PS_MAP_SHMEM && o->file.ino && same_object(o, m))
+			return o;
+	}
+	return NULL;
+}
+
+int ps_shmem_is_object(const struct ps_rctx *c, const struct ps_mapping *m)
+{
+	if (m->kind == PS_MAP_SHMEM)
+		return m->file.ino != 0;
+	return m->kind == PS_MAP_FILE && m->deleted && shmem_of(&c->m->maps, m) != NULL;
+}
+
+/* The object's length: its size at the checkpoint, or as far as its
+ * mappings reach if that is further (a mapping may start past its end). */
+static uint64_t object_len(const struct ps_maps *maps, const struct ps_mapping *m)
+{
+	uint64_t len = (shmem_of(maps, m)->file.size + PS_PAGE_SIZE - 1) & ~(uint64_t)(PS_PAGE_SIZE - 1);
+
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *o = &maps->items[i];
+
+		if ((o->kind == PS_MAP_SHMEM || o->kind == PS_MAP_FILE) && same_object(o, m) &&
+		    o->offset >= len)
+			len = o->offset + PS_PAGE_SIZE;
+	}
+	return len ? len : PS_PAGE_SIZE;
+}
+
+static struct shmem_object *find(struct ps_shmem_objects *o, const struct ps_mapping *m)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->items[i].ino == m->file.ino && o->items[i].dev_major == m->file.dev_major &&
+		    o->items[i].dev_minor == m->file.dev_minor)
+			return &o->items[i];
+	return NULL;
+}
+
+/*
+ * An object a descriptor of the process still holds is that descriptor's
+ * file, made again before the layout (restore/fd_content.c): the mappings
+ * must view that very file, or a write through the descriptor would not
+ * show in them. It is opened again read-write through /proc/self/fd/<n>
+ * (the kernel checks the access against the file, for the caller).
+ */
+static long reopen_held(struct ps_rctx *c, const struct ps_fd *held, const char *what)
+{
+	char link[64];
+	uint64_t at;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", held->fd);
+	at = ps_rput(c, 0, link, strlen(link) + 1);
+	if (!at)
+		return -EIO;
+	return ps_caller_call(c, what, "open it again for reading and writing", SYS_openat,
+			      (uint64_t)(int64_t)AT_FDCWD, at, O_RDWR | O_CLOEXEC, 0, 0, 0);
+}
+
+/* procsnap's mapping of the whole object at at: of the held descriptor's
+ * file, or of a new shared anonymous object. *fd gets the descriptor, or -1. */
+static long map_whole(struct ps_rctx *c, const struct ps_mapping *m, uint64_t at, uint64_t len,
+		      long *fd)
+{
+	const struct ps_fd *held = ps_fd_of_file(&c->m->fds, m->file.dev_major, m->file.dev_minor,
+						 m->file.ino);
+	char what[96];
+
+	snprintf(what, sizeof(what), "the shared memory object of mapping %llx-%llx",
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	*fd = held ? reopen_held(c, held, what) : -1;
+	if (*fd < 0 && held)
+		return *fd;
+	return ps_rcall(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED_NOREPLACE | (held ? 0 : MAP_ANONYMOUS),
+			(uint64_t)*fd, 0);
+}
+
+static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objects *o,
+					const struct ps_mapping *m)
+{
+	struct shmem_object *grown, *obj;
+	uint64_t len = object_len(&c->m->maps, m), at;
+	long ret, fd = -1;
+	int e = ps_layout_pick_free(c, len, &at);
+
+	if (e < 0)
+		return NULL;
+	ret = map_whole(c, m, at, len, &fd);
+	if (ret < 0) {
+		if (fd >= 0)
+			ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+		return NULL;
+	}
+	grown = realloc(o->items, (o->n + 1) * sizeof(*grown));
+	if (!grown) {
+		ps_rcall(c, "munmap", SYS_munmap, at, len, 0, 0, 0, 0);
+		if (fd >= 0)
+			ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+		ps_rfail(c, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	o->items = grown;
+	obj = &grown[o->n++];
+	*obj = (struct shmem_object){ m->file.dev_major, m->file.dev_minor, m->file.ino, at, len, fd };
+	return obj;
+}
+
+static struct shmem_object *object_of(struct ps_rctx *c, struct ps_shmem_objects *o,
+				      const struct ps_mapping *m)
+{
+	struct shmem_object *obj = find(o, m);
+
+	return obj ? obj : make_object(c, o, m);
+}
+
+int ps_shmem_map(struct ps_rctx *c, struct ps_shmem_objects *o, const struct ps_mapping *m,
+		 int prot)
+{
+	struct shmem_object *obj = object_of(c, o, m);
+	uint64_t len = m->end - m->start;
+	char what[96];
+	long ret;
+
+	if (!obj)
+		return c->err[0] ? -EIO : ps_rfail(c, -EIO, "making a shared memory object");
+	snprintf(what, sizeof(what), "mremap of the shared memory object to %llx-%llx",
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	ret = ps_rcall(c, what, SYS_mremap, obj->base + m->offset, 0, len,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, m->start, 0);
+	if (ret >= 0 && prot != (PROT_READ | PROT_WRITE))
+		ret = ps_rcall(c, what, SYS_mprotect, m->start, len, (uint64_t)prot, 0, 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
+long ps_shmem_fd(struct ps_rctx *c, struct ps_shmem_objects *o, const struct ps_mapping *m)
+{
+	struct shmem_object *obj = object_of(c, o, m);
+	char link[96];
+	uint64_t at;
+
+	if (!obj)
+		return c->err[0] ? -EIO : ps_rfail(c, -EIO, "making a shared memory object");
+	if (obj->fd >= 0)
+		return obj->fd;
+	/* map_files/ links open only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE:
+	 * procsnap's, for the process's own object, read-only (a private map). */
+	snprintf(link, sizeof(link), "/proc/self/map_files/%llx-%llx", (unsigned long long)obj->base,
+		 (unsigned long long)(obj->base + obj->len));
+	at = ps_rput(c, 0, link, strlen(link) + 1);
+	if (!at)
+		return -EIO;
+	obj->fd = ps_rcall(c, "opening the shared memory object for a private mapping", SYS_openat,
+			   (uint64_t)(int64_t)AT_FDCWD, at, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	return obj->fd;
+}
+
+void ps_shmem_objects_end(struct ps_rctx *c, struct ps_shmem_objects *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n; i++) {
+		ps_rcall(c, "munmap of a shared memory object's own mapping", SYS_munmap,
+			 o->items[i].base, o->items[i].len, 0, 0, 0, 0);
+		if (o->items[i].fd >= 0)
+			ps_rcall(c, "close", SYS_close, (uint64_t)o->items[i].fd, 0, 0, 0, 0, 0);
+	}
+	free(o->items);
+	free(o);
+}
