@@ -2,11 +2,13 @@
  * time, memory files read from the frozen process on demand. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ struct image_file {
 struct ps_snapshot {
 	struct ps_capture cap;
 	uint64_t start_time;          /* of the process, from /proc/<pid>/stat */
+	int pidfd;                    /* the process itself, or -1 */
 	struct image_file *files;
 	size_t nfiles, files_cap;
 	size_t *by_name;              /* indices of files, sorted by name, for lookups */
@@ -354,6 +357,8 @@ static void unlist(struct ps_snapshot *s)
 
 static void destroy(struct ps_snapshot *s)
 {
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	if (ps_tracer_call(release_on_tracer, &s->cap) < 0)
 		ps_capture_release(&s->cap);    /* tracer gone: its tracees were freed with it */
 	free_files(s);
@@ -371,10 +376,20 @@ static uint64_t start_time_of(pid_t pid)
 	return st.state == 'Z' || st.state == 'X' ? 0 : st.start_time;
 }
 
+/*
+ * Asked at every FUSE request on the snapshot. A pidfd names the very
+ * process, never a later one with its pid, and poll() says POLLIN once it
+ * has exited (a zombie included): one syscall, where reading
+ * /proc/<pid>/stat costs an open, a read and a close.
+ */
 int ps_snapshot_is_current(const struct ps_snapshot *s)
 {
-	uint64_t now = start_time_of(ps_snapshot_pid(s));
+	struct pollfd p = { s->pidfd, POLLIN, 0 };
+	uint64_t now;
 
+	if (s->pidfd >= 0 && poll(&p, 1, 0) >= 0)
+		return !(p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
+	now = start_time_of(ps_snapshot_pid(s));
 	return now != 0 && now == s->start_time;
 }
 
@@ -395,6 +410,7 @@ int ps_snapshot_take(pid_t pid, struct ps_snapshot **out, char *err, size_t errl
 		return e;
 	}
 	s->start_time = start_time_of(pid);
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	e = build_files(s);
 	if (e < 0) {
 		snprintf(err, errlen, "process %d: encoding its image failed: %s", pid, strerror(-e));
