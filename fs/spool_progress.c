@@ -116,7 +116,8 @@ static int same_json(const struct stat *a, const struct stat *b)
 
 /* key's entry for this image.json, listed now if it is new or changed;
  * NULL if it cannot be listed. Lock held. */
-static struct progress *entry_for(const char *key, const struct stat *json, ps_progress_list_fn list)
+static struct progress *entry_for(const char *key, const struct stat *json,
+				   ps_progress_list_fn list)
 {
 	struct progress *p;
 

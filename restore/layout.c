@@ -167,9 +167,10 @@ static size_t first_ending_after(const struct ps_maps *maps, uint64_t a)
 /* Unmap [a, b) except what adopted mappings take over. */
 static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 {
+	size_t i = first_ending_after(&c->m->maps, a);
 	long ret;
 
-	for (size_t i = first_ending_after(&c->m->maps, a); c->adopted && i < c->m->maps.count && a < b; i++) {
+	for (; c->adopted && i < c->m->maps.count && a < b; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
 		if (!c->adopted[i] || m->end <= a || m->start >= b)
@@ -532,7 +533,10 @@ int ps_layout_build(struct ps_rctx *c)
 		if (e == 0)
 			e = name_one(c, m);
 	}
-	stub_files_close(c, &files);
+	/* after a failure the stub is killed, its files with it: the first
+	 * error's sentence stays */
+	if (e == 0)
+		stub_files_close(c, &files);
 	ps_gone_files_close(c, gone);
 	return e;
 }

@@ -30,7 +30,9 @@ static const int slot_prot[KINDS] = {
 	PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC, PROT_READ | PROT_WRITE, PROT_NONE,
 	PROT_READ | PROT_WRITE, PROT_READ, PROT_READ | PROT_WRITE,
 };
-static const char *const slot_perms[KINDS] = { "rw-p", "r-xp", "rw-p", "---p", "rw-p", "r--p", "rw-s" };
+static const char *const slot_perms[KINDS] = {
+	"rw-p", "r-xp", "rw-p", "---p", "rw-p", "r--p", "rw-s",
+};
 
 static volatile sig_atomic_t verify_requested;
 static unsigned char *base;
@@ -174,6 +176,11 @@ static void verify(const char *results)
 	report_to(results, "OK %lu mappings", nslots);
 }
 
+static int fence(unsigned char *at)
+{
+	return mmap(at, PAGE, PROT_NONE, MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? -1 : 0;
+}
+
 static int make_slots(const char *dir)
 {
 	int libfd, datafd;
@@ -190,11 +197,11 @@ static int make_slots(const char *dir)
 	 * slots are neighbours, so only their differences keep them apart.
 	 * A fence page each side, shared (never merged with anything), keeps
 	 * the end slots apart from whatever the program has next to them. */
-	base = mmap(NULL, (nslots + 2) * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	base = mmap(NULL, (nslots + 2) * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
 	if (base == MAP_FAILED)
 		return -1;
-	if (mmap(base, PAGE, PROT_NONE, MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ||
-	    mmap(base + (nslots + 1) * PAGE, PAGE, PROT_NONE, MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+	if (fence(base) < 0 || fence(base + (nslots + 1) * PAGE) < 0)
 		return -1;
 	base += PAGE;
 	for (unsigned long i = 0; i < nslots; i++)
