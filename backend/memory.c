@@ -112,34 +112,28 @@ static int add_page(struct ps_mapping *m, uint64_t page)
 	return 0;
 }
 
-static int scan_pagemap(int pmfd, struct ps_mapping *m)
+/* buf: room for PAGEMAP_BATCH entries, one for every mapping (a 512 KiB
+ * malloc is an mmap and a munmap: 20,000 of them cost a second). */
+static int scan_pagemap(int pmfd, struct ps_mapping *m, uint64_t *buf)
 {
 	uint64_t npages = (m->end - m->start) / PS_PAGE_SIZE, done = 0;
-	uint64_t *buf = malloc(PAGEMAP_BATCH * sizeof(uint64_t));
 
-	if (!buf)
-		return -ENOMEM;
 	while (done < npages) {
 		uint64_t want = npages - done < PAGEMAP_BATCH ? npages - done : PAGEMAP_BATCH;
 		off_t at = (off_t)((m->start / PS_PAGE_SIZE + done) * sizeof(uint64_t));
 		ssize_t n = pread(pmfd, buf, want * sizeof(uint64_t), at);
 
-		if (n <= 0) {
-			free(buf);
+		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		}
 		for (uint64_t i = 0; i < (uint64_t)n / sizeof(uint64_t); i++) {
 			if (!page_is_saved(m, buf[i]))
 				continue;
-			if (add_page(m, done + i) < 0) {
-				free(buf);
+			if (add_page(m, done + i) < 0)
 				return -ENOMEM;
-			}
 			m->data_pages++;
 		}
 		done += n / sizeof(uint64_t);
 	}
-	free(buf);
 	return 0;
 }
 
@@ -310,16 +304,12 @@ static void identify_file_cached(pid_t pid, struct ps_maps *maps, size_t i)
 	identify_file(pid, m);
 }
 
+/* maps->items has room for it (parse_maps counts the lines first). */
 static int add_mapping(struct ps_maps *maps, const struct ps_maps_line *ml)
 {
-	struct ps_mapping *grown = realloc(maps->items, (maps->count + 1) * sizeof(*grown));
-	struct ps_mapping *m;
+	struct ps_mapping *m = &maps->items[maps->count++];
 	char name[64];
 
-	if (!grown)
-		return -ENOMEM;
-	maps->items = grown;
-	m = &grown[maps->count++];
 	memset(m, 0, sizeof(*m));
 	m->start = ml->start;
 	m->end = ml->end;
@@ -341,14 +331,26 @@ static int add_mapping(struct ps_maps *maps, const struct ps_maps_line *ml)
 	return 0;
 }
 
+static size_t count_lines(const char *text)
+{
+	size_t n = 1;
+
+	for (const char *p = strchr(text, '\n'); p; p = strchr(p + 1, '\n'))
+		n++;
+	return n;
+}
+
 static int parse_maps(const char *text, struct ps_maps *maps)
 {
 	const char *line = text;
 	struct ps_maps_line *ml = malloc(sizeof(*ml));
 	int r = 0;
 
-	if (!ml)
+	maps->items = calloc(count_lines(text), sizeof(*maps->items));
+	if (!ml || !maps->items) {
+		free(ml);
 		return -ENOMEM;
+	}
 	while (line && *line && r == 0) {
 		const char *nl = strchr(line, '\n');
 
@@ -469,13 +471,17 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 			     char *err, size_t errlen)
 {
 	char path[64];
+	uint64_t *buf = malloc(PAGEMAP_BATCH * sizeof(uint64_t));
 	int pmfd, r = 0;
 
+	if (!buf)
+		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		free(buf);
 		return r;
 	}
 	r = find_guards(pmfd, maps);
@@ -500,12 +506,13 @@ static int scan_all_pagemaps(pid_t pid, struct ps_maps *maps, const char *reside
 		}
 		if (!m->content || !resident[i])
 			continue;
-		r = scan_pagemap(pmfd, m);
+		r = scan_pagemap(pmfd, m, buf);
 		if (r < 0)
 			snprintf(err, errlen, "%s: reading pagemap of %s: %s", path, m->content,
 				 strerror(-r));
 	}
 	close(pmfd);
+	free(buf);
 	return r;
 }
 

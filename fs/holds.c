@@ -172,6 +172,18 @@ int ps_holds_get(pid_t pid, struct ps_hold **out, char *why, size_t whylen)
 	return rc;
 }
 
+int ps_holds_has_current(pid_t pid)
+{
+	struct ps_hold *h;
+	int yes;
+
+	pthread_mutex_lock(&T.lock);
+	h = find_linked(pid);
+	yes = h && h->state == HOLD_READY && ps_snapshot_is_current(h->snap);
+	pthread_mutex_unlock(&T.lock);
+	return yes;
+}
+
 struct ps_snapshot *ps_hold_snapshot(const struct ps_hold *h)
 {
 	return h->snap;

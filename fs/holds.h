@@ -30,4 +30,8 @@ struct ps_snapshot *ps_hold_snapshot(const struct ps_hold *h);
 /* Give back one use. The last one starts the hold time. */
 void ps_holds_put(struct ps_hold *h);
 
+/* Whether a snapshot of pid is held now and its process lives: pid was
+ * then a shown process when it was taken, and is still the same one. */
+int ps_holds_has_current(pid_t pid);
+
 #endif

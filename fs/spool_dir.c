@@ -11,6 +11,7 @@
 #include "backend/fileio.h"
 #include "fs/image_state.h"
 #include "fs/spool_dir.h"
+#include "fs/spool_progress.h"
 #include "fs/spool_reaper.h"
 #include "fs/spool_status.h"
 
@@ -129,6 +130,7 @@ void ps_spool_fini(void)
 {
 	ps_spool_reaper_stop();
 	ps_spool_images_fini();
+	ps_progress_fini();
 	if (S.fd >= 0)
 		close(S.fd);
 	if (S.tmp_fd >= 0)

@@ -17,6 +17,7 @@
 #include "image/image_limits.h"
 #include "fs/image_state.h"
 #include "fs/spool_dir.h"
+#include "fs/spool_progress.h"
 #include "fs/spool_restore.h"
 #include "fs/spool_status.h"
 #include "restore/restorer.h"
@@ -126,6 +127,24 @@ pid_t ps_spool_staged_pid(const char *key)
 	return pid;
 }
 
+/* The files key's image.json lists, for the progress of its copy. */
+static int list_staged(const char *key, ps_progress_file_fn fn, void *ctx)
+{
+	char err[256];
+	off_t size;
+	int fd, rc;
+
+	rc = parse_begin(key, &size, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	fd = open_image(key);
+	rc = fd < 0 ? fd : ps_restore_staged_files(fd, fn, ctx);
+	if (fd >= 0)
+		close(fd);
+	parse_end(size);
+	return rc;
+}
+
 /* Unlink key/name, never following a symlink out of the image. */
 static void unlink_in(const char *key, const char *name)
 {
@@ -142,7 +161,7 @@ static void unlink_in(const char *key, const char *name)
 	close(dfd);
 }
 
-static void unlink_listed(void *key, const char *name)
+static void unlink_listed(void *key, const char *name, uint64_t size)
 {
 	unlink_in(key, name);
 }
@@ -201,9 +220,15 @@ static int run_restorer(const char *key, struct ps_image_state *st)
 static int restore_claimed(const char *key, struct ps_image_state *st)
 {
 	char err[PS_RESULT_MAX - 16];
-	int rc = ps_spool_check_complete(key, err, sizeof(err));
+	int rc;
 
 	memset(st, 0, sizeof(*st));
+	if (!ps_progress_may_be_complete(key, list_staged))
+		return 0;
+	rc = ps_spool_check_complete(key, err, sizeof(err));
+	/* Complete, or not after all (a file went behind the cursor): look
+	 * again from the start next time. */
+	ps_progress_forget(key);
 	/* -EINVAL: not missing bytes but a broken image (image.json that does
 	 * not parse, a file longer than listed), -EFBIG: image.json too big:
 	 * that is a failed restore, and the close() that finished writing it

@@ -174,13 +174,30 @@ int ps_layout_map_trampoline(struct ps_rctx *c)
 	return 0;
 }
 
-/* Unmap [a, b) except what adopted mappings take over; the image's
- * mappings are sorted by address (maps_json.c refuses them otherwise). */
+/* The first of the image's mappings that ends after a (binary search: they
+ * are sorted by address, maps_json.c refuses them otherwise). */
+static size_t first_ending_after(const struct ps_maps *maps, uint64_t a)
+{
+	size_t lo = 0, hi = maps->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (maps->items[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Unmap [a, b) except what adopted mappings take over. */
 static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 {
+	size_t i = first_ending_after(&c->m->maps, a);
 	long ret;
 
-	for (size_t i = 0; c->adopted && i < c->m->maps.count && a < b; i++) {
+	for (; c->adopted && i < c->m->maps.count && a < b; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
 		if (!c->adopted[i] || m->end <= a || m->start >= b)
@@ -233,20 +250,75 @@ static const char *map_name(const struct ps_mapping *m, char *buf, size_t len)
 }
 
 /*
- * Open the mapped file inside the stub, so mmap can take its fd there, with
- * the access the original's file had: do_mmap keeps VM_MAYWRITE ("mw") on a
- * MAP_SHARED mapping only if the file was open for writing, and mprotect
- * refuses PROT_WRITE without it (EACCES). A private mapping has "mw" whatever
- * the file's access (writes go to copies), so it is opened read-only.
+ * How a mapping's file is opened for it, with the access the original's
+ * file had: do_mmap keeps VM_MAYWRITE ("mw") on a MAP_SHARED mapping only if
+ * the file was open for writing, and mprotect refuses PROT_WRITE without it
+ * (EACCES). A private mapping has "mw" whatever the file's access (writes go
+ * to copies), so it is opened read-only.
  */
+static int open_flags(const struct ps_mapping *m)
+{
+	return (m->shared && has_vm_flag(m, "mw")) ? O_RDWR : O_RDONLY;
+}
+
+/* Open the mapped file inside the stub, so mmap can take its fd there. */
 static long open_in_stub(struct ps_rctx *c, const struct ps_mapping *m)
 {
-	int flags = (m->shared && has_vm_flag(m, "mw")) ? O_RDWR : O_RDONLY;
+	int flags = open_flags(m);
 	char who[64];
 
 	snprintf(who, sizeof(who), "mapping %llx-%llx", (unsigned long long)m->start,
 		 (unsigned long long)m->end);
 	return ps_caller_open(c, who, m->path.data, flags | O_CLOEXEC, 0);
+}
+
+/*
+ * The files mapped, kept open in the stub while the layout is built: a
+ * library is mapped four or five times, and a program with many small
+ * mappings of a few files would otherwise pay an openat2 and a close (two
+ * more trips into the stub) for each. Keyed by path and open flags, so each
+ * mapping still gets the file as open_in_stub would open it for it.
+ */
+#define STUB_FILES 16
+
+struct stub_file {
+	const char *path;          /* the image's string, alive through the restore */
+	int flags;
+	long fd;
+};
+
+struct stub_files {
+	struct stub_file f[STUB_FILES];
+	size_t n, next;            /* next: the slot to reuse once all are taken */
+};
+
+static long stub_file_fd(struct ps_rctx *c, struct stub_files *sf, const struct ps_mapping *m)
+{
+	struct stub_file *slot;
+	long fd;
+
+	for (size_t i = 0; i < sf->n; i++)
+		if (sf->f[i].flags == open_flags(m) && !strcmp(sf->f[i].path, m->path.data))
+			return sf->f[i].fd;
+	fd = open_in_stub(c, m);
+	if (fd < 0)
+		return fd;
+	if (sf->n < STUB_FILES) {
+		slot = &sf->f[sf->n++];
+	} else {
+		slot = &sf->f[sf->next];
+		sf->next = (sf->next + 1) % STUB_FILES;
+		ps_rcall(c, "close", SYS_close, (uint64_t)slot->fd, 0, 0, 0, 0, 0);
+	}
+	*slot = (struct stub_file){ m->path.data, open_flags(m), fd };
+	return fd;
+}
+
+static void stub_files_close(struct ps_rctx *c, struct stub_files *sf)
+{
+	for (size_t i = 0; i < sf->n; i++)
+		ps_rcall(c, "close", SYS_close, (uint64_t)sf->f[i].fd, 0, 0, 0, 0, 0);
+	sf->n = 0;
 }
 
 /* While pages are written the mapping must be writable: process_vm_writev
@@ -289,9 +361,11 @@ static int same_file(const struct ps_rctx *c, const struct ps_mapping *m,
 	return stat(path, &st) == 0 && st.st_dev == r->dev && st.st_ino == r->ino;
 }
 
+/* Both the mappings and the regions are sorted by start, and regions do
+ * not overlap: one walk pairs them. */
 int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t n)
 {
-	size_t count = c->m->maps.count, used = 0;
+	size_t count = c->m->maps.count, used = 0, k = 0;
 
 	c->adopted = calloc(count ? count : 1, sizeof(*c->adopted));
 	if (!c->adopted)
@@ -299,13 +373,13 @@ int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t
 	for (size_t i = 0; i < count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
-		for (size_t k = 0; k < n; k++) {
-			if (r[k].start != m->start || r[k].end != m->end)
-				continue;
-			if (adoptable(m) && same_file(c, m, &r[k])) {
-				c->adopted[i] = &r[k];
-				used++;
-			}
+		while (k < n && r[k].start < m->start)
+			k++;
+		if (k == n || r[k].start != m->start || r[k].end != m->end)
+			continue;
+		if (adoptable(m) && same_file(c, m, &r[k])) {
+			c->adopted[i] = &r[k];
+			used++;
 		}
 	}
 	return (int)used;
@@ -314,6 +388,7 @@ int ps_layout_adopt(struct ps_rctx *c, const struct ps_prefill_region *r, size_t
 struct made_objects {
 	struct ps_gone_files *gone;
 	struct ps_shmem_objects *shmem;
+	struct stub_files *files;      /* the files opened in the stub, kept open */
 };
 
 /* The descriptor to map m from: its file opened as the caller, or the
@@ -321,7 +396,7 @@ struct made_objects {
 static long fd_to_map(struct ps_rctx *c, const struct ps_mapping *m, struct made_objects *made)
 {
 	if (!m->deleted)
-		return open_in_stub(c, m);
+		return stub_file_fd(c, made->files, m);
 	if (ps_shmem_is_object(c, m))
 		return ps_shmem_fd(c, made->shmem, m);
 	return ps_gone_file_fd(c, made->gone, m);
@@ -350,7 +425,6 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_ob
 	char what[PS_PATH_MAX + 64];
 	int prot = map_prot(c, m);
 	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
-	int own_fd = m->kind == PS_MAP_FILE && !m->deleted;
 	long fd = -1, ret;
 
 	if (m->kind == PS_MAP_SYSV)
@@ -371,8 +445,6 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_ob
 	}
 	ret = ps_rcall(c, what, SYS_mmap, m->start, m->end - m->start, prot, flags,
 		       (uint64_t)fd, fd >= 0 ? m->offset : 0);
-	if (own_fd)
-		ps_rcall(c, "close", SYS_close, fd, 0, 0, 0, 0, 0);
 	if (ret >= 0 && (uint64_t)ret != m->start)
 		return ps_rfail(c, -EFAULT, "%s: the kernel placed it at 0x%lx", what, ret);
 	return ret < 0 ? (int)ret : 0;
@@ -608,7 +680,8 @@ static int is_kernel_mapping(const struct ps_mapping *m)
 
 int ps_layout_build(struct ps_rctx *c)
 {
-	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new() };
+	struct stub_files files = { .n = 0 };
+	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new(), &files };
 	int e = made.gone && made.shmem ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
 	char what[PS_PATH_MAX + 64];
 
@@ -639,6 +712,10 @@ int ps_layout_build(struct ps_rctx *c)
 		if (e == 0)
 			e = lock_one(c, m);
 	}
+	/* after a failure the stub is killed, its files with it: the first
+	 * error's sentence stays */
+	if (e == 0)
+		stub_files_close(c, made.files);
 	ps_gone_files_close(c, made.gone);
 	ps_shmem_objects_end(c, made.shmem);
 	if (e == 0)

@@ -2,6 +2,7 @@
  * also go into a nursery's memory at the mapping's address, for the stub. */
 #include <errno.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -31,8 +32,28 @@ struct ps_prefill {
 	int started, spent;
 	struct ps_nursery nursery;
 	struct ps_prefill_region *regions;
-	size_t n;
+	size_t n, regions_cap;
+	void *by_addr;             /* tsearch tree of struct region_key */
 };
+
+/* A region's place in the tree by address: each FUSE write finds its
+ * region, and each new memory file checks it overlaps none, in log time
+ * (20,000 memory files made a scan of the regions on each quadratic). */
+struct region_key {
+	uint64_t start, end;
+	size_t idx;                /* in regions */
+};
+
+/* Regions never overlap, so this orders them; a range that overlaps one
+ * compares equal to it, which is what a search for one wants. */
+static int by_range(const void *a, const void *b)
+{
+	const struct region_key *x = a, *y = b;
+
+	if (x->end <= y->start)
+		return -1;
+	return y->end <= x->start;
+}
 
 struct ps_prefill *ps_prefill_new(void)
 {
@@ -83,6 +104,7 @@ void ps_prefill_put(struct ps_prefill *p)
 	end_nursery(p);
 	pthread_rwlock_unlock(&p->nursery_lock);
 	ps_prefill_regions_free(p->regions, p->n);
+	tdestroy(p->by_addr, free);
 	pthread_rwlock_destroy(&p->nursery_lock);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
@@ -95,31 +117,55 @@ void ps_prefill_abandon(struct ps_prefill *p)
 	pthread_rwlock_unlock(&p->nursery_lock);
 }
 
+/* The region at start exactly. mu held. */
 static struct ps_prefill_region *find(struct ps_prefill *p, uint64_t start)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->regions[i].start == start)
-			return &p->regions[i];
-	return NULL;
+	struct region_key key = { start, start + 1, 0 };
+	struct region_key **found = tfind(&key, &p->by_addr, by_range);
+
+	if (!found || p->regions[(*found)->idx].start != start)
+		return NULL;
+	return &p->regions[(*found)->idx];
 }
 
-static int overlaps_any(const struct ps_prefill *p, uint64_t start, uint64_t end)
+static int overlaps_any(struct ps_prefill *p, uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (start < p->regions[i].end && p->regions[i].start < end)
-			return 1;
-	return 0;
+	struct region_key key = { start, end, 0 };
+
+	return tfind(&key, &p->by_addr, by_range) != NULL;
 }
 
-static int add_region(struct ps_prefill *p, uint64_t start, uint64_t end, dev_t dev, ino_t ino)
+static int reserve_region(struct ps_prefill *p)
 {
-	struct ps_prefill_region *grown = realloc(p->regions, (p->n + 1) * sizeof(*grown));
+	size_t cap = p->regions_cap ? p->regions_cap * 2 : 64;
+	struct ps_prefill_region *grown;
 
+	if (p->n < p->regions_cap)
+		return 0;
+	grown = realloc(p->regions, cap * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	p->regions = grown;
-	grown[p->n++] = (struct ps_prefill_region){ .start = start, .end = end, .dev = dev,
-						    .ino = ino, .valid = 1 };
+	p->regions_cap = cap;
+	return 0;
+}
+
+/* Only called for a range that overlaps no region. mu held. */
+static int add_region(struct ps_prefill *p, uint64_t start, uint64_t end, dev_t dev, ino_t ino)
+{
+	struct region_key *key = malloc(sizeof(*key));
+
+	if (!key || reserve_region(p) < 0) {
+		free(key);
+		return -ENOMEM;
+	}
+	*key = (struct region_key){ start, end, p->n };
+	if (!tsearch(key, &p->by_addr, by_range)) {
+		free(key);
+		return -ENOMEM;
+	}
+	p->regions[p->n++] = (struct ps_prefill_region){ .start = start, .end = end, .dev = dev,
+							 .ino = ino, .valid = 1 };
 	return 0;
 }
 
@@ -263,7 +309,9 @@ int ps_prefill_take(struct ps_prefill *p, struct ps_nursery *n, struct ps_prefil
 		}
 		count = (int)kept;
 		p->regions = NULL;
-		p->n = 0;
+		p->n = p->regions_cap = 0;
+		tdestroy(p->by_addr, free);
+		p->by_addr = NULL;
 		p->spent = 1;
 	}
 	pthread_mutex_unlock(&p->mu);

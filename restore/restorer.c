@@ -283,7 +283,7 @@ int ps_restore_staged_files(int image_fd, ps_restore_name_fn fn, void *ctx)
 	int rc = ps_image_read_staged_meta(image_fd, &meta);
 
 	for (size_t i = 0; rc == 0 && i < meta.nfiles; i++)
-		fn(ctx, meta.files[i].name);
+		fn(ctx, meta.files[i].name, meta.files[i].size);
 	ps_image_meta_free(&meta);
 	return rc;
 }

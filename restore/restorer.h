@@ -35,9 +35,9 @@ int ps_restore_check_staged(const char *dir, char *err, size_t errlen);
 pid_t ps_restore_staged_pid(int image_fd);
 
 /* Calls fn with each file name that image.json (in the image directory
- * image_fd) lists, relative to the image. 0, or -errno if image.json
- * cannot be read and decoded (then fn was not called). */
-typedef void (*ps_restore_name_fn)(void *ctx, const char *name);
+ * image_fd) lists, relative to the image, and its listed size. 0, or
+ * -errno if image.json cannot be read and decoded (then fn was not called). */
+typedef void (*ps_restore_name_fn)(void *ctx, const char *name, uint64_t size);
 int ps_restore_staged_files(int image_fd, ps_restore_name_fn fn, void *ctx);
 
 /* ---- the early fill: memory filled while an image is copied in ---- */
