@@ -81,8 +81,12 @@ static const struct step thread_steps[] = {
 	{ ps_restore_shared_pending, NULL },   /* signals */
 	{ NULL, ps_restore_thread_pending },   /* signals */
 	{ ps_restore_posix_timers, NULL },     /* timers: one may signal a thread */
+	{ ps_restore_process_attributes, NULL },  /* attributes: with root's rights, checked */
+	{ NULL, ps_restore_thread_attributes },   /* attributes: per thread, before creds */
 	{ NULL, creds_of },                    /* process */
+	{ NULL, ps_restore_thread_pdeathsig }, /* attributes: creds clear it */
 	{ ps_listen_unix_sockets, NULL },      /* fds */
+	{ ps_restore_mdwe, NULL },             /* attributes: no W+X mapping after it */
 	{ ps_layout_unmap_trampoline, NULL },  /* memory */
 	{ NULL, ps_restore_final_regs },       /* registers */
 };

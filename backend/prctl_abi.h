@@ -1,0 +1,54 @@
+/* Numbers of the kernel's prctl, arch_prctl, membarrier, ioprio and ptrace
+ * interfaces that the system's headers (Linux 6.1 uapi here) may lack. */
+#ifndef PROCSNAP_PRCTL_ABI_H
+#define PROCSNAP_PRCTL_ABI_H
+
+#include <stdint.h>
+
+/* What PR_SET_IO_FLUSHER sets of a task's flags (PF_MEMALLOC_NOIO |
+ * PF_LOCAL_THROTTLE), shown in field 9 of /proc/<pid>/task/<tid>/stat. */
+#define PS_PF_IO_FLUSHER (0x00080000UL | 0x00100000UL)
+#define PS_PR_SCHED_CORE_GET 0
+#define PS_PR_SCHED_CORE_CREATE 1
+#define PS_PR_SET_MDWE 65
+#define PS_PR_GET_MDWE 66
+#define PS_PR_MDWE_REFUSE_EXEC_GAIN 1
+#define PS_PR_MDWE_NO_INHERIT 2
+#define PS_PR_SET_MEMORY_MERGE 67
+#define PS_PR_GET_MEMORY_MERGE 68
+#define PS_PR_SPEC_PRCTL (1 << 0)
+#define PS_PR_SPEC_ENABLE (1 << 1)
+#define PS_PR_SPEC_DISABLE (1 << 2)
+#define PS_PR_SPEC_FORCE_DISABLE (1 << 3)
+#define PS_PR_SPEC_DISABLE_NOEXEC (1 << 4)
+
+#define PS_ARCH_GET_CPUID 0x1011
+#define PS_ARCH_SET_CPUID 0x1012
+#define PS_ARCH_GET_XCOMP_PERM 0x1022
+#define PS_ARCH_REQ_XCOMP_PERM 0x1023
+
+#define PS_MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#define PS_MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE (1 << 5)
+#define PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE (1 << 6)
+#define PS_MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (1 << 7)
+#define PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ (1 << 8)
+#define PS_MEMBARRIER_REGISTRATIONS (PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED | \
+				     PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | \
+				     PS_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ)
+
+#define PS_IOPRIO_WHO_PROCESS 1
+#define PS_IOPRIO_CLASS_RT 1
+#define PS_IOPRIO_CLASS_SHIFT 13
+
+#define PS_SCHED_FLAG_RESET_ON_FORK 0x01
+#define PS_SCHED_FLAG_KEEP_ALL 0x18           /* KEEP_POLICY | KEEP_PARAMS */
+#define PS_SCHED_FLAG_UTIL_CLAMP 0x60         /* UTIL_CLAMP_MIN | UTIL_CLAMP_MAX */
+#define PS_SCHED_UTIL_MAX 1024
+
+#define PS_PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG 0x4211  /* 0x4210 is the SET */
+struct ps_sud_config {
+	uint64_t mode, selector, offset, len;
+};
+
+#endif
