@@ -61,6 +61,64 @@ static int read_autogroup_nice(pid_t pid, int *nice, char *err, size_t errlen)
 	return 0;
 }
 
+/* The text after "key:" in /proc/<pid>/[task/<tid>/]status, trimmed, or
+ * "" when the line is absent (a kernel without the feature). */
+static int status_line(const char *path, const char *key, char *out, size_t len, char *err,
+		       size_t errlen)
+{
+	char *text, *at, *end;
+	size_t n;
+	int rc = ps_read_file(path, &text, &n);
+
+	out[0] = '\0';
+	if (rc < 0)
+		return ps_fail(err, errlen, rc, "reading %s: %s", path, strerror(-rc));
+	at = strstr(text, key);
+	if (at && (at == text || at[-1] == '\n')) {
+		at += strlen(key);
+		at += strspn(at, " \t");
+		end = strchr(at, '\n');
+		n = end ? (size_t)(end - at) : strlen(at);
+		snprintf(out, len, "%.*s", (int)n, at);
+	}
+	free(text);
+	return 0;
+}
+
+/* LAM's mask of the address bits that are not tags: all ones without it
+ * (and on a kernel that does not show the line). */
+static int capture_untag_mask(pid_t pid, uint64_t *mask, char *err, size_t errlen)
+{
+	char path[64], v[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	rc = status_line(path, "untag_mask:", v, sizeof(v), err, errlen);
+	*mask = rc == 0 && v[0] ? strtoull(v, NULL, 16) : UINT64_MAX;
+	return rc;
+}
+
+/* The user shadow stack shows as "shstk" among x86_Thread_features. */
+static int capture_shstk(pid_t pid, pid_t tid, int *on, char *err, size_t errlen)
+{
+	char path[64], v[256];
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	rc = status_line(path, "x86_Thread_features:", v, sizeof(v), err, errlen);
+	*on = rc == 0 && strstr(v, "shstk") != NULL;
+	return rc;
+}
+
+static int capture_affinity(pid_t tid, uint64_t cpus[PS_CPU_WORDS], char *err, size_t errlen)
+{
+	memset(cpus, 0, PS_CPU_WORDS * sizeof(uint64_t));
+	if (syscall(SYS_sched_getaffinity, tid, PS_CPU_WORDS * sizeof(uint64_t), cpus) < 0)
+		return ps_fail(err, errlen, -errno, "sched_getaffinity of thread %d: %s", tid,
+			       strerror(errno));
+	return 0;
+}
+
 static int capture_process_files(pid_t pid, struct ps_attributes *a, char *err, size_t errlen)
 {
 	long long v;
@@ -81,6 +139,8 @@ static int capture_process_files(pid_t pid, struct ps_attributes *a, char *err, 
 		a->coredump_filter = (uint32_t)v;
 	if (rc == 0)
 		rc = read_autogroup_nice(pid, &a->autogroup_nice, err, errlen);
+	if (rc == 0)
+		rc = capture_untag_mask(pid, &a->untag_mask, err, errlen);
 	return rc;
 }
 
@@ -184,6 +244,10 @@ int ps_capture_attributes(struct ps_capture *c, char *err, size_t errlen)
 			rc = capture_sud(t->tid, &t->sud_mode, err, errlen);
 		if (rc == 0)
 			rc = capture_io_flusher(m->meta.pid, t->tid, &t->io_flusher, err, errlen);
+		if (rc == 0)
+			rc = capture_affinity(t->tid, t->cpus, err, errlen);
+		if (rc == 0)
+			rc = capture_shstk(m->meta.pid, t->tid, &t->shstk, err, errlen);
 	}
 	return rc;
 }
@@ -256,6 +320,27 @@ static int remote_speculation(struct ps_remote *r, struct ps_thread_attrs *t, ch
 	return e;
 }
 
+/* get_mempolicy(&mode, NULL, 0, 0, 0): the thread's own NUMA policy;
+ * ENOSYS without CONFIG_NUMA, where every thread has the default. */
+static int remote_mempolicy(struct ps_remote *r, uint64_t scratch, int *mode, char *err,
+			    size_t errlen)
+{
+	struct iovec local = { mode, sizeof(int) }, remote = { (void *)scratch, sizeof(int) };
+	long ret;
+	int e = ps_capture_call(r, SYS_get_mempolicy, scratch, 0, 0, &ret, err, errlen);
+
+	*mode = 0;
+	if (e < 0 || ret == -ENOSYS)
+		return e;
+	if (ret < 0)
+		return ps_fail(err, errlen, (int)ret, "get_mempolicy in thread %d: %s", r->tid,
+			       strerror((int)-ret));
+	if (process_vm_readv(r->tid, &local, 1, &remote, 1, 0) != sizeof(int))
+		return ps_fail(err, errlen, -EIO, "reading the result of get_mempolicy from thread "
+			       "%d: %s", r->tid, strerror(errno));
+	return 0;
+}
+
 static int remote_thread(struct ps_remote *r, uint64_t scratch, struct ps_thread_attrs *t,
 			 char *err, size_t errlen)
 {
@@ -270,6 +355,8 @@ static int remote_thread(struct ps_remote *r, uint64_t scratch, struct ps_thread
 				    sizeof(int), "prctl(PR_GET_PDEATHSIG)", err, errlen);
 	if (e == 0)
 		e = remote_speculation(r, t, err, errlen);
+	if (e == 0)
+		e = remote_mempolicy(r, scratch, &t->mempolicy, err, errlen);
 	if (e == 0)
 		e = remote_value(r, PR_GET_SECUREBITS, 0, (int *)&t->securebits,
 				 "prctl(PR_GET_SECUREBITS)", err, errlen);

@@ -46,13 +46,18 @@ static json_t *encode_sched(const struct ps_sched *s)
 
 static json_t *encode_thread(const struct ps_thread_attrs *t)
 {
-	json_t *o = json_object(), *spec = json_array();
+	json_t *o = json_object(), *spec = json_array(), *cpus = json_array();
 	int rc = 0;
 
 	for (int i = 0; i < 3; i++)
 		rc |= json_array_append_new(spec, json_integer(t->spec[i]));
+	for (int i = 0; i < PS_CPU_WORDS; i++)
+		rc |= json_array_append_new(cpus, ps_json_hex(t->cpus[i]));
 	rc |= json_object_set_new(o, "tid", json_integer(t->tid));
 	rc |= json_object_set_new(o, "sched", encode_sched(&t->sched));
+	rc |= json_object_set_new(o, "cpus", cpus);
+	rc |= json_object_set_new(o, "mempolicy", json_integer(t->mempolicy));
+	rc |= json_object_set_new(o, "shadow_stack", json_boolean(t->shstk));
 	rc |= json_object_set_new(o, "ioprio", ps_json_hex(t->ioprio));
 	rc |= json_object_set_new(o, "timerslack_ns", ps_json_count(t->timerslack_ns));
 	rc |= json_object_set_new(o, "pdeathsig", json_integer(t->pdeathsig));
@@ -87,6 +92,7 @@ static json_t *encode_process(const struct ps_attributes *a)
 	rc |= json_object_set_new(o, "mdwe", json_integer(a->mdwe));
 	rc |= json_object_set_new(o, "membarrier", ps_json_hex(a->membarrier));
 	rc |= json_object_set_new(o, "xcomp_perm", ps_json_hex(a->xcomp_perm));
+	rc |= json_object_set_new(o, "untag_mask", ps_json_hex(a->untag_mask));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -192,11 +198,39 @@ static int decode_speculation(const json_t *j, int spec[3], struct ps_jerr *e)
 	return 0;
 }
 
+/* PS_CPU_WORDS words of 64 CPUs; a thread runs on at least one. */
+static int decode_cpus(const json_t *j, uint64_t cpus[PS_CPU_WORDS], struct ps_jerr *e)
+{
+	const json_t *a;
+	uint64_t any = 0;
+	size_t n;
+
+	if (ps_jget_array_max(j, "cpus", PS_CPU_WORDS, "words of the CPU mask", &a, &n, e))
+		return -EINVAL;
+	if (n != PS_CPU_WORDS)
+		return ps_jerr_fail(e, "cpus has %zu words, not %d", n, PS_CPU_WORDS);
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+
+		if (ps_jv_string(json_array_get(a, i), "cpus", 18, &s, e))
+			return -EINVAL;
+		if (strncmp(s, "0x", 2) != 0 || !s[2] || strspn(s + 2, "0123456789abcdef") != strlen(s + 2))
+			return ps_jerr_fail(e, "cpus word %zu is not \"0x\" and hex digits", i);
+		cpus[i] = strtoull(s + 2, NULL, 16);
+		any |= cpus[i];
+	}
+	if (!any)
+		return ps_jerr_fail(e, "cpus allows no CPU at all");
+	return 0;
+}
+
 static int decode_thread(const json_t *j, struct ps_thread_attrs *t, struct ps_jerr *e)
 {
 	if (ps_jv_object(j, "thread", e))
 		return -EINVAL;
 	if (get_int(j, "tid", 1, PS_PID_MAX, &t->tid, e) || decode_sched(j, &t->sched, e) ||
+	    decode_cpus(j, t->cpus, e) || get_int(j, "mempolicy", 0, 7, &t->mempolicy, e) ||
+	    ps_jget_bool(j, "shadow_stack", &t->shstk, e) ||
 	    get_hex32(j, "ioprio", 0xffff, &t->ioprio, e) ||
 	    ps_jget_count(j, "timerslack_ns", &t->timerslack_ns, e) ||
 	    get_int(j, "pdeathsig", 0, PS_NSIG, &t->pdeathsig, e) ||
@@ -228,7 +262,8 @@ static int decode_process(const json_t *j, struct ps_attributes *a, struct ps_je
 	    get_int(o, "memory_merge", -1, 1, &a->memory_merge, e) ||
 	    get_int(o, "mdwe", -1, 3, &a->mdwe, e) ||
 	    get_hex32(o, "membarrier", MEMBARRIER_KNOWN, &a->membarrier, e) ||
-	    ps_jget_hex(o, "xcomp_perm", XCOMP_KNOWN, &a->xcomp_perm, e))
+	    ps_jget_hex(o, "xcomp_perm", XCOMP_KNOWN, &a->xcomp_perm, e) ||
+	    ps_jget_hex(o, "untag_mask", UINT64_MAX, &a->untag_mask, e))
 		return -EINVAL;
 	a->loginuid = (uint32_t)loginuid;
 	return 0;

@@ -373,10 +373,15 @@ struct ps_sched {
 	uint32_t util_min, util_max;   /* util clamps, 0..1024 */
 };
 
+#define PS_CPU_WORDS 16                /* CPU affinity masks: 1024 CPUs */
+
 /* What each thread set on itself (one per m->threads, same index). */
 struct ps_thread_attrs {
 	pid_t tid;
 	struct ps_sched sched;
+	uint64_t cpus[PS_CPU_WORDS];   /* sched_getaffinity(tid), bit n for CPU n */
+	int mempolicy;                 /* get_mempolicy mode: 0 MPOL_DEFAULT */
+	int shstk;                     /* status x86_Thread_features: shadow stack on */
 	uint32_t ioprio;               /* ioprio_get(IOPRIO_WHO_PROCESS, tid) */
 	uint64_t timerslack_ns;        /* PR_GET_TIMERSLACK */
 	int pdeathsig;                 /* PR_GET_PDEATHSIG */
@@ -405,6 +410,7 @@ struct ps_attributes {
 	int mdwe;                      /* PR_GET_MDWE flags; -1 unknown to the kernel */
 	uint32_t membarrier;           /* registrations, MEMBARRIER_CMD_REGISTER_* bits */
 	uint64_t xcomp_perm;           /* ARCH_GET_XCOMP_PERM */
+	uint64_t untag_mask;           /* status untag_mask: all ones without LAM */
 	struct ps_thread_attrs *threads;
 	size_t nthreads;
 };

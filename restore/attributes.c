@@ -86,6 +86,10 @@ static int check_process(const struct ps_check *v)
 
 	if (rc)
 		return rc;
+	if (a->untag_mask != UINT64_MAX)
+		return ps_refuse(v, -ENOTSUP, "the process uses linear address masking (untag mask "
+				 "%#llx): restoring it is not supported",
+				 (unsigned long long)a->untag_mask);
 	if (v->uid && a->loginuid != (uint32_t)loginuid)
 		return ps_refuse(v, -EPERM, "loginuid %u differs from procsnap's (%u): setting it "
 				 "needs CAP_AUDIT_CONTROL, only root may restore it", a->loginuid,
@@ -140,6 +144,12 @@ static int check_thread(const struct ps_check *v, const struct ps_thread_attrs *
 	if (t->sud_mode)
 		return ps_refuse(v, -ENOTSUP, "thread %d has syscall user dispatch on: restoring "
 				 "it is not supported", t->tid);
+	if (t->mempolicy)
+		return ps_refuse(v, -ENOTSUP, "thread %d has a NUMA memory policy (set_mempolicy "
+				 "mode %d): restoring it is not supported", t->tid, t->mempolicy);
+	if (t->shstk)
+		return ps_refuse(v, -ENOTSUP, "thread %d has a user shadow stack: restoring it is "
+				 "not supported", t->tid);
 	if (t->securebits != cr->securebits || t->no_new_privs != cr->no_new_privs)
 		return ps_refuse(v, -ENOTSUP, "thread %d's securebits %#x and no_new_privs %d differ "
 				 "from the main thread's (%#x, %d): per-thread credentials are not "
@@ -376,6 +386,21 @@ static int restore_sched(struct ps_rctx *c, const struct ps_thread_attrs *t)
 	return call_ok(ps_rcall(c, what, SYS_sched_setattr, 0, addr, 0, 0, 0, 0));
 }
 
+/* The CPUs the thread may run on; the kernel keeps those of them the
+ * cpuset allows, and fails (EINVAL) when that leaves none. */
+static int restore_affinity(struct ps_rctx *c, const struct ps_thread_attrs *t)
+{
+	uint64_t addr = ps_rput(c, 0, t->cpus, sizeof(t->cpus));
+	char what[96];
+
+	if (!addr)
+		return -EIO;
+	snprintf(what, sizeof(what), "thread %d: sched_setaffinity(CPUs %#llx...)", t->tid,
+		 (unsigned long long)t->cpus[0]);
+	return call_ok(ps_rcall(c, what, SYS_sched_setaffinity, 0, sizeof(t->cpus), addr, 0, 0,
+				0));
+}
+
 /* Only when it differs from the stub's: an io priority never set follows
  * the nice value, and setting the one it reads now would pin it. */
 static int restore_ioprio(struct ps_rctx *c, const struct ps_thread_attrs *t)
@@ -464,6 +489,8 @@ int ps_restore_thread_attributes(struct ps_rctx *c, const struct ps_thread *t)
 			      0));
 	if (!rc)
 		rc = restore_ioprio(c, ta);
+	if (!rc)
+		rc = restore_affinity(c, ta);
 	if (!rc)
 		rc = restore_speculation(c, ta);
 	if (!rc)

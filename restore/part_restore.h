@@ -65,13 +65,13 @@ int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t);
 
 /* attributes: restore/attributes.c */
 /* Refuses what cannot be set again (IO flusher, core cookie, syscall user
- * dispatch, per-thread credentials) and, for a non-root caller, what it
+ * dispatch, NUMA policy, shadow stack, LAM, per-thread credentials) and, for a non-root caller, what it
  * could not set itself (nice, real-time, loginuid, oom_score_adj < 0). */
 int ps_validate_attributes(const struct ps_check *v);
 /* oom_score_adj, coredump_filter, autogroup nice, loginuid, THP, child
  * subreaper, memory merge, membarrier registrations, AMX permission. */
 int ps_restore_process_attributes(struct ps_rctx *c);
-/* Timer slack, io priority, speculation, MCE kill, TSC, CPUID, nice and
+/* Timer slack, io priority, CPU affinity, speculation, MCE kill, TSC, CPUID, nice and
  * scheduling, run in the thread, before the credentials. */
 int ps_restore_thread_attributes(struct ps_rctx *c, const struct ps_thread *t);
 /* The parent-death signal, which a change of credentials clears. */

@@ -49,6 +49,7 @@ struct sched_attr {
 #define PR_SET_SYSCALL_USER_DISPATCH_NR 59
 
 static volatile sig_atomic_t verify_requested;
+static int first_cpu, last_cpu;   /* the main thread runs on the first, thread 2 on the last */
 static char sud_selector;     /* SYSCALL_DISPATCH_FILTER_ALLOW */
 static int to_worker[2], from_worker[2];
 static pid_t worker_tid;
@@ -105,6 +106,25 @@ static int autogroup_nice(void)
 	return nice;
 }
 
+/* Pin the calling thread to one CPU. */
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Whether the calling thread may run on exactly that CPU. */
+static int pinned_to(int cpu)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1 &&
+	       CPU_ISSET(cpu, &set);
+}
+
 static int get_sched(struct sched_attr *at)
 {
 	memset(at, 0, sizeof(*at));
@@ -129,6 +149,8 @@ static void worker_check(char *why)
 	else if (have.uclamp && (at.sched_util_min != 100 || at.sched_util_max != 800))
 		snprintf(why, WHY_LEN, "thread 2: util clamps %u..%u, want 100..800",
 			 at.sched_util_min, at.sched_util_max);
+	else if (!pinned_to(last_cpu))
+		snprintf(why, WHY_LEN, "thread 2: not pinned to CPU %d alone", last_cpu);
 	else if (prctl(PR_GET_TIMERSLACK) != 777777)
 		snprintf(why, WHY_LEN, "thread 2: timer slack %d, want 777777", prctl(PR_GET_TIMERSLACK));
 	else if (syscall(SYS_ioprio_get, 1, 0) != IOPRIO(2, 7))
@@ -157,6 +179,7 @@ static int worker_setup(char *why)
 	at.sched_util_max = 800;
 	have.uclamp = syscall(SYS_sched_setattr, 0, &at, 0) == 0;
 	CHECK_WHY(prctl(PR_SET_TIMERSLACK, 777777UL) < 0, "thread 2: timer slack: %s", strerror(errno));
+	CHECK_WHY(pin(last_cpu) < 0, "thread 2: affinity: %s", strerror(errno));
 	CHECK_WHY(syscall(SYS_ioprio_set, 1, 0, IOPRIO(2, 7)) < 0, "thread 2: ioprio: %s", strerror(errno));
 	CHECK_WHY(prctl(PR_SET_PDEATHSIG, SIGURG) < 0, "thread 2: pdeathsig: %s", strerror(errno));
 	CHECK_WHY(prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0) < 0,
@@ -213,6 +236,15 @@ static int setup_process(char *why)
 
 static int setup_main_thread(char *why)
 {
+	cpu_set_t set;
+
+	CHECK_WHY(sched_getaffinity(0, sizeof(set), &set) < 0, "affinity: %s", strerror(errno));
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			last_cpu = cpu;
+	for (first_cpu = 0; !CPU_ISSET(first_cpu, &set); first_cpu++)
+		;
+	CHECK_WHY(pin(first_cpu) < 0, "affinity: %s", strerror(errno));
 	CHECK_WHY(setpriority(PRIO_PROCESS, 0, 3) < 0, "nice: %s", strerror(errno));
 	CHECK_WHY(prctl(PR_SET_TIMERSLACK, 123456UL) < 0, "timer slack: %s", strerror(errno));
 	CHECK_WHY(prctl(PR_SET_PDEATHSIG, SIGWINCH) < 0, "pdeathsig: %s", strerror(errno));
@@ -262,6 +294,7 @@ static int check_main_thread(char *why)
 
 	CHECK_WHY(get_sched(&at) < 0 || at.sched_policy != SCHED_OTHER || at.sched_nice != 3,
 		  "main thread: policy %u nice %d, want SCHED_OTHER 3", at.sched_policy, at.sched_nice);
+	CHECK_WHY(!pinned_to(first_cpu), "main thread: not pinned to CPU %d alone", first_cpu);
 	CHECK_WHY(prctl(PR_GET_TIMERSLACK) != 123456, "main thread: timer slack %d, want 123456",
 		  prctl(PR_GET_TIMERSLACK));
 	CHECK_WHY(prctl(PR_GET_PDEATHSIG, &sig) || sig != SIGWINCH, "main thread: pdeathsig %d", sig);
