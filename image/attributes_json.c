@@ -20,6 +20,9 @@ static const struct ps_name policies[] = {
 #define SCHED_FLAGS_KNOWN 0x7fULL
 #define MEMBARRIER_KNOWN ((1U << 4) | (1U << 6) | (1U << 8))
 #define XCOMP_KNOWN 0xffffffffffffffffULL
+/* Securebits 0-11: the six of capabilities and their locks, and Linux
+ * 6.14's exec restrictions and their locks. */
+#define SECUREBITS_KNOWN 0xfff
 
 /* ---- encoding ---- */
 
@@ -235,7 +238,7 @@ static int decode_thread(const json_t *j, struct ps_thread_attrs *t, struct ps_j
 	    ps_jget_count(j, "timerslack_ns", &t->timerslack_ns, e) ||
 	    get_int(j, "pdeathsig", 0, PS_NSIG, &t->pdeathsig, e) ||
 	    decode_speculation(j, t->spec, e) ||
-	    get_hex32(j, "securebits", 0xff, &t->securebits, e) ||
+	    get_hex32(j, "securebits", SECUREBITS_KNOWN, &t->securebits, e) ||
 	    ps_jget_bool(j, "no_new_privs", &t->no_new_privs, e) ||
 	    get_int(j, "mce_kill", 0, 2, &t->mce_kill, e) ||
 	    get_int(j, "tsc", 0, 2, &t->tsc, e) ||
@@ -266,6 +269,9 @@ static int decode_process(const json_t *j, struct ps_attributes *a, struct ps_je
 	    ps_jget_hex(o, "untag_mask", UINT64_MAX, &a->untag_mask, e))
 		return -EINVAL;
 	a->loginuid = (uint32_t)loginuid;
+	if (a->membarrier & ~MEMBARRIER_KNOWN)
+		return ps_jerr_fail(e, "process: membarrier %#x holds registrations procsnap does "
+				    "not know", (unsigned)a->membarrier);
 	return 0;
 }
 
