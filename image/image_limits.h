@@ -44,7 +44,7 @@
  * The memory is estimated before parsing from what the text holds (see
  * ps_json_load); a real file's estimate is 5 to 15 times its size. */
 
-#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163844 files of < 128 bytes */
+#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163845 files of < 128 bytes */
 #define PS_MAX_IMAGE_JSON_MEMORY (256 << 20)    /* of ~1 KiB each */
 #define PS_MAX_PROCESS_JSON_SIZE (64 << 20)     /* argv and environ, escaped */
 #define PS_MAX_PROCESS_JSON_MEMORY (256 << 20)
@@ -56,7 +56,7 @@
 #define PS_MAX_MAPS_JSON_MEMORY (768 << 20)     /* of ~6 KiB, and the runs */
 #define PS_MAX_FDS_JSON_SIZE (128 << 20)        /* 65536 fds of < 2 KiB */
 #define PS_MAX_FDS_JSON_MEMORY (768 << 20)      /* of ~9 KiB (sockets) */
-#define PS_MAX_ATTRIBUTES_JSON_SIZE (16 << 20)  /* 32768 threads of < 512 bytes */
-#define PS_MAX_ATTRIBUTES_JSON_MEMORY (128 << 20) /* of ~4 KiB each */
+#define PS_MAX_ATTRIBUTES_JSON_SIZE (48 << 20)  /* 32768 threads of < 1.5 KiB */
+#define PS_MAX_ATTRIBUTES_JSON_MEMORY (512 << 20) /* of ~12 KiB each */
 
 #endif
