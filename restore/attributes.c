@@ -104,14 +104,27 @@ static int check_process(const struct ps_check *v)
 	return 0;
 }
 
+/* The soft limit res will have once restored for a non-root caller: the
+ * image's, clamped to the hard limit the stub inherits from procsnap
+ * (caller mode cannot raise a hard limit). */
+static uint64_t restored_limit(const struct ps_check *v, int res)
+{
+	uint64_t want = v->m->proc.rlimits[res].cur;
+	struct rlimit own;
+
+	if (getrlimit(res, &own) == 0 && own.rlim_max != RLIM_INFINITY && own.rlim_max < want)
+		return own.rlim_max;
+	return want;
+}
+
 /* What an unprivileged process may set of its own scheduling (the
  * kernel's rules: RLIMIT_NICE and RLIMIT_RTPRIO bound nice and real-time
  * priority; SCHED_DEADLINE needs CAP_SYS_NICE). */
 static int check_sched_unprivileged(const struct ps_check *v, const struct ps_thread_attrs *t)
 {
 	const struct ps_sched *s = &t->sched;
-	uint64_t nice_lim = v->m->proc.rlimits[RLIMIT_NICE].cur;
-	uint64_t rt_lim = v->m->proc.rlimits[RLIMIT_RTPRIO].cur;
+	uint64_t nice_lim = restored_limit(v, RLIMIT_NICE);
+	uint64_t rt_lim = restored_limit(v, RLIMIT_RTPRIO);
 
 	if (s->policy == SCHED_DEADLINE_NR)
 		return ps_refuse(v, -EPERM, "thread %d runs SCHED_DEADLINE: only root may restore it",
