@@ -1045,6 +1045,7 @@ static void free_attributes_model(struct ps_model *m)
 START_TEST(test_attributes_roundtrip)
 {
 	struct ps_model in = { 0 }, out = { 0 };
+	struct ps_thread_attrs *decoded;
 	char err[256] = "";
 	json_t *j;
 
@@ -1062,13 +1063,13 @@ START_TEST(test_attributes_roundtrip)
 				sizeof(struct ps_thread_attrs)), 0);
 	ck_assert_int_eq(memcmp(&in.attrs.threads[0], &out.attrs.threads[1],
 				sizeof(struct ps_thread_attrs)), 0);
+	decoded = out.attrs.threads;
 	out.attrs.threads = in.attrs.threads;
 	ck_assert_int_eq(memcmp(&in.attrs, &out.attrs, sizeof(in.attrs)), 0);
-	out.attrs.threads = NULL;
 	json_decref(j);
 	free_attributes_model(&in);
 	free(out.threads);
-	free(out.attrs.threads);
+	free(decoded);
 }
 END_TEST
 
