@@ -16,7 +16,8 @@ MAX_THREADS_KEPT=2   # registers files kept per image: the rest are alike
 T=$TARGETS
 rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_signals_handlers" \
 	"$T/restore_timers" "$T/restore_fd_file" "$T/restore_fd_anon" "$T/restore_fd_unix" \
-	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits"
+	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits" \
+	"$T/restore_attributes"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -80,4 +81,5 @@ image tcp "$T/restore_fd_inet" "$PS_TMP/tcp.results" established   # unsupported
 image ptmx "$T/restore_fd_pipe" "$PS_TMP/ptmx.results" ptmx
 image gone "$T/restore_memory_gone_maps" "$PS_TMP/gone.results" "$PS_TMP/gone"
 image epoll "$T/waits" "$PS_TMP/fifo"
+image attributes "$T/restore_attributes" "$PS_TMP/attributes.results" mdwe
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"
