@@ -341,9 +341,33 @@ static int remote_mempolicy(struct ps_remote *r, uint64_t scratch, int *mode, ch
 	return 0;
 }
 
+/* PR_SCHED_CORE_GET(tid 0 = this thread, PIDTYPE_PID = 0, the cookie's
+ * address, its fifth argument): EINVAL without core scheduling, which
+ * means no cookie. */
+static int remote_core_cookie(struct ps_remote *r, uint64_t scratch, uint64_t *cookie,
+			      char *err, size_t errlen)
+{
+	uint64_t args[6] = { PR_SCHED_CORE, PS_PR_SCHED_CORE_GET, 0, 0, scratch, 0 };
+	struct iovec local = { cookie, sizeof(*cookie) }, remote = { (void *)scratch, sizeof(*cookie) };
+	long ret;
+	int e;
+
+	*cookie = 0;
+	if (process_vm_writev(r->tid, &local, 1, &remote, 1, 0) != sizeof(*cookie))
+		return ps_fail(err, errlen, -EIO, "clearing the scratch area of thread %d: %s",
+			       r->tid, strerror(errno));
+	e = ps_remote_syscall(r, SYS_prctl, args, &ret, err, errlen);
+	if (e == 0 && ret == 0 &&
+	    process_vm_readv(r->tid, &local, 1, &remote, 1, 0) != sizeof(*cookie))
+		return ps_fail(err, errlen, -EIO, "reading thread %d's core scheduling cookie: %s",
+			       r->tid, strerror(errno));
+	return e;
+}
+
 static int remote_thread(struct ps_remote *r, uint64_t scratch, struct ps_thread_attrs *t,
 			 char *err, size_t errlen)
 {
+	int securebits = 0;
 	long ret;
 	int e = remote_get(r, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, &ret,
 			   "prctl(PR_GET_TIMERSLACK)", err, errlen);
@@ -358,8 +382,9 @@ static int remote_thread(struct ps_remote *r, uint64_t scratch, struct ps_thread
 	if (e == 0)
 		e = remote_mempolicy(r, scratch, &t->mempolicy, err, errlen);
 	if (e == 0)
-		e = remote_value(r, PR_GET_SECUREBITS, 0, (int *)&t->securebits,
-				 "prctl(PR_GET_SECUREBITS)", err, errlen);
+		e = remote_value(r, PR_GET_SECUREBITS, 0, &securebits, "prctl(PR_GET_SECUREBITS)",
+				 err, errlen);
+	t->securebits = (uint32_t)securebits;
 	if (e == 0)
 		e = remote_value(r, PR_GET_NO_NEW_PRIVS, 0, &t->no_new_privs,
 				 "prctl(PR_GET_NO_NEW_PRIVS)", err, errlen);
@@ -374,19 +399,8 @@ static int remote_thread(struct ps_remote *r, uint64_t scratch, struct ps_thread
 			       "arch_prctl(ARCH_GET_CPUID)", err, errlen);
 	if (e == 0)
 		t->cpuid = ret < 0 ? 1 : (int)ret;
-	/* PR_SCHED_CORE_GET(tid 0 = this thread, PIDTYPE_PID = 0, the cookie's
-	 * address): EINVAL without core scheduling, which means no cookie. */
-	if (e == 0) {
-		uint64_t args[6] = { PR_SCHED_CORE, PS_PR_SCHED_CORE_GET, 0, 0, scratch, 0 };
-		struct iovec local = { &t->core_cookie, 8 }, remote = { (void *)scratch, 8 };
-
-		t->core_cookie = 0;
-		process_vm_writev(r->tid, &local, 1, &remote, 1, 0);
-		e = ps_remote_syscall(r, SYS_prctl, args, &ret, err, errlen);
-		if (e == 0 && ret == 0 && process_vm_readv(r->tid, &local, 1, &remote, 1, 0) != 8)
-			e = ps_fail(err, errlen, -EIO, "reading thread %d's core scheduling cookie: %s",
-				    r->tid, strerror(errno));
-	}
+	if (e == 0)
+		e = remote_core_cookie(r, scratch, &t->core_cookie, err, errlen);
 	return e;
 }
 

@@ -266,36 +266,39 @@ static int restore_membarrier(struct ps_rctx *c, uint32_t regs)
 	return 0;
 }
 
-/* ARCH_REQ_XCOMP_PERM takes one dynamic feature (AMX's tile data, 18) at
- * a time and grants the ones it depends on with it. */
-static int restore_xcomp(struct ps_rctx *c, uint64_t want)
+/* The stub's ARCH_GET_XCOMP_PERM, through the scratch area. */
+static int get_xcomp(struct ps_rctx *c, uint64_t *have)
 {
-	uint64_t have = 0, addr = ps_rput(c, 0, &have, sizeof(have));
+	uint64_t addr = ps_rput(c, 0, have, sizeof(*have));
 	long rc;
 
 	if (!addr)
 		return -EIO;
 	rc = ps_rcall(c, "arch_prctl(ARCH_GET_XCOMP_PERM)", SYS_arch_prctl, PS_ARCH_GET_XCOMP_PERM,
 		      addr, 0, 0, 0, 0);
-	if (rc < 0 || (rc = ps_rget(c, addr, &have, sizeof(have))) < 0)
-		return (int)rc;
-	for (int bit = 0; bit < 64; bit++) {
+	return rc < 0 ? (int)rc : ps_rget(c, addr, have, sizeof(*have));
+}
+
+/* ARCH_REQ_XCOMP_PERM takes one dynamic feature (AMX's tile data, 18) at
+ * a time and grants the ones it depends on with it: asked for each
+ * feature still missing, in order. */
+static int restore_xcomp(struct ps_rctx *c, uint64_t want)
+{
+	uint64_t have = 0;
+	int rc = get_xcomp(c, &have);
+
+	for (int bit = 0; rc == 0 && bit < 64; bit++) {
 		char what[64];
 
 		if (!(want & ~have & (1ULL << bit)))
 			continue;
 		snprintf(what, sizeof(what), "arch_prctl(ARCH_REQ_XCOMP_PERM, %d)", bit);
-		rc = ps_rcall(c, what, SYS_arch_prctl, PS_ARCH_REQ_XCOMP_PERM, (uint64_t)bit, 0, 0,
-			      0, 0);
-		if (rc < 0)
-			return (int)rc;
-		ps_rget(c, addr, &have, sizeof(have));
-		rc = ps_rcall(c, "arch_prctl(ARCH_GET_XCOMP_PERM)", SYS_arch_prctl,
-			      PS_ARCH_GET_XCOMP_PERM, addr, 0, 0, 0, 0);
-		if (rc < 0 || (rc = ps_rget(c, addr, &have, sizeof(have))) < 0)
-			return (int)rc;
+		rc = call_ok(ps_rcall(c, what, SYS_arch_prctl, PS_ARCH_REQ_XCOMP_PERM, (uint64_t)bit,
+				      0, 0, 0, 0));
+		if (rc == 0)
+			rc = get_xcomp(c, &have);
 	}
-	return 0;
+	return rc;
 }
 
 static int restore_process_files(struct ps_rctx *c, const struct ps_attributes *a)
