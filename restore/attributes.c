@@ -360,6 +360,31 @@ int ps_restore_mdwe(struct ps_rctx *c)
 
 /* ---- each thread's, in the thread, before the credentials ---- */
 
+/* For a fair policy, sched_runtime is the thread's time slice (Linux
+ * 6.12), which sched_getattr reports even when it is the default: a
+ * runtime equal to the stub's is passed as 0 (the default), so that it is
+ * not pinned as a slice of the thread's own choosing. */
+static int fair_runtime(struct ps_rctx *c, const struct ps_sched *s, uint64_t *runtime)
+{
+	struct sched_attr now;
+	uint64_t addr;
+	long rc;
+
+	*runtime = s->runtime;
+	if (s->policy == SCHED_DEADLINE_NR || !s->runtime)
+		return 0;
+	memset(&now, 0, sizeof(now));
+	addr = ps_rput(c, 0, &now, sizeof(now));
+	if (!addr)
+		return -EIO;
+	rc = ps_rcall(c, "sched_getattr", SYS_sched_getattr, 0, addr, sizeof(now), 0, 0, 0);
+	if (rc == 0)
+		rc = ps_rget(c, addr, &now, sizeof(now));
+	if (rc == 0 && now.sched_runtime == s->runtime)
+		*runtime = 0;
+	return call_ok(rc);
+}
+
 /*
  * The timer slack first: the kernel ignores PR_SET_TIMERSLACK in a
  * real-time or deadline thread. Then nice with setpriority (sched_setattr
@@ -371,10 +396,13 @@ static int restore_sched(struct ps_rctx *c, const struct ps_thread_attrs *t)
 {
 	const struct ps_sched *s = &t->sched;
 	struct sched_attr at;
+	uint64_t addr, runtime;
 	char what[96];
-	uint64_t addr;
 	long rc;
 
+	rc = fair_runtime(c, s, &runtime);
+	if (rc < 0)
+		return (int)rc;
 	snprintf(what, sizeof(what), "thread %d: setpriority(nice %d)", t->tid, s->nice);
 	rc = ps_rcall(c, what, SYS_setpriority, PRIO_PROCESS, 0, (uint64_t)(int64_t)s->nice, 0, 0,
 		      0);
@@ -386,7 +414,7 @@ static int restore_sched(struct ps_rctx *c, const struct ps_thread_attrs *t)
 	at.sched_flags = s->flags & PS_SCHED_FLAG_RESET_ON_FORK;
 	at.sched_nice = s->nice;
 	at.sched_priority = s->priority;
-	at.sched_runtime = s->runtime;
+	at.sched_runtime = runtime;
 	at.sched_deadline = s->deadline;
 	at.sched_period = s->period;
 	if (s->util_min != 0 || s->util_max != PS_SCHED_UTIL_MAX) {

@@ -57,8 +57,9 @@ static pid_t worker_tid;
 /* What this kernel and machine let the target set (the rest is skipped,
  * and named in the READY line). */
 static struct {
-	int spec, cpuid, amx, merge, autogroup, loginuid, uclamp, mdwe;
+	int spec, cpuid, amx, merge, autogroup, loginuid, uclamp, mdwe, slice;
 } have;
+static uint64_t main_slice;   /* the main thread's default time slice (sched_runtime) */
 
 static void on_usr2(int sig)
 {
@@ -146,6 +147,9 @@ static void worker_check(char *why)
 		snprintf(why, WHY_LEN, "thread 2: policy %u nice %d flags %#llx, want SCHED_BATCH, "
 			 "7, reset-on-fork", at.sched_policy, at.sched_nice,
 			 (unsigned long long)at.sched_flags);
+	else if (have.slice && at.sched_runtime != 3000000)
+		snprintf(why, WHY_LEN, "thread 2: time slice %llu ns, want 3000000",
+			 (unsigned long long)at.sched_runtime);
 	else if (have.uclamp && (at.sched_util_min != 100 || at.sched_util_max != 800))
 		snprintf(why, WHY_LEN, "thread 2: util clamps %u..%u, want 100..800",
 			 at.sched_util_min, at.sched_util_max);
@@ -170,10 +174,13 @@ static void worker_check(char *why)
 static int worker_setup(char *why)
 {
 	struct sched_attr at = { .size = sizeof(at), .sched_policy = SCHED_BATCH,
-				 .sched_flags = SCHED_FLAG_RESET_ON_FORK, .sched_nice = 7 };
+				 .sched_flags = SCHED_FLAG_RESET_ON_FORK, .sched_nice = 7,
+				 .sched_runtime = 3000000 };
 
 	CHECK_WHY(syscall(SYS_sched_setattr, 0, &at, 0) < 0, "thread 2: sched_setattr: %s",
 		  strerror(errno));
+	/* A time slice of its own (sched_runtime of a fair thread: Linux 6.12). */
+	have.slice = get_sched(&at) == 0 && at.sched_runtime == 3000000;
 	at.sched_flags |= SCHED_FLAG_UTIL_CLAMP;
 	at.sched_util_min = 100;
 	at.sched_util_max = 800;
@@ -245,7 +252,11 @@ static int setup_main_thread(char *why)
 	for (first_cpu = 0; !CPU_ISSET(first_cpu, &set); first_cpu++)
 		;
 	CHECK_WHY(pin(first_cpu) < 0, "affinity: %s", strerror(errno));
+	struct sched_attr at;
+
 	CHECK_WHY(setpriority(PRIO_PROCESS, 0, 3) < 0, "nice: %s", strerror(errno));
+	CHECK_WHY(get_sched(&at) < 0, "sched_getattr: %s", strerror(errno));
+	main_slice = at.sched_runtime;
 	CHECK_WHY(prctl(PR_SET_TIMERSLACK, 123456UL) < 0, "timer slack: %s", strerror(errno));
 	CHECK_WHY(prctl(PR_SET_PDEATHSIG, SIGWINCH) < 0, "pdeathsig: %s", strerror(errno));
 	CHECK_WHY(syscall(SYS_ioprio_set, 1, 0, IOPRIO(3, 0)) < 0, "ioprio idle: %s", strerror(errno));
@@ -294,6 +305,8 @@ static int check_main_thread(char *why)
 
 	CHECK_WHY(get_sched(&at) < 0 || at.sched_policy != SCHED_OTHER || at.sched_nice != 3,
 		  "main thread: policy %u nice %d, want SCHED_OTHER 3", at.sched_policy, at.sched_nice);
+	CHECK_WHY(at.sched_runtime != main_slice, "main thread: time slice %llu ns, want %llu",
+		  (unsigned long long)at.sched_runtime, (unsigned long long)main_slice);
 	CHECK_WHY(!pinned_to(first_cpu), "main thread: not pinned to CPU %d alone", first_cpu);
 	CHECK_WHY(prctl(PR_GET_TIMERSLACK) != 123456, "main thread: timer slack %d, want 123456",
 		  prctl(PR_GET_TIMERSLACK));
@@ -355,8 +368,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("READY pid=%d tid2=%d spec=%d cpuid=%d amx=%d merge=%d autogroup=%d loginuid=%d "
-	       "uclamp=%d mdwe=%d\n", getpid(), worker_tid, have.spec, have.cpuid, have.amx,
-	       have.merge, have.autogroup, have.loginuid, have.uclamp, have.mdwe);
+	       "uclamp=%d mdwe=%d slice=%d\n", getpid(), worker_tid, have.spec, have.cpuid,
+	       have.amx, have.merge, have.autogroup, have.loginuid, have.uclamp, have.mdwe,
+	       have.slice);
 	fflush(stdout);
 	serve_verify(&verify_requested, verify, argv[1]);
 }
