@@ -435,6 +435,7 @@ static int remote_membarrier(struct ps_remote *r, uint32_t *regs, char *err, siz
 static int remote_process(struct ps_remote *r, uint64_t scratch, struct ps_attributes *a,
 			  char *err, size_t errlen)
 {
+	long ret;
 	int e = remote_value(r, PR_GET_THP_DISABLE, 0, &a->thp_disable,
 			     "prctl(PR_GET_THP_DISABLE)", err, errlen);
 
@@ -449,6 +450,14 @@ static int remote_process(struct ps_remote *r, uint64_t scratch, struct ps_attri
 		e = remote_value(r, PS_PR_GET_MDWE, -1, &a->mdwe, "prctl(PR_GET_MDWE)", err, errlen);
 	if (e == 0)
 		e = remote_membarrier(r, &a->membarrier, err, errlen);
+	/* Linux 6.17: the size of the process's private futex hash (0: the
+	 * global one, which a single-threaded process uses until it has a
+	 * second thread). */
+	if (e == 0)
+		e = remote_get(r, SYS_prctl, PS_PR_FUTEX_HASH, PS_PR_FUTEX_HASH_GET_SLOTS, 0, &ret,
+			       "prctl(PR_FUTEX_HASH_GET_SLOTS)", err, errlen);
+	if (e == 0)
+		a->futex_slots = ret < 0 ? -1 : (int)ret;
 	if (e == 0)
 		e = remote_get_into(r, SYS_arch_prctl, PS_ARCH_GET_XCOMP_PERM, scratch,
 				    &a->xcomp_perm, sizeof(uint64_t),

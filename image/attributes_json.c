@@ -96,6 +96,7 @@ static json_t *encode_process(const struct ps_attributes *a)
 	rc |= json_object_set_new(o, "membarrier", ps_json_hex(a->membarrier));
 	rc |= json_object_set_new(o, "xcomp_perm", ps_json_hex(a->xcomp_perm));
 	rc |= json_object_set_new(o, "untag_mask", ps_json_hex(a->untag_mask));
+	rc |= json_object_set_new(o, "futex_slots", json_integer(a->futex_slots));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -266,7 +267,8 @@ static int decode_process(const json_t *j, struct ps_attributes *a, struct ps_je
 	    get_int(o, "mdwe", -1, 3, &a->mdwe, e) ||
 	    get_hex32(o, "membarrier", MEMBARRIER_KNOWN, &a->membarrier, e) ||
 	    ps_jget_hex(o, "xcomp_perm", XCOMP_KNOWN, &a->xcomp_perm, e) ||
-	    ps_jget_hex(o, "untag_mask", UINT64_MAX, &a->untag_mask, e))
+	    ps_jget_hex(o, "untag_mask", UINT64_MAX, &a->untag_mask, e) ||
+	    get_int(o, "futex_slots", -1, 1 << 30, &a->futex_slots, e))
 		return -EINVAL;
 	a->loginuid = (uint32_t)loginuid;
 	if (a->membarrier & ~MEMBARRIER_KNOWN)

@@ -411,6 +411,7 @@ struct ps_attributes {
 	uint32_t membarrier;           /* registrations, MEMBARRIER_CMD_REGISTER_* bits */
 	uint64_t xcomp_perm;           /* ARCH_GET_XCOMP_PERM */
 	uint64_t untag_mask;           /* status untag_mask: all ones without LAM */
+	int futex_slots;               /* PR_FUTEX_HASH_GET_SLOTS: 0 the global hash; -1 unknown */
 	struct ps_thread_attrs *threads;
 	size_t nthreads;
 };

@@ -301,6 +301,27 @@ static int restore_xcomp(struct ps_rctx *c, uint64_t want)
 	return rc;
 }
 
+/* The private futex hash's size, once the threads exist (the kernel makes
+ * a default one with the second thread): set only when it differs from
+ * the one the new process got, since a size set is no longer resized as
+ * threads come, and 0 (the global hash) is for good. The kernel replaces
+ * the hash when no futex operation uses the old one. */
+static int restore_futex_hash(struct ps_rctx *c, int slots)
+{
+	char what[64];
+	long now;
+
+	if (slots < 0)
+		return 0;
+	now = ps_rcall(c, "prctl(PR_FUTEX_HASH_GET_SLOTS)", SYS_prctl, PS_PR_FUTEX_HASH,
+		       PS_PR_FUTEX_HASH_GET_SLOTS, 0, 0, 0, 0);
+	if (now < 0 || now == slots)
+		return now < 0 ? (int)now : 0;
+	snprintf(what, sizeof(what), "prctl(PR_FUTEX_HASH_SET_SLOTS, %d)", slots);
+	return call_ok(ps_rcall(c, what, SYS_prctl, PS_PR_FUTEX_HASH, PS_PR_FUTEX_HASH_SET_SLOTS,
+				(uint64_t)slots, 0, 0, 0));
+}
+
 static int restore_process_files(struct ps_rctx *c, const struct ps_attributes *a)
 {
 	char text[32];
@@ -343,6 +364,8 @@ int ps_restore_process_attributes(struct ps_rctx *c)
 		rc = restore_membarrier(c, a->membarrier);
 	if (!rc)
 		rc = restore_xcomp(c, a->xcomp_perm);
+	if (!rc)
+		rc = restore_futex_hash(c, a->futex_slots);
 	return rc;
 }
 

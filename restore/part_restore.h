@@ -69,7 +69,8 @@ int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t);
  * could not set itself (nice, real-time, loginuid, oom_score_adj < 0). */
 int ps_validate_attributes(const struct ps_check *v);
 /* oom_score_adj, coredump_filter, autogroup nice, loginuid, THP, child
- * subreaper, memory merge, membarrier registrations, AMX permission. */
+ * subreaper, memory merge, membarrier registrations, AMX permission, the
+ * futex hash's size. */
 int ps_restore_process_attributes(struct ps_rctx *c);
 /* Timer slack, io priority, CPU affinity, speculation, MCE kill, TSC, CPUID, nice and
  * scheduling, run in the thread, before the credentials. */

@@ -47,6 +47,9 @@ struct sched_attr {
 #define SCHED_FLAG_UTIL_CLAMP 0x60
 
 #define PR_SET_SYSCALL_USER_DISPATCH_NR 59
+#define PR_FUTEX_HASH_NR 78
+#define FUTEX_HASH_SET_SLOTS 1
+#define FUTEX_HASH_GET_SLOTS 2
 
 static volatile sig_atomic_t verify_requested;
 static int first_cpu, last_cpu;   /* the main thread runs on the first, thread 2 on the last */
@@ -57,7 +60,7 @@ static pid_t worker_tid;
 /* What this kernel and machine let the target set (the rest is skipped,
  * and named in the READY line). */
 static struct {
-	int spec, cpuid, amx, merge, autogroup, loginuid, uclamp, mdwe, slice;
+	int spec, cpuid, amx, merge, autogroup, loginuid, uclamp, mdwe, slice, futex;
 } have;
 static uint64_t main_slice;   /* the main thread's default time slice (sched_runtime) */
 
@@ -124,6 +127,18 @@ static int pinned_to(int cpu)
 
 	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1 &&
 	       CPU_ISSET(cpu, &set);
+}
+
+/* The kernel replaces a futex hash once no futex operation uses the old
+ * one: wait up to a second for the size to read slots. */
+static int futex_slots_become(int slots)
+{
+	for (int i = 0; i < 100; i++) {
+		if (prctl(PR_FUTEX_HASH_NR, FUTEX_HASH_GET_SLOTS, 0, 0, 0) == slots)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
 }
 
 static int get_sched(struct sched_attr *at)
@@ -293,6 +308,8 @@ static int check_process(char *why)
 	CHECK_WHY(have.amx && (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM_NR, &perm) ||
 			       !(perm & (1ULL << XFEATURE_XTILEDATA))), "AMX permission lost: %#llx",
 		  (unsigned long long)perm);
+	CHECK_WHY(have.futex && !futex_slots_become(256), "futex hash has %d slots, want 256",
+		  prctl(PR_FUTEX_HASH_NR, FUTEX_HASH_GET_SLOTS, 0, 0, 0));
 	CHECK_WHY(have.mdwe && prctl(PR_GET_MDWE_NR, 0, 0, 0, 0) != 1, "MDWE is %d, want 1",
 		  prctl(PR_GET_MDWE_NR, 0, 0, 0, 0));
 	return 0;
@@ -358,6 +375,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup: %s\n", got);
 		return 1;
 	}
+	have.futex = prctl(PR_FUTEX_HASH_NR, FUTEX_HASH_SET_SLOTS, 256, 0, 0) == 0 &&
+		     futex_slots_become(256);
 	if (argc == 3 && strcmp(argv[2], "mdwe") == 0)
 		have.mdwe = prctl(PR_SET_MDWE_NR, 1, 0, 0, 0) == 0;
 	/* Syscall user dispatch on, every syscall allowed by the selector:
@@ -368,9 +387,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("READY pid=%d tid2=%d spec=%d cpuid=%d amx=%d merge=%d autogroup=%d loginuid=%d "
-	       "uclamp=%d mdwe=%d slice=%d\n", getpid(), worker_tid, have.spec, have.cpuid,
-	       have.amx, have.merge, have.autogroup, have.loginuid, have.uclamp, have.mdwe,
-	       have.slice);
+	       "uclamp=%d mdwe=%d slice=%d futex=%d\n", getpid(), worker_tid, have.spec,
+	       have.cpuid, have.amx, have.merge, have.autogroup, have.loginuid, have.uclamp,
+	       have.mdwe, have.slice, have.futex);
 	fflush(stdout);
 	serve_verify(&verify_requested, verify, argv[1]);
 }

@@ -1007,6 +1007,7 @@ static void fill_attributes(struct ps_model *m)
 	a->membarrier = 1U << 4 | 1U << 8;
 	a->xcomp_perm = 0x602e7;
 	a->untag_mask = UINT64_MAX;
+	a->futex_slots = 256;
 	a->threads = calloc(2, sizeof(*a->threads));
 	a->nthreads = 2;
 	for (int i = 0; i < 2; i++) {

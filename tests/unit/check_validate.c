@@ -464,6 +464,7 @@ static struct ps_thread_attrs *add_attributes(void)
 	a->coredump_filter = 0x33;
 	a->memory_merge = a->mdwe = -1;
 	a->untag_mask = UINT64_MAX;
+	a->futex_slots = -1;
 	a->threads = calloc(1, sizeof(*a->threads));
 	ck_assert_ptr_nonnull(a->threads);
 	a->nthreads = 1;
