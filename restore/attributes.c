@@ -90,10 +90,12 @@ static int check_process(const struct ps_check *v)
 		return ps_refuse(v, -ENOTSUP, "the process uses linear address masking (untag mask "
 				 "%#llx): restoring it is not supported",
 				 (unsigned long long)a->untag_mask);
-	if (v->uid && a->loginuid != (uint32_t)loginuid)
-		return ps_refuse(v, -EPERM, "loginuid %u differs from procsnap's (%u): setting it "
-				 "needs CAP_AUDIT_CONTROL, only root may restore it", a->loginuid,
-				 (uint32_t)loginuid);
+	/* The stub inherits procsnap's loginuid; the caller's own uid, which
+	 * its login gave its processes, names no one else in the audit log. */
+	if (v->uid && a->loginuid != (uint32_t)loginuid && a->loginuid != v->uid)
+		return ps_refuse(v, -EPERM, "loginuid %u is neither procsnap's (%u) nor yours: "
+				 "setting it needs CAP_AUDIT_CONTROL, only root may restore it",
+				 a->loginuid, (uint32_t)loginuid);
 	if (a->autogroup_nice && v->m->proc.sid != v->m->proc.pid)
 		return ps_refuse(v, -ENOTSUP, "autogroup nice %d belongs to the session of %d, "
 				 "which the restore does not make: setting it would change that "

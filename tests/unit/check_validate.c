@@ -549,7 +549,7 @@ START_TEST(test_attributes_caller)
 	expect_refused(validate_as(1000, 1000), fmt("thread %d has a real-time io priority", tid));
 	t->ioprio = 0;
 	g_m.attrs.loginuid = 4242;
-	expect_refused(validate_as(1000, 1000), "loginuid 4242 differs from procsnap's");
+	expect_refused(validate_as(1000, 1000), "loginuid 4242 is neither procsnap's");
 	g_m.attrs.loginuid = (uint32_t)-1;
 	g_m.attrs.oom_score_adj = -1;
 	expect_refused(validate_as(1000, 1000), "oom_score_adj -1 is below");
