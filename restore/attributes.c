@@ -20,7 +20,6 @@
 #define SCHED_FIFO_NR 1
 #define SCHED_RR_NR 2
 #define SCHED_DEADLINE_NR 6
-#define CAP_SYS_RESOURCE_BIT 24
 
 static const char *const spec_names[3] = {
 	"speculative store bypass", "indirect branch speculation", "L1D flush",
@@ -68,7 +67,7 @@ static int check_oom(const struct ps_check *v, const struct ps_attributes *a)
 {
 	long long own = proc_number("self/oom_score_adj", 0);
 
-	if (a->oom_score_adj < own && !own_cap(CAP_SYS_RESOURCE_BIT))
+	if (a->oom_score_adj < own && !own_cap(CAP_SYS_RESOURCE))
 		return ps_refuse(v, -EPERM, "oom_score_adj %d is below procsnap's own (%lld): "
 				 "lowering it needs CAP_SYS_RESOURCE, which procsnap lacks",
 				 a->oom_score_adj, own);
@@ -90,12 +89,15 @@ static int check_process(const struct ps_check *v)
 		return ps_refuse(v, -ENOTSUP, "the process uses linear address masking (untag mask "
 				 "%#llx): restoring it is not supported",
 				 (unsigned long long)a->untag_mask);
-	/* The stub inherits procsnap's loginuid; the caller's own uid, which
-	 * its login gave its processes, names no one else in the audit log. */
-	if (v->uid && a->loginuid != (uint32_t)loginuid && a->loginuid != v->uid)
-		return ps_refuse(v, -EPERM, "loginuid %u is neither procsnap's (%u) nor yours: "
-				 "setting it needs CAP_AUDIT_CONTROL, only root may restore it",
-				 a->loginuid, (uint32_t)loginuid);
+	/* The stub inherits procsnap's loginuid. A task may set its own
+	 * while it is unset, with no privilege; once set, a change needs
+	 * CAP_AUDIT_CONTROL. A non-root caller gets only procsnap's, or its
+	 * own uid (which its login gave its processes) over an unset one. */
+	if (v->uid && a->loginuid != (uint32_t)loginuid &&
+	    (a->loginuid != v->uid || (uint32_t)loginuid != (uint32_t)-1))
+		return ps_refuse(v, -EPERM, "loginuid %u is neither procsnap's (%u) nor yours over "
+				 "an unset one: setting it needs CAP_AUDIT_CONTROL, only root may "
+				 "restore it", a->loginuid, (uint32_t)loginuid);
 	if (a->autogroup_nice && v->m->proc.sid != v->m->proc.pid)
 		return ps_refuse(v, -ENOTSUP, "autogroup nice %d belongs to the session of %d, "
 				 "which the restore does not make: setting it would change that "
@@ -206,19 +208,22 @@ static int write_stub_file(struct ps_rctx *c, const char *name, const char *text
 }
 
 /* loginuid can only be written by the process itself (the kernel refuses
- * any other writer), so the stub opens its own; not at all when it
- * already has the image's (validation refused a change to a non-root
- * caller). */
-static int restore_loginuid(struct ps_rctx *c, uint32_t loginuid)
+ * any other writer), so the stub opens its own, in caller mode for a
+ * non-root caller (a process step): the kernel then allows only what
+ * needs no privilege, setting an unset one. Nothing when the stub already
+ * has the image's. */
+int ps_restore_loginuid(struct ps_rctx *c)
 {
 	static const char path[] = "/proc/self/loginuid";
+	uint32_t loginuid = c->m->attrs.loginuid;
 	char text[16], file[64];
 	uint64_t addr;
 	long fd;
 	int rc;
 
 	snprintf(file, sizeof(file), "%d/loginuid", c->pid);
-	if (proc_number(file, -1) == (long long)loginuid || access("/proc/self/loginuid", F_OK) < 0)
+	if (!c->m->attrs.present || proc_number(file, -1) == (long long)loginuid ||
+	    access("/proc/self/loginuid", F_OK) < 0)
 		return 0;
 	snprintf(text, sizeof(text), "%u", loginuid);
 	addr = ps_rput(c, 0, path, sizeof(path));
@@ -339,8 +344,6 @@ static int restore_process_files(struct ps_rctx *c, const struct ps_attributes *
 	snprintf(text, sizeof(text), "%d", a->autogroup_nice);
 	if (!rc && c->m->proc.sid == c->m->proc.pid && access("/proc/self/autogroup", F_OK) == 0)
 		rc = write_stub_file(c, "autogroup", text);
-	if (!rc)
-		rc = restore_loginuid(c, a->loginuid);
 	return rc;
 }
 

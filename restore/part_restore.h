@@ -68,7 +68,10 @@ int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t);
  * dispatch, NUMA policy, shadow stack, LAM, per-thread credentials) and, for a non-root caller, what it
  * could not set itself (nice, real-time, loginuid, oom_score_adj < 0). */
 int ps_validate_attributes(const struct ps_check *v);
-/* oom_score_adj, coredump_filter, autogroup nice, loginuid, THP, child
+/* The audit login uid, written by the stub itself: in caller mode, with
+ * the process attributes (restore/process.c). */
+int ps_restore_loginuid(struct ps_rctx *c);
+/* oom_score_adj, coredump_filter, autogroup nice, THP, child
  * subreaper, memory merge, membarrier registrations, AMX permission, the
  * futex hash's size. */
 int ps_restore_process_attributes(struct ps_rctx *c);

@@ -65,6 +65,7 @@ static const struct step process_steps[] = {
 	{ ps_layout_build, NULL },             /* memory */
 	{ ps_layout_set_mm, NULL },            /* memory, process's mm */
 	{ ps_restore_process_attrs, NULL },    /* process */
+	{ ps_restore_loginuid, NULL },         /* attributes: as the caller, who may set an unset one */
 	{ ps_restore_itimers, NULL },          /* timers: ITIMER_REAL runs from when it is armed */
 	{ ps_restore_sigactions, NULL },       /* signals */
 	{ ps_caller_leave, NULL },

@@ -527,11 +527,24 @@ START_TEST(test_attributes_refused)
 }
 END_TEST
 
+static uint32_t own_loginuid(void)
+{
+	FILE *f = fopen("/proc/self/loginuid", "r");
+	uint32_t v = (uint32_t)-1;
+
+	if (f) {
+		ck_assert_int_eq(fscanf(f, "%u", &v), 1);
+		fclose(f);
+	}
+	return v;
+}
+
 /* What a non-root caller could not set itself. */
 START_TEST(test_attributes_caller)
 {
 	struct ps_thread_attrs *t = add_attributes();
 	pid_t tid = t->tid;
+	int rc;
 
 	make_image_users();
 	t->sched.nice = -5;
@@ -550,6 +563,12 @@ START_TEST(test_attributes_caller)
 	t->ioprio = 0;
 	g_m.attrs.loginuid = 4242;
 	expect_refused(validate_as(1000, 1000), "loginuid 4242 is neither procsnap's");
+	g_m.attrs.loginuid = 1000;   /* the caller's: only over an unset one */
+	rc = validate_as(1000, 1000);
+	if (own_loginuid() == (uint32_t)-1)
+		ck_assert_msg(rc < 0 && !strstr(g_err, "loginuid"), "error \"%s\"", g_err);
+	else
+		expect_refused(rc, "loginuid 1000 is neither procsnap's");
 	g_m.attrs.loginuid = (uint32_t)-1;
 	g_m.attrs.oom_score_adj = -1;
 	expect_refused(validate_as(1000, 1000), "oom_score_adj -1 is below");
