@@ -93,4 +93,15 @@ int ps_capture_timers_proc(pid_t pid, struct ps_process *p, char *err, size_t er
 int ps_capture_timers_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
 			     size_t thread, char *err, size_t errlen);
 
+/* attributes: backend/attributes.c */
+/* oom_score_adj, loginuid, coredump_filter, autogroup nice from /proc;
+ * each thread's scheduling, io priority and syscall user dispatch. */
+int ps_capture_attributes(struct ps_capture *c, char *err, size_t errlen);
+/* Each thread's prctl settings (timer slack, parent-death signal,
+ * speculation, securebits, no_new_privs, MCE kill, TSC, IO flusher, CPUID,
+ * core cookie) and, in the main thread, the process's (THP, subreaper,
+ * memory merge, MDWE, membarrier registrations, AMX permission). */
+int ps_capture_attributes_remote(struct ps_remote *r, uint64_t scratch, struct ps_model *m,
+				 size_t thread, char *err, size_t errlen);
+
 #endif

@@ -58,6 +58,11 @@ json_t *ps_encode_signals_part(const struct ps_model *m, size_t thread);
 int ps_decode_signals_part(const json_t *j, struct ps_model *m, size_t thread,
 			   char *err, size_t errlen);
 
+json_t *ps_encode_attributes_part(const struct ps_model *m, size_t thread);
+/* Needs the registers part (every entry names a thread of it). */
+int ps_decode_attributes_part(const json_t *j, struct ps_model *m, size_t thread,
+			      char *err, size_t errlen);
+
 /* Serialize as procsnap writes every JSON file: 2-space indent, keys in
  * insertion order, trailing newline. malloc'd; *len is set. NULL on ENOMEM. */
 char *ps_json_dump(const json_t *j, size_t *len);

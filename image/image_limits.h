@@ -19,9 +19,9 @@
 #define PS_MAX_MAPPINGS 65536       /* vm.max_map_count is 65530 unless raised */
 #define PS_MAX_THREADS 32768        /* each thread's stack and guard page are two mappings */
 #define PS_MAX_FDS 65536            /* "tens of thousands": a busy server */
-/* The four JSON parts, a memory file per mapping, a registers file per
+/* The five JSON parts, a memory file per mapping, a registers file per
  * thread and a data file per fd. */
-#define PS_MAX_FILES (4 + PS_MAX_MAPPINGS + PS_MAX_THREADS + PS_MAX_FDS)
+#define PS_MAX_FILES (5 + PS_MAX_MAPPINGS + PS_MAX_THREADS + PS_MAX_FDS)
 #define PS_MAX_DATA_RUNS 262144     /* runs of saved pages, all mappings together */
 /* Queued signals, the shared queue and every thread's together: about what
  * RLIMIT_SIGPENDING allows a user by default. */
@@ -44,7 +44,7 @@
  * The memory is estimated before parsing from what the text holds (see
  * ps_json_load); a real file's estimate is 5 to 15 times its size. */
 
-#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163844 files of < 128 bytes */
+#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163845 files of < 128 bytes */
 #define PS_MAX_IMAGE_JSON_MEMORY (256 << 20)    /* of ~1 KiB each */
 #define PS_MAX_PROCESS_JSON_SIZE (64 << 20)     /* argv and environ, escaped */
 #define PS_MAX_PROCESS_JSON_MEMORY (256 << 20)
@@ -56,5 +56,7 @@
 #define PS_MAX_MAPS_JSON_MEMORY (768 << 20)     /* of ~6 KiB, and the runs */
 #define PS_MAX_FDS_JSON_SIZE (128 << 20)        /* 65536 fds of < 2 KiB */
 #define PS_MAX_FDS_JSON_MEMORY (768 << 20)      /* of ~9 KiB (sockets) */
+#define PS_MAX_ATTRIBUTES_JSON_SIZE (48 << 20)  /* 32768 threads of < 1.5 KiB */
+#define PS_MAX_ATTRIBUTES_JSON_MEMORY (512 << 20) /* of ~12 KiB each */
 
 #endif

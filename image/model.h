@@ -396,6 +396,61 @@ struct ps_fds {
 	size_t count;
 };
 
+/* ---- attributes.json ---- */
+
+/* A thread's scheduling as sched_getattr gave it (struct sched_attr). */
+struct ps_sched {
+	uint32_t policy;               /* SCHED_OTHER, _FIFO, _RR, _BATCH, _IDLE, _DEADLINE */
+	uint64_t flags;                /* SCHED_FLAG_RESET_ON_FORK, ... as the kernel reports */
+	int nice;                      /* -20..19 */
+	uint32_t priority;             /* real-time priority, 0 for the others */
+	uint64_t runtime, deadline, period;   /* SCHED_DEADLINE, in ns */
+	uint32_t util_min, util_max;   /* util clamps, 0..1024 */
+};
+
+#define PS_CPU_WORDS 16                /* CPU affinity masks: 1024 CPUs */
+
+/* What each thread set on itself (one per m->threads, same index). */
+struct ps_thread_attrs {
+	pid_t tid;
+	struct ps_sched sched;
+	uint64_t cpus[PS_CPU_WORDS];   /* sched_getaffinity(tid), bit n for CPU n */
+	int mempolicy;                 /* get_mempolicy mode: 0 MPOL_DEFAULT */
+	int shstk;                     /* status x86_Thread_features: shadow stack on */
+	uint32_t ioprio;               /* ioprio_get(IOPRIO_WHO_PROCESS, tid) */
+	uint64_t timerslack_ns;        /* PR_GET_TIMERSLACK */
+	int pdeathsig;                 /* PR_GET_PDEATHSIG */
+	int spec[3];                   /* PR_GET_SPECULATION_CTRL: store bypass, indirect
+	                                * branch, L1D flush; -1 when the kernel says EINVAL */
+	uint32_t securebits;           /* PR_GET_SECUREBITS of this thread */
+	int no_new_privs;              /* PR_GET_NO_NEW_PRIVS of this thread */
+	int mce_kill;                  /* PR_MCE_KILL_GET */
+	int tsc;                       /* PR_GET_TSC: PR_TSC_ENABLE or PR_TSC_SIGSEGV */
+	int io_flusher;                /* PR_GET_IO_FLUSHER */
+	int cpuid;                     /* ARCH_GET_CPUID: 1 cpuid allowed, 0 faults */
+	uint64_t core_cookie;          /* PR_SCHED_CORE_GET; 0 none */
+	uint64_t sud_mode;             /* syscall user dispatch: 0 off */
+};
+
+/* What the process set on itself beyond process.json (one per process). */
+struct ps_attributes {
+	int present;                   /* 0: the image has no attributes.json (older) */
+	int oom_score_adj;             /* /proc/<pid>/oom_score_adj, -1000..1000 */
+	uint32_t loginuid;             /* /proc/<pid>/loginuid; (uint32_t)-1 unset */
+	uint32_t coredump_filter;      /* /proc/<pid>/coredump_filter */
+	int autogroup_nice;            /* /proc/<pid>/autogroup's nice */
+	int thp_disable;               /* PR_GET_THP_DISABLE */
+	int child_subreaper;           /* PR_GET_CHILD_SUBREAPER */
+	int memory_merge;              /* PR_GET_MEMORY_MERGE; -1 unknown to the kernel */
+	int mdwe;                      /* PR_GET_MDWE flags; -1 unknown to the kernel */
+	uint32_t membarrier;           /* registrations, MEMBARRIER_CMD_REGISTER_* bits */
+	uint64_t xcomp_perm;           /* ARCH_GET_XCOMP_PERM */
+	uint64_t untag_mask;           /* status untag_mask: all ones without LAM */
+	int futex_slots;               /* PR_FUTEX_HASH_GET_SLOTS: 0 the global hash; -1 unknown */
+	struct ps_thread_attrs *threads;
+	size_t nthreads;
+};
+
 /* ---- image.json ---- */
 
 struct ps_image_file {
@@ -434,6 +489,7 @@ struct ps_model {
 	size_t nthreads;
 	struct ps_signals signals;
 	struct ps_fds fds;
+	struct ps_attributes attrs;
 };
 
 void ps_bytes_set(struct ps_bytes *b, const char *data, size_t len);

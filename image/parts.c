@@ -2,6 +2,7 @@
  * functions of its part in backend/, image/ and restore/. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/part_capture.h"
 #include "backend/fd_capture.h"
@@ -63,6 +64,12 @@ static void free_registers(struct ps_model *m)
 	free(m->threads);
 	m->threads = NULL;
 	m->nthreads = 0;
+}
+
+static void free_attributes(struct ps_model *m)
+{
+	free(m->attrs.threads);
+	memset(&m->attrs, 0, sizeof(m->attrs));
 }
 
 static void free_signals(struct ps_model *m)
@@ -139,6 +146,20 @@ const struct ps_part ps_parts[] = {
 		.decode = ps_decode_registers_part,
 		.validate = ps_validate_registers,
 		.free = free_registers,
+	},
+	{
+		/* After registers: its entries name the threads. */
+		.name = "attributes",
+		.file = "attributes.json",
+		.optional = 1,
+		.max_size = PS_MAX_ATTRIBUTES_JSON_SIZE,
+		.max_memory = PS_MAX_ATTRIBUTES_JSON_MEMORY,
+		.capture = ps_capture_attributes,
+		.capture_remote = ps_capture_attributes_remote,
+		.encode = ps_encode_attributes_part,
+		.decode = ps_decode_attributes_part,
+		.validate = ps_validate_attributes,
+		.free = free_attributes,
 	},
 };
 

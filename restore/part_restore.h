@@ -87,4 +87,24 @@ void ps_restart_fixup(struct user_regs_struct *regs);
  * exactly as it would have in the original process. */
 int ps_restore_final_regs(struct ps_rctx *c, const struct ps_thread *t);
 
+/* attributes: restore/attributes.c */
+/* Refuses what cannot be set again (IO flusher, core cookie, syscall user
+ * dispatch, NUMA policy, shadow stack, LAM, per-thread credentials) and, for a non-root caller, what it
+ * could not set itself (nice, real-time, loginuid, oom_score_adj < 0). */
+int ps_validate_attributes(const struct ps_check *v);
+/* The audit login uid, written by the stub itself: in caller mode, with
+ * the process attributes (restore/process.c). */
+int ps_restore_loginuid(struct ps_rctx *c);
+/* oom_score_adj, coredump_filter, autogroup nice, THP, child
+ * subreaper, memory merge, membarrier registrations, AMX permission, the
+ * futex hash's size. */
+int ps_restore_process_attributes(struct ps_rctx *c);
+/* Timer slack, io priority, CPU affinity, speculation, MCE kill, TSC, CPUID, nice and
+ * scheduling, run in the thread, before the credentials. */
+int ps_restore_thread_attributes(struct ps_rctx *c, const struct ps_thread *t);
+/* The parent-death signal, which a change of credentials clears. */
+int ps_restore_thread_pdeathsig(struct ps_rctx *c, const struct ps_thread *t);
+/* Memory-deny-write-execute, once no mapping will change any more. */
+int ps_restore_mdwe(struct ps_rctx *c);
+
 #endif

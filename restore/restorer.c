@@ -66,6 +66,7 @@ static const struct step process_steps[] = {
 	{ ps_restore_aio, NULL },              /* memory: rings where the layout left room */
 	{ ps_layout_set_mm, NULL },            /* memory, process's mm */
 	{ ps_restore_process_attrs, NULL },    /* process */
+	{ ps_restore_loginuid, NULL },         /* attributes: as the caller, who may set an unset one */
 	{ ps_restore_itimers, NULL },          /* timers: ITIMER_REAL runs from when it is armed */
 	{ ps_restore_sigactions, NULL },       /* signals */
 	{ ps_caller_leave, NULL },
@@ -82,8 +83,12 @@ static const struct step thread_steps[] = {
 	{ ps_restore_shared_pending, NULL },   /* signals */
 	{ NULL, ps_restore_thread_pending },   /* signals */
 	{ ps_restore_posix_timers, NULL },     /* timers: one may signal a thread */
+	{ ps_restore_process_attributes, NULL },  /* attributes: with root's rights, checked */
+	{ NULL, ps_restore_thread_attributes },   /* attributes: per thread, before creds */
 	{ NULL, creds_of },                    /* process */
+	{ NULL, ps_restore_thread_pdeathsig }, /* attributes: creds clear it */
 	{ ps_listen_unix_sockets, NULL },      /* fds */
+	{ ps_restore_mdwe, NULL },             /* attributes: no W+X mapping after it */
 	{ ps_layout_unmap_trampoline, NULL },  /* memory */
 	{ NULL, ps_restore_final_regs },       /* registers */
 };

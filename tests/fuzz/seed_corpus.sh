@@ -18,6 +18,7 @@ rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/rest
 	"$T/restore_timers" "$T/restore_fd_file" "$T/restore_fd_anon" "$T/restore_fd_unix" \
 	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits" \
 	"$T/restore_aio" "$T/restore_sysv_shm"
+	"$T/restore_attributes"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -85,4 +86,5 @@ image aio "$T/restore_aio" "$PS_TMP/aio.results" "$PS_TMP"
 sysv_key=$(printf '0x5f%06x' $(($$ & 0xffffff)))
 image sysv "$T/restore_sysv_shm" "$PS_TMP/sysv.results" "$sysv_key"
 ipcrm -M "$sysv_key"   # the live segment outlives its process
+image attributes "$T/restore_attributes" "$PS_TMP/attributes.results" mdwe
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"

@@ -1100,6 +1100,189 @@ START_TEST(test_reject_aio_sysv)
 	j = valid_aio_sysv();
 	set(json_object_get(item(j, "mappings", 1), "sysv"), "uid", json_integer(-1));
 	expect_reject(P_MAPS, j, "entry 1: sysv: field \"uid\"", NULL);
+/* ---- attributes.json ---- */
+
+/* Two threads (tids 100, 101), every attribute away from its default. */
+static void fill_attributes(struct ps_model *m)
+{
+	struct ps_attributes *a = &m->attrs;
+
+	m->threads = calloc(2, sizeof(*m->threads));
+	m->nthreads = 2;
+	m->threads[0].tid = 100;
+	m->threads[1].tid = 101;
+	a->present = 1;
+	a->oom_score_adj = -17;
+	a->loginuid = 4242;
+	a->coredump_filter = 0x3f;
+	a->autogroup_nice = 4;
+	a->thp_disable = 1;
+	a->child_subreaper = 1;
+	a->memory_merge = 1;
+	a->mdwe = 1;
+	a->membarrier = 1U << 4 | 1U << 8;
+	a->xcomp_perm = 0x602e7;
+	a->untag_mask = UINT64_MAX;
+	a->futex_slots = 256;
+	a->threads = calloc(2, sizeof(*a->threads));
+	a->nthreads = 2;
+	for (int i = 0; i < 2; i++) {
+		struct ps_thread_attrs *t = &a->threads[i];
+
+		t->tid = 100 + i;
+		t->sched = (struct ps_sched){ .policy = i ? 6 : 2, .flags = 1, .nice = -3 + i,
+					      .priority = i ? 0 : 42, .runtime = i ? 1000000 : 0,
+					      .deadline = i ? 5000000 : 0, .period = i ? 9000000 : 0,
+					      .util_min = 100, .util_max = 800 };
+		t->cpus[0] = 1ULL << i;
+		t->cpus[PS_CPU_WORDS - 1] = 1ULL << 63;
+		t->ioprio = (3 << 13) | i;
+		t->timerslack_ns = 123456 + (uint64_t)i;
+		t->pdeathsig = 28 + i;
+		t->spec[0] = 0x5;
+		t->spec[1] = -1;
+		t->spec[2] = 0x3;
+		t->securebits = 0x2f;
+		t->no_new_privs = 1;
+		t->mce_kill = i;
+		t->tsc = 2;
+		t->cpuid = i;
+		t->core_cookie = 0xfeed + (uint64_t)i;
+		t->sud_mode = (uint64_t)i;
+	}
+}
+
+static void free_attributes_model(struct ps_model *m)
+{
+	free(m->attrs.threads);
+	free(m->threads);
+	memset(m, 0, sizeof(*m));
+}
+
+START_TEST(test_attributes_roundtrip)
+{
+	struct ps_model in = { 0 }, out = { 0 };
+	struct ps_thread_attrs *decoded;
+	char err[256] = "";
+	json_t *j;
+
+	fill_attributes(&in);
+	j = through_text(ps_encode_attributes_part(&in, 0));
+	/* The decoder's model lists the threads the other way round: each
+	 * entry goes to its tid's slot. */
+	out.threads = calloc(2, sizeof(*out.threads));
+	out.nthreads = 2;
+	out.threads[0].tid = 101;
+	out.threads[1].tid = 100;
+	ck_assert_msg(ps_decode_attributes_part(j, &out, 0, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(out.attrs.present);
+	ck_assert_int_eq(memcmp(&in.attrs.threads[1], &out.attrs.threads[0],
+				sizeof(struct ps_thread_attrs)), 0);
+	ck_assert_int_eq(memcmp(&in.attrs.threads[0], &out.attrs.threads[1],
+				sizeof(struct ps_thread_attrs)), 0);
+	decoded = out.attrs.threads;
+	out.attrs.threads = in.attrs.threads;
+	ck_assert_int_eq(memcmp(&in.attrs, &out.attrs, sizeof(in.attrs)), 0);
+	json_decref(j);
+	free_attributes_model(&in);
+	free(out.threads);
+	free(decoded);
+}
+END_TEST
+
+/* A forged attributes.json, spoiled by spoil, is refused naming needle. */
+static void expect_attributes_reject(void (*spoil)(json_t *j), const char *needle)
+{
+	struct ps_model in = { 0 }, out = { 0 };
+	char err[512] = "";
+	json_t *j;
+	int rc;
+
+	fill_attributes(&in);
+	j = ps_encode_attributes_part(&in, 0);
+	spoil(j);
+	out.threads = in.threads;
+	out.nthreads = in.nthreads;
+	rc = ps_decode_attributes_part(j, &out, 0, err, sizeof(err));
+	ck_assert_msg(rc == -EINVAL, "accepted (rc %d), expected an error about %s", rc, needle);
+	ck_assert_msg(strstr(err, needle), "error \"%s\" does not mention %s", err, needle);
+	ck_assert_ptr_null(out.attrs.threads);
+	ck_assert(!out.attrs.present);
+	json_decref(j);
+	free_attributes_model(&in);
+}
+
+static json_t *thread_entry(json_t *j, size_t i)
+{
+	return json_array_get(json_object_get(j, "threads"), i);
+}
+
+static void spoil_nice(json_t *j)
+{
+	set(json_object_get(thread_entry(j, 0), "sched"), "nice", json_integer(20));
+}
+
+static void spoil_policy(json_t *j)
+{
+	set(json_object_get(thread_entry(j, 1), "sched"), "policy", json_string("SCHED_ISO"));
+}
+
+static void spoil_clamps(json_t *j)
+{
+	set(json_object_get(thread_entry(j, 0), "sched"), "util_min", json_integer(900));
+}
+
+static void spoil_tid(json_t *j)
+{
+	set(thread_entry(j, 1), "tid", json_integer(777));
+}
+
+static void spoil_twice(json_t *j)
+{
+	set(thread_entry(j, 1), "tid", json_integer(100));
+}
+
+static void spoil_cpus(json_t *j)
+{
+	json_t *cpus = json_array();
+
+	for (int i = 0; i < PS_CPU_WORDS; i++)
+		json_array_append_new(cpus, json_string("0x0"));
+	set(thread_entry(j, 0), "cpus", cpus);
+}
+
+static void spoil_oom(json_t *j)
+{
+	set(json_object_get(j, "process"), "oom_score_adj", json_integer(1001));
+}
+
+static void spoil_membarrier(json_t *j)
+{
+	set(json_object_get(j, "process"), "membarrier", json_string("0x1"));
+}
+
+static void spoil_missing(json_t *j)
+{
+	json_object_del(thread_entry(j, 0), "pdeathsig");
+}
+
+static void spoil_count(json_t *j)
+{
+	json_array_remove(json_object_get(j, "threads"), 1);
+}
+
+START_TEST(test_reject_attributes)
+{
+	expect_attributes_reject(spoil_nice, "field \"nice\" is 20");
+	expect_attributes_reject(spoil_policy, "SCHED_ISO");
+	expect_attributes_reject(spoil_clamps, "util_min 900 is above util_max 800");
+	expect_attributes_reject(spoil_tid, "tid 777 is not a thread of the image");
+	expect_attributes_reject(spoil_twice, "tid 100 is listed twice");
+	expect_attributes_reject(spoil_cpus, "cpus allows no CPU at all");
+	expect_attributes_reject(spoil_oom, "field \"oom_score_adj\" is 1001");
+	expect_attributes_reject(spoil_membarrier, "membarrier");
+	expect_attributes_reject(spoil_missing, "field \"pdeathsig\" is missing");
+	expect_attributes_reject(spoil_count, "threads has 1 entries for the image's 2 threads");
 }
 END_TEST
 
@@ -2073,6 +2256,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(rt, test_signals_roundtrip);
 	tcase_add_test(rt, test_fds_roundtrip);
 	tcase_add_test(rt, test_bytes_forms);
+	tcase_add_test(rt, test_attributes_roundtrip);
 	suite_add_tcase(s, rt);
 
 	tcase_add_test(bad, test_reject_format);
@@ -2084,6 +2268,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(bad, test_reject_signals);
 	tcase_add_test(bad, test_reject_process);
 	tcase_add_test(bad, test_reject_fds);
+	tcase_add_test(bad, test_reject_attributes);
 	suite_add_tcase(s, bad);
 
 	tcase_add_checked_fixture(dir, image_setup, image_teardown);

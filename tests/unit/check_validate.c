@@ -440,6 +440,142 @@ START_TEST(test_pending_kill)
 }
 END_TEST
 
+/* ---- attributes ---- */
+
+/* An attributes part at the defaults a new process has, for the one
+ * thread; oom_score_adj is this program's own (the lowest a restore
+ * without CAP_SYS_RESOURCE may set). */
+static struct ps_thread_attrs *add_attributes(void)
+{
+	struct ps_attributes *a = &g_m.attrs;
+	struct ps_thread_attrs *t;
+	FILE *f;
+
+	a->present = 1;
+	a->loginuid = (uint32_t)-1;
+	f = fopen("/proc/self/loginuid", "r");
+	if (f) {
+		ck_assert_int_eq(fscanf(f, "%u", &a->loginuid), 1);
+		fclose(f);
+	}
+	f = fopen("/proc/self/oom_score_adj", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &a->oom_score_adj), 1);
+	fclose(f);
+	a->coredump_filter = 0x33;
+	a->memory_merge = a->mdwe = -1;
+	a->untag_mask = UINT64_MAX;
+	a->futex_slots = -1;
+	a->threads = calloc(1, sizeof(*a->threads));
+	ck_assert_ptr_nonnull(a->threads);
+	a->nthreads = 1;
+	t = &a->threads[0];
+	t->tid = g_m.threads[0].tid;
+	t->sched.util_max = 1024;
+	t->cpus[0] = 1;
+	t->timerslack_ns = 50000;
+	t->mce_kill = 2;
+	t->tsc = 1;
+	t->cpuid = 1;
+	return t;
+}
+
+static void make_image_users(void)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 1000;
+		g_m.proc.creds.gid[i] = 1000;
+	}
+}
+
+START_TEST(test_attributes_defaults)
+{
+	add_attributes();
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+}
+END_TEST
+
+START_TEST(test_attributes_refused)
+{
+	struct ps_thread_attrs *t = add_attributes();
+	pid_t tid = t->tid;
+
+	t->io_flusher = 1;
+	expect_refused(validate_as(0, 0), fmt("thread %d is an IO flusher", tid));
+	t->io_flusher = 0;
+	t->core_cookie = 7;
+	expect_refused(validate_as(0, 0), fmt("thread %d has a core scheduling cookie", tid));
+	t->core_cookie = 0;
+	t->sud_mode = 1;
+	expect_refused(validate_as(0, 0), fmt("thread %d has syscall user dispatch on", tid));
+	t->sud_mode = 0;
+	t->mempolicy = 2;
+	expect_refused(validate_as(0, 0), fmt("thread %d has a NUMA memory policy", tid));
+	t->mempolicy = 0;
+	t->shstk = 1;
+	expect_refused(validate_as(0, 0), fmt("thread %d has a user shadow stack", tid));
+	t->shstk = 0;
+	t->securebits = 0x2f;
+	expect_refused(validate_as(0, 0), fmt("thread %d's securebits 0x2f and no_new_privs 0 differ",
+					      tid));
+	t->securebits = 0;
+	g_m.attrs.untag_mask = 0x3fffffffffff;
+	expect_refused(validate_as(0, 0), "linear address masking");
+	g_m.attrs.untag_mask = UINT64_MAX;
+	g_m.attrs.autogroup_nice = 3;
+	g_m.proc.sid = g_m.proc.pid + 1;
+	expect_refused(validate_as(0, 0), "autogroup nice 3 belongs to the session of");
+}
+END_TEST
+
+static uint32_t own_loginuid(void)
+{
+	FILE *f = fopen("/proc/self/loginuid", "r");
+	uint32_t v = (uint32_t)-1;
+
+	if (f) {
+		ck_assert_int_eq(fscanf(f, "%u", &v), 1);
+		fclose(f);
+	}
+	return v;
+}
+
+/* What a non-root caller could not set itself. */
+START_TEST(test_attributes_caller)
+{
+	struct ps_thread_attrs *t = add_attributes();
+	pid_t tid = t->tid;
+	int rc;
+
+	make_image_users();
+	t->sched.nice = -5;
+	expect_refused(validate_as(1000, 1000),
+		       fmt("thread %d has nice -5, below what its RLIMIT_NICE (0)", tid));
+	t->sched.nice = 0;
+	t->sched.policy = 1;
+	t->sched.priority = 10;
+	expect_refused(validate_as(1000, 1000), fmt("thread %d has real-time priority 10", tid));
+	t->sched.policy = 6;
+	t->sched.priority = 0;
+	expect_refused(validate_as(1000, 1000), fmt("thread %d runs SCHED_DEADLINE", tid));
+	t->sched.policy = 0;
+	t->ioprio = (1 << 13) | 4;
+	expect_refused(validate_as(1000, 1000), fmt("thread %d has a real-time io priority", tid));
+	t->ioprio = 0;
+	g_m.attrs.loginuid = 4242;
+	expect_refused(validate_as(1000, 1000), "loginuid 4242 is neither procsnap's");
+	g_m.attrs.loginuid = 1000;   /* the caller's: only over an unset one */
+	rc = validate_as(1000, 1000);
+	if (own_loginuid() == (uint32_t)-1)
+		ck_assert_msg(rc < 0 && !strstr(g_err, "loginuid"), "error \"%s\"", g_err);
+	else
+		expect_refused(rc, "loginuid 1000 is neither procsnap's");
+	g_m.attrs.loginuid = (uint32_t)-1;
+	g_m.attrs.oom_score_adj = -1;
+	expect_refused(validate_as(1000, 1000), "oom_score_adj -1 is below");
+}
+END_TEST
+
 /* ---- credentials and the caller ---- */
 
 START_TEST(test_caller_not_root)
@@ -1156,6 +1292,9 @@ static Suite *validate_suite(void)
 	tcase_add_test(fds, test_fd_pty_master);
 	tcase_add_test(fds, test_fd_missing_tty_ok);
 	tcase_add_test(fds, test_fd_above_limit);
+	tcase_add_test(fds, test_attributes_defaults);
+	tcase_add_test(fds, test_attributes_refused);
+	tcase_add_test(fds, test_attributes_caller);
 	suite_add_tcase(s, fds);
 	return s;
 }
