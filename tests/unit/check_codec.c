@@ -1100,6 +1100,9 @@ START_TEST(test_reject_aio_sysv)
 	j = valid_aio_sysv();
 	set(json_object_get(item(j, "mappings", 1), "sysv"), "uid", json_integer(-1));
 	expect_reject(P_MAPS, j, "entry 1: sysv: field \"uid\"", NULL);
+}
+END_TEST
+
 /* ---- attributes.json ---- */
 
 /* Two threads (tids 100, 101), every attribute away from its default. */
