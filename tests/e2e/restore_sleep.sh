@@ -1,7 +1,8 @@
 #!/bin/bash
 # restore_sleep: a process checkpointed asleep in nanosleep, pause or a FIFO read is
-# restored still asleep in it: no spurious EINTR, nanosleep sleeps its full time.
-# RS_SLEEP_MODES="nanosleep pause fifo" (the default) picks the modes.
+# restored still asleep in it: no spurious EINTR, nanosleep sleeps its full time;
+# usleep loops in two threads never see EINTR, a futex and a poll time out in full.
+# RS_SLEEP_MODES="nanosleep pause fifo loops" (the default) picks the modes.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +16,7 @@ no_result_yet() { # RESULTS WHEN
 	[ "$(rs_lines "$1")" = 0 ] || ps_fail "woke up early $2: $(cat "$1")"
 }
 
-for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo}; do
+for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo loops}; do
 	res=$PS_TMP/$mode.results
 	img=$PS_TMP/img-$mode
 	case $mode in
@@ -64,6 +65,20 @@ for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo}; do
 		printf 'hello-after-restore\n' 1<>"$fifo"
 		rs_expect_ok "$res" 0 "read of the FIFO after the restore"
 		ps_assert_eq "OK read: hello-after-restore" "$RS_RESULT" "what the read returned"
+		;;
+	loops)
+		# usleep (nanosleep with no remaining-time pointer) in the main
+		# thread and another, a futex and a poll with 3 s timeouts;
+		# checkpointed 1 s in, told to stop once the waits are over.
+		stop=$PS_TMP/stop
+		ps_start "$mode" "$RS_SLEEP" loops "$res" "$stop"
+		pid=$PS_TARGET
+		sleep 1
+		rs_checkpoint "$pid" "$img"
+		rs_restore_ok "$img" "$mode-$pid" "$pid"
+		sleep 2.5
+		touch "$stop"
+		rs_expect_ok "$res" 0 "usleep loops, futex and poll across the restore"
 		;;
 	*) ps_fail "unknown mode $mode" ;;
 	esac
