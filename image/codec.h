@@ -48,6 +48,11 @@ int ps_decode_registers_part(const json_t *j, struct ps_model *m, size_t thread,
 json_t *ps_encode_signals_part(const struct ps_model *m, size_t thread);
 int ps_decode_signals_part(const json_t *j, struct ps_model *m, size_t thread,
 			   char *err, size_t errlen);
+/* seccomp.json (image/seccomp_json.c): read after the registers, whose
+ * threads it follows one for one. */
+json_t *ps_encode_seccomp_part(const struct ps_model *m, size_t thread);
+int ps_decode_seccomp_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen);
 
 /* Serialize as procsnap writes every JSON file: 2-space indent, keys in
  * insertion order, trailing newline. malloc'd; *len is set. NULL on ENOMEM. */

@@ -48,6 +48,9 @@ struct ps_part {
 	 * that file's codec through image/timers_json.c). */
 	const char *file;
 	int per_thread;            /* one file per thread: registers/<tid>.json */
+	/* Images made before the part existed lack its file: then it is not
+	 * read, and the part's model stays zero. */
+	int optional;
 	uint64_t max_size;         /* of its file on disk (image/image_limits.h) */
 	size_t max_memory;         /* parsing it may take */
 

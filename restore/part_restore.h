@@ -10,7 +10,7 @@
 #include "restore/rctx.h"
 
 /* process: restore/process.c */
-/* Refuses what a restore cannot recreate of the process: seccomp, no exe. */
+/* Refuses what a restore cannot recreate of the process: no exe. */
 int ps_validate_process(const struct ps_check *v);
 /* As the caller (restore/validate.c): the executable is a regular file,
  * and no set-id program unless the caller is root. */
@@ -46,6 +46,20 @@ int ps_restore_sigactions(struct ps_rctx *c);
  * thread's, already existing). Signals are blocked while this runs. */
 int ps_restore_shared_pending(struct ps_rctx *c);
 int ps_restore_thread_pending(struct ps_rctx *c, const struct ps_thread *t);
+
+/* seccomp: restore/seccomp.c */
+/* Refuses a filter that hands syscalls to a supervisor (SECCOMP_RET_USER_NOTIF),
+ * a sharing of filters TSYNC cannot rebuild, an image whose main thread's
+ * mode disagrees with process.json, seccomp in an image without
+ * seccomp.json, and, for a non-root caller, filters the process could not
+ * install itself (neither no_new_privs nor CAP_SYS_ADMIN saved). */
+int ps_validate_seccomp(const struct ps_check *v);
+/* From the main thread, once every thread exists and before credentials:
+ * PTRACE_O_SUSPEND_SECCOMP on every thread, then the chain all threads
+ * share, with SECCOMP_FILTER_FLAG_TSYNC. */
+int ps_restore_seccomp_shared(struct ps_rctx *c);
+/* In thread t: the filters only it holds, then strict mode if it had it. */
+int ps_restore_seccomp_thread(struct ps_rctx *c, const struct ps_thread *t);
 
 /* registers: restore/registers.c (the threads made in restore/threads.c) */
 /* One thread per tid, the first being the process's main thread. */

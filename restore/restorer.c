@@ -81,6 +81,8 @@ static const struct step thread_steps[] = {
 	{ ps_restore_shared_pending, NULL },   /* signals */
 	{ NULL, ps_restore_thread_pending },   /* signals */
 	{ ps_restore_posix_timers, NULL },     /* timers: one may signal a thread */
+	{ ps_restore_seccomp_shared, NULL },   /* seccomp: TSYNC before any thread's own */
+	{ NULL, ps_restore_seccomp_thread },   /* seccomp: while the thread may still install */
 	{ NULL, creds_of },                    /* process */
 	{ ps_listen_unix_sockets, NULL },      /* fds */
 	{ ps_layout_unmap_trampoline, NULL },  /* memory */
