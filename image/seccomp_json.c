@@ -11,7 +11,7 @@
 #define FLAG_LOG 2                     /* SECCOMP_FILTER_FLAG_LOG */
 
 static const struct ps_name mode_names[] = {
-	{ PS_SECCOMP_NONE, "none" },
+	{ PS_SECCOMP_NONE, "disabled" },
 	{ PS_SECCOMP_STRICT, "strict" },
 	{ PS_SECCOMP_FILTER, "filter" },
 	{ 0, NULL },
@@ -189,7 +189,7 @@ static int decode_thread(const json_t *j, const struct ps_thread *want, size_t n
 	if ((mode == PS_SECCOMP_FILTER) != (filter >= 0))
 		return ps_jerr_fail(e, "field \"filter\" is %lld with mode \"%s\": a filter is named "
 				    "exactly when the mode is \"filter\"", filter,
-				    mode == PS_SECCOMP_FILTER ? "filter" : "none or strict");
+				    mode == PS_SECCOMP_FILTER ? "filter" : "disabled or strict");
 	t->tid = (pid_t)tid;
 	t->mode = (int)mode;
 	t->filter = (long)filter;
