@@ -1,6 +1,7 @@
 /* seccomp.json: every distinct seccomp filter once (program, flags, the one
  * before it) and each thread's mode and most recent filter. */
 #include <errno.h>
+#include <linux/filter.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,82 @@ static int decode_program(const json_t *j, struct ps_seccomp_filter *f, struct p
 	return 0;
 }
 
+/*
+ * What the kernel accepts of a seccomp program (seccomp_check_filter and
+ * bpf_check_classic): only these instructions; seccomp_data loads inside
+ * its 64 bytes and 4-aligned; scratch memory M[0..15]; no division by a
+ * constant 0; every jump inside the program; a return last. Checked here
+ * so that a forged image is refused when it is read, not half-way through
+ * a restore.
+ */
+#define SECCOMP_DATA_SIZE 64
+#define BPF_MEMWORDS_ 16
+
+static int is_allowed_code(uint16_t code)
+{
+	switch (code) {
+	case BPF_LD | BPF_W | BPF_ABS: case BPF_LD | BPF_W | BPF_LEN: case BPF_LDX | BPF_W | BPF_LEN:
+	case BPF_RET | BPF_K: case BPF_RET | BPF_A:
+	case BPF_ALU | BPF_ADD | BPF_K: case BPF_ALU | BPF_ADD | BPF_X:
+	case BPF_ALU | BPF_SUB | BPF_K: case BPF_ALU | BPF_SUB | BPF_X:
+	case BPF_ALU | BPF_MUL | BPF_K: case BPF_ALU | BPF_MUL | BPF_X:
+	case BPF_ALU | BPF_DIV | BPF_K: case BPF_ALU | BPF_DIV | BPF_X:
+	case BPF_ALU | BPF_AND | BPF_K: case BPF_ALU | BPF_AND | BPF_X:
+	case BPF_ALU | BPF_OR | BPF_K: case BPF_ALU | BPF_OR | BPF_X:
+	case BPF_ALU | BPF_XOR | BPF_K: case BPF_ALU | BPF_XOR | BPF_X:
+	case BPF_ALU | BPF_LSH | BPF_K: case BPF_ALU | BPF_LSH | BPF_X:
+	case BPF_ALU | BPF_RSH | BPF_K: case BPF_ALU | BPF_RSH | BPF_X:
+	case BPF_ALU | BPF_NEG:
+	case BPF_LD | BPF_IMM: case BPF_LDX | BPF_IMM:
+	case BPF_MISC | BPF_TAX: case BPF_MISC | BPF_TXA:
+	case BPF_LD | BPF_MEM: case BPF_LDX | BPF_MEM: case BPF_ST: case BPF_STX:
+	case BPF_JMP | BPF_JA:
+	case BPF_JMP | BPF_JEQ | BPF_K: case BPF_JMP | BPF_JEQ | BPF_X:
+	case BPF_JMP | BPF_JGE | BPF_K: case BPF_JMP | BPF_JGE | BPF_X:
+	case BPF_JMP | BPF_JGT | BPF_K: case BPF_JMP | BPF_JGT | BPF_X:
+	case BPF_JMP | BPF_JSET | BPF_K: case BPF_JMP | BPF_JSET | BPF_X:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Why instruction i of f cannot be, or NULL. */
+static const char *bad_insn(const struct ps_seccomp_filter *f, size_t i)
+{
+	const struct ps_bpf_insn *in = &f->insns[i];
+	size_t left = f->ninsns - i - 1;          /* instructions after it */
+
+	if (!is_allowed_code(in->code))
+		return "is not one a seccomp program may hold";
+	if (in->code == (BPF_LD | BPF_W | BPF_ABS) && (in->k >= SECCOMP_DATA_SIZE || in->k % 4))
+		return "loads outside struct seccomp_data";
+	if ((in->code == (BPF_LD | BPF_MEM) || in->code == (BPF_LDX | BPF_MEM) || in->code == BPF_ST ||
+	     in->code == BPF_STX) && in->k >= BPF_MEMWORDS_)
+		return "names a scratch word beyond the 16 there are";
+	if (in->code == (BPF_ALU | BPF_DIV | BPF_K) && in->k == 0)
+		return "divides by 0";
+	if (in->code == (BPF_JMP | BPF_JA))
+		return in->k >= left ? "jumps past the end" : NULL;
+	if (BPF_CLASS(in->code) == BPF_JMP && (in->jt >= left || in->jf >= left))
+		return "jumps past the end";
+	return NULL;
+}
+
+static int check_program(const struct ps_seccomp_filter *f, struct ps_jerr *e)
+{
+	for (size_t i = 0; i < f->ninsns; i++) {
+		const char *why = bad_insn(f, i);
+
+		if (why)
+			return ps_jerr_fail(e, "field \"program\": instruction %zu (code 0x%x) %s", i,
+					    f->insns[i].code, why);
+	}
+	if (BPF_CLASS(f->insns[f->ninsns - 1].code) != BPF_RET)
+		return ps_jerr_fail(e, "field \"program\" does not end with a return");
+	return 0;
+}
+
 /* A parent always comes before its children: the filters form trees, never
  * a cycle. */
 static int decode_filter(const json_t *j, size_t index, struct ps_seccomp_filter *f,
@@ -145,7 +222,9 @@ static int decode_filter(const json_t *j, size_t index, struct ps_seccomp_filter
 				    (unsigned long long)(flags & ~(uint64_t)FLAG_LOG));
 	f->parent = (long)parent;
 	f->log = (flags & FLAG_LOG) != 0;
-	return decode_program(j, f, e);
+	if (decode_program(j, f, e))
+		return ps_jerr_rc(e, -EINVAL);
+	return check_program(f, e);
 }
 
 static int decode_filters(const json_t *j, struct ps_seccomp *s, struct ps_jerr *e)

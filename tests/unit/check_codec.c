@@ -1444,6 +1444,18 @@ START_TEST(test_reject_seccomp)
 	set(item(j, "threads", 0), "mode", json_string("lenient"));
 	expect_seccomp_reject(j, "field \"mode\"");
 	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("2000000040000000060000000000ff7f"));
+	expect_seccomp_reject(j, "instruction 0 (code 0x20) loads outside struct seccomp_data");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("1500050000000000060000000000ff7f"));
+	expect_seccomp_reject(j, "instruction 0 (code 0x15) jumps past the end");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("c50000000000000006000000000000ff"));
+	expect_seccomp_reject(j, "instruction 0 (code 0xc5) is not one a seccomp program may hold");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("060000000000ff7f2000000000000000"));
+	expect_seccomp_reject(j, "does not end with a return");
+	j = valid_seccomp();
 	json_array_remove(json_object_get(j, "threads"), 2);
 	expect_seccomp_reject(j, "has 2 entries, but the image has 3 threads");
 }
