@@ -254,6 +254,7 @@ static int seize_thread(struct ps_frozen_thread *t, struct ps_sleep_clocks *cloc
 	/* Seizing changes nothing; the interrupt wakes a sleeping thread, and
 	 * then nothing tells any more since when it slept. */
 	t->asleep_ns = ps_thread_asleep_ns(tid, clocks);
+	ps_thread_wchan(tid, t->wchan, sizeof(t->wchan));
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 

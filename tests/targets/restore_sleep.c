@@ -125,6 +125,7 @@ struct loop {
 static struct loop loops[2];
 static const char *stop_file;
 static char futex_result[200] = "futex still waiting", poll_result[200] = "poll still waiting";
+static char usleep_result[200] = "usleep still waiting";
 
 static void run_loop(struct loop *l)
 {
@@ -170,6 +171,17 @@ static void *futex_waiter(void *arg)
 	return arg;
 }
 
+/* One long usleep, which a stop before the checkpoint leaves inside
+ * restart_syscall. */
+static void *long_sleeper(void *arg)
+{
+	long long start = now_ns();
+	int rc = usleep(WAIT_SEC * 1000000);
+
+	judge_wait(usleep_result, sizeof(usleep_result), "usleep", rc, errno, 0, 0, start);
+	return arg;
+}
+
 /* poll's timeout is in milliseconds, in a register. */
 static void *poll_waiter(void *arg)
 {
@@ -191,29 +203,34 @@ static int loop_ok(char *out, size_t len, const char *name, const struct loop *l
 }
 
 /* Until STOP exists, usleep loops in the main thread and another; a
- * futex and a poll wait WAIT_SEC in two more. Then one line says it all. */
+ * futex, a poll and a usleep wait WAIT_SEC in three more. Then one line
+ * says it all. */
 static void mode_loops(void)
 {
-	pthread_t other, fw, pw;
+	pthread_t other, fw, pw, lw;
 	char bad[300];
 
 	pthread_create(&other, NULL, other_loop, &loops[1]);
 	pthread_create(&fw, NULL, futex_waiter, NULL);
 	pthread_create(&pw, NULL, poll_waiter, NULL);
+	pthread_create(&lw, NULL, long_sleeper, NULL);
 	ready("loops");
 	run_loop(&loops[0]);
 	pthread_join(other, NULL);
 	pthread_join(fw, NULL);
 	pthread_join(pw, NULL);
+	pthread_join(lw, NULL);
 	if (!loop_ok(bad, sizeof(bad), "main", &loops[0]) || !loop_ok(bad, sizeof(bad), "other", &loops[1]))
 		report_to(results, "%s", bad);
 	else if (futex_result[0] != 'O')
 		report_to(results, "%s", futex_result);
 	else if (poll_result[0] != 'O')
 		report_to(results, "%s", poll_result);
+	else if (usleep_result[0] != 'O')
+		report_to(results, "%s", usleep_result);
 	else
-		report_to(results, "OK usleep loops of %ld and %ld rounds, no EINTR; %s; %s", loops[0].rounds,
-			  loops[1].rounds, futex_result + 3, poll_result + 3);
+		report_to(results, "OK usleep loops of %ld and %ld rounds, no EINTR; %s; %s; %s", loops[0].rounds,
+			  loops[1].rounds, futex_result + 3, poll_result + 3, usleep_result + 3);
 }
 
 /* Usage: restore_sleep nanosleep|pause RESULTS, or restore_sleep fifo RESULTS FIFO,

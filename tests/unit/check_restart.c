@@ -210,6 +210,27 @@ START_TEST(test_futex)
 }
 END_TEST
 
+/* A thread caught inside restart_syscall: its wchan tells which call it
+ * resumes, the registers nanosleep from clock_nanosleep. */
+START_TEST(test_restarted_call)
+{
+	struct user_regs_struct r = restart_block_in(SYS_restart_syscall);
+
+	ck_assert_int_eq(ps_restarted_call("poll_schedule_timeout.constprop.0", &r), SYS_poll);
+	ck_assert_int_eq(ps_restarted_call("do_sys_poll", &r), SYS_poll);
+	ck_assert_int_eq(ps_restarted_call("futex_do_wait", &r), SYS_futex);
+	ck_assert_int_eq(ps_restarted_call("futex_wait_queue", &r), SYS_futex);
+	r.rdi = 0;                                  /* CLOCK_REALTIME: glibc's nanosleep */
+	ck_assert_int_eq(ps_restarted_call("do_syscall_64", &r), SYS_clock_nanosleep);
+	r.rdi = 0x7ffc0000;                         /* a request: nanosleep(2) itself */
+	ck_assert_int_eq(ps_restarted_call("hrtimer_nanosleep", &r), SYS_nanosleep);
+	ck_assert_int_eq(ps_restarted_call("", &r), -1);            /* not told */
+	ck_assert_int_eq(ps_restarted_call("pipe_read", &r), -1);   /* nothing known */
+	r = restart_block_in(SYS_nanosleep);        /* not in restart_syscall */
+	ck_assert_int_eq(ps_restarted_call("do_syscall_64", &r), -1);
+}
+END_TEST
+
 START_TEST(test_restart_block_fallbacks)
 {
 	struct user_regs_struct r = restart_block_in(SYS_poll);
@@ -241,6 +262,7 @@ int main(void)
 	tcase_add_test(tc, test_nanosleep_without_rem);
 	tcase_add_test(tc, test_clock_nanosleep);
 	tcase_add_test(tc, test_futex);
+	tcase_add_test(tc, test_restarted_call);
 	tcase_add_test(tc, test_restart_block_fallbacks);
 	tcase_add_test(tc, test_timeouts_shortened);
 	suite_add_tcase(s, tc);
