@@ -511,6 +511,25 @@ START_TEST(test_caller_groups)
 }
 END_TEST
 
+/* A filter takes no_new_privs or CAP_SYS_ADMIN to install: procsnap gives
+ * a non-root caller's process only those it could have installed itself. */
+START_TEST(test_caller_seccomp)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 54321;
+		g_m.proc.creds.gid[i] = 54321;
+	}
+	g_m.proc.creds.seccomp = 2;
+	one_filter(0x7fff0000);
+	expect_refused(validate_as(54321, 54321), fmt("thread %d has seccomp filters, but the process "
+						      "had neither no_new_privs nor CAP_SYS_ADMIN",
+						      g_m.threads[0].tid));
+	g_m.proc.creds.no_new_privs = 1;
+	validate_as(54321, 54321);
+	ck_assert_msg(!strstr(g_err, "seccomp"), "refused for its filters with no_new_privs: %s", g_err);
+}
+END_TEST
+
 /* Files root may open but the caller may not: the stub opens them as root. */
 START_TEST(test_caller_access)
 {
@@ -1105,6 +1124,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(creds, test_caller_gid);
 	tcase_add_test(creds, test_caller_caps);
 	tcase_add_test(creds, test_caller_groups);
+	tcase_add_test(creds, test_caller_seccomp);
 	tcase_add_test(creds, test_caller_access);
 	tcase_add_test(creds, test_caller_made_files);
 	tcase_add_test(creds, test_caller_proc_links);
