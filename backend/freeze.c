@@ -254,6 +254,7 @@ static int seize_thread(struct ps_frozen_thread *t, struct ps_sleep_clocks *cloc
 	/* Seizing changes nothing; the interrupt wakes a sleeping thread, and
 	 * then nothing tells any more since when it slept. */
 	t->asleep_ns = ps_thread_asleep_ns(tid, clocks);
+	ps_thread_wchan(tid, t->wchan, sizeof(t->wchan));
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		int e = -errno;
 
@@ -383,6 +384,32 @@ static void leader_first(struct ps_frozen *f)
 	}
 }
 
+/*
+ * A seccomp filter (or strict mode) may kill or trap the thread on the
+ * syscalls procsnap injects. PTRACE_O_SUSPEND_SECCOMP lifts it for this
+ * tracee while procsnap traces it: it needs CAP_SYS_ADMIN and ends with the
+ * ptrace link, so a dying procsnap leaves the thread filtered as before.
+ * Set once every thread is stopped: a thread still running could have
+ * synchronized a filter onto one already stopped (TSYNC).
+ */
+static int suspend_seccomp(const struct ps_frozen *f, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < f->ntids; i++) {
+		pid_t tid = f->threads[i].tid;
+		struct ps_status st;
+
+		if (ps_read_status(tid, &st) < 0)
+			continue;
+		free(st.groups);
+		if (st.seccomp && ptrace(PTRACE_SETOPTIONS, tid, 0,
+					 (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0)
+			return ps_fail(err, errlen, -errno, "thread %d has seccomp mode %d, which procsnap "
+				       "must suspend to run syscalls in it (PTRACE_O_SUSPEND_SECCOMP, "
+				       "which needs CAP_SYS_ADMIN): %s", tid, st.seccomp, strerror(errno));
+	}
+	return 0;
+}
+
 int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
 {
 	struct ps_sleep_clocks *clocks = calloc(1, sizeof(*clocks));
@@ -402,6 +429,8 @@ int ps_freeze(pid_t pid, struct ps_frozen *f, char *err, size_t errlen)
 		snprintf(err, errlen, "process %d exited", pid);
 		r = -ESRCH;
 	}
+	if (r == 0)
+		r = suspend_seccomp(f, err, errlen);
 	if (r < 0) {
 		ps_thaw(f);
 		return r;

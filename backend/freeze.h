@@ -11,6 +11,7 @@
 struct ps_frozen_thread {
 	pid_t tid;
 	uint64_t asleep_ns;     /* how long it had been asleep (0: was not) */
+	char wchan[64];         /* where it slept in the kernel ("": not asleep) */
 	/* A wait our interrupt ended with EINTR is set to be made again the
 	 * moment the thread stops (so that not even procsnap's death hands the
 	 * program that EINTR); own_regs are its registers as the stop left

@@ -54,6 +54,12 @@ ssize_t ps_memory_read(pid_t pid, int memfd, const struct ps_mapping *m,
 /* SEEK_DATA / SEEK_HOLE over the content file of m. */
 off_t ps_memory_seek(const struct ps_mapping *m, off_t off, int whence);
 
+/* seccomp: backend/seccomp.c */
+/* Each thread's seccomp mode and filters (PTRACE_SECCOMP_GET_FILTER), the
+ * filters of identical chains saved once; after the registers part, whose
+ * threads it follows. */
+int ps_capture_seccomp(struct ps_capture *c, char *err, size_t errlen);
+
 /* registers: backend/registers.c */
 /* Every thread the freeze stopped, each with what ptrace and /proc give. */
 int ps_capture_registers(struct ps_capture *c, char *err, size_t errlen);

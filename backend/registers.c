@@ -15,6 +15,7 @@
 #include "backend/proc_parse.h"
 #include "backend/part_capture.h"
 #include "backend/capture.h"
+#include "backend/syscall_restart.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -148,6 +149,19 @@ int ps_capture_thread(pid_t pid, pid_t tid, const struct user_regs_struct *own_r
 	return r;
 }
 
+/* A thread inside restart_syscall is saved as inside the call it resumes,
+ * so that a restore can make that call again (restore/registers.c): the
+ * restart block it needs dies with the process. */
+static void restarted_call(struct ps_thread *t, const char *wchan)
+{
+	long nr = ps_restarted_call(wchan, &t->regs);
+
+	if (nr < 0)
+		return;
+	t->regs.orig_rax = (uint64_t)nr;
+	t->syscall_nr = nr;
+}
+
 int ps_capture_registers(struct ps_capture *c, char *err, size_t errlen)
 {
 	struct ps_model *m = &c->model;
@@ -168,6 +182,7 @@ int ps_capture_registers(struct ps_capture *c, char *err, size_t errlen)
 		if (e < 0)
 			return e;
 		t->asleep_ns = f->asleep_ns;
+		restarted_call(t, f->wchan);
 		m->nthreads++;
 	}
 	if (m->nthreads == 0) {

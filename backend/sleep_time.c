@@ -103,3 +103,18 @@ uint64_t ps_thread_asleep_ns(pid_t tid, struct ps_sleep_clocks *k)
 		return 0;
 	return now > then ? now - then : 0;
 }
+
+/* Read, like the time asleep, before the interrupt wakes the thread: then
+ * the wchan is that of the ptrace stop. */
+void ps_thread_wchan(pid_t tid, char *out, size_t len)
+{
+	char path[64], *text;
+	size_t n;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)tid);
+	if (ps_read_file(path, &text, &n) < 0)
+		return;
+	snprintf(out, len, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+}

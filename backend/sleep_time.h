@@ -2,6 +2,7 @@
 #ifndef PROCSNAP_SLEEP_TIME_H
 #define PROCSNAP_SLEEP_TIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,5 +18,9 @@ struct ps_sleep_clocks {
 /* Nanoseconds since thread tid went to sleep; 0 when it is not asleep or
  * this kernel does not tell (no /proc/<tid>/sched). */
 uint64_t ps_thread_asleep_ns(pid_t tid, struct ps_sleep_clocks *k);
+
+/* Where thread tid sleeps in the kernel (/proc/<tid>/wchan, a function
+ * name), into out; "" when it is not asleep or this kernel does not tell. */
+void ps_thread_wchan(pid_t tid, char *out, size_t len);
 
 #endif

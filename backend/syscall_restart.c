@@ -2,6 +2,7 @@
  * without this a checkpoint would hand the program a spurious EINTR. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "backend/syscall_restart.h"
@@ -48,6 +49,37 @@ int ps_syscall_restarts(const struct user_regs_struct *regs)
 
 	return (long)regs->orig_rax >= 0 &&
 	       (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND);
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * A call interrupted with -ERESTART_RESTARTBLOCK and resumed (after a
+ * SIGSTOP, a debugger, an earlier snapshot) runs as restart_syscall, which
+ * replays the task's in-kernel restart block: the registers say 219, not
+ * which call. Only a few calls set a restart block (set_restart_fn), and
+ * each sleeps in a function of its own, which wchan names: the poll and
+ * futex waits theirs, the sleeps' paths are all scheduler functions, so
+ * wchan shows the syscall entry or a nanosleep function. A clockid is a
+ * small number, a request a pointer: that tells clock_nanosleep from
+ * nanosleep.
+ */
+long ps_restarted_call(const char *wchan, const struct user_regs_struct *regs)
+{
+	if ((long)regs->orig_rax != SYS_restart_syscall)
+		return -1;
+	if (starts_with(wchan, "poll_schedule_timeout") || strcmp(wchan, "do_sys_poll") == 0)
+		return SYS_poll;
+	if (starts_with(wchan, "futex_"))
+		return SYS_futex;
+	if (strcmp(wchan, "do_syscall_64") == 0 || starts_with(wchan, "do_nanosleep") ||
+	    starts_with(wchan, "hrtimer_nanosleep") || starts_with(wchan, "alarmtimer_do_nsleep") ||
+	    starts_with(wchan, "do_cpu_nanosleep"))
+		return regs->rdi < 4096 ? SYS_clock_nanosleep : SYS_nanosleep;
+	return -1;
 }
 
 /*

@@ -22,6 +22,13 @@ int ps_restart_interrupted_wait(struct user_regs_struct *regs);
 /* regs leave a syscall that the kernel will make again from registers. */
 int ps_syscall_restarts(const struct user_regs_struct *regs);
 
+/* The syscall a thread stopped inside restart_syscall (orig_rax 219) is
+ * resuming, told by its wchan as read before it was interrupted and by its
+ * argument registers (which restart_syscall leaves as the call had them):
+ * SYS_poll, SYS_futex, SYS_nanosleep or SYS_clock_nanosleep; -1 when regs
+ * are not in restart_syscall or the wchan names none of them. */
+long ps_restarted_call(const char *wchan, const struct user_regs_struct *regs);
+
 /* Take asleep_ns, what the thread had waited before it was frozen, off
  * the timeout of poll or epoll_wait(2) (syscall nr) about to be made again. */
 void ps_shorten_restarted_timeout(struct user_regs_struct *regs, long nr, uint64_t asleep_ns);

@@ -57,6 +57,11 @@ int ps_decode_registers_part(const json_t *j, struct ps_model *m, size_t thread,
 json_t *ps_encode_signals_part(const struct ps_model *m, size_t thread);
 int ps_decode_signals_part(const json_t *j, struct ps_model *m, size_t thread,
 			   char *err, size_t errlen);
+/* seccomp.json (image/seccomp_json.c): read after the registers, whose
+ * threads it follows one for one. */
+json_t *ps_encode_seccomp_part(const struct ps_model *m, size_t thread);
+int ps_decode_seccomp_part(const json_t *j, struct ps_model *m, size_t thread,
+			   char *err, size_t errlen);
 
 json_t *ps_encode_attributes_part(const struct ps_model *m, size_t thread);
 /* Needs the registers part (every entry names a thread of it). */

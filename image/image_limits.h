@@ -19,9 +19,9 @@
 #define PS_MAX_MAPPINGS 65536       /* vm.max_map_count is 65530 unless raised */
 #define PS_MAX_THREADS 32768        /* each thread's stack and guard page are two mappings */
 #define PS_MAX_FDS 65536            /* "tens of thousands": a busy server */
-/* The five JSON parts, a memory file per mapping, a registers file per
+/* The six JSON parts, a memory file per mapping, a registers file per
  * thread and a data file per fd. */
-#define PS_MAX_FILES (5 + PS_MAX_MAPPINGS + PS_MAX_THREADS + PS_MAX_FDS)
+#define PS_MAX_FILES (6 + PS_MAX_MAPPINGS + PS_MAX_THREADS + PS_MAX_FDS)
 #define PS_MAX_DATA_RUNS 262144     /* runs of saved pages, all mappings together */
 /* Queued signals, the shared queue and every thread's together: about what
  * RLIMIT_SIGPENDING allows a user by default. */
@@ -39,12 +39,17 @@
 #define PS_MAX_WATCHES 65536        /* watches of one inotify fd */
 #define PS_MAX_MESSAGES 65536       /* unread messages of one socket */
 #define PS_XSAVE_MAX 16384          /* bytes; AMX makes the largest today 11008 */
+#define PS_MAX_SECCOMP_INSNS 4096   /* of one seccomp program: the kernel's BPF_MAXINSNS */
+/* Distinct seccomp filters: a thread's chain is at most 32768 instructions
+ * with 4 more counted per filter (MAX_INSNS_PER_PATH), so at most 6553
+ * filters; threads may hold different ones. */
+#define PS_MAX_SECCOMP_FILTERS 16384
 
 /* ---- the JSON files: size on disk, and memory their parse may take ----
  * The memory is estimated before parsing from what the text holds (see
  * ps_json_load); a real file's estimate is 5 to 15 times its size. */
 
-#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163845 files of < 128 bytes */
+#define PS_MAX_IMAGE_JSON_SIZE (32 << 20)       /* 163846 files of < 128 bytes */
 #define PS_MAX_IMAGE_JSON_MEMORY (256 << 20)    /* of ~1 KiB each */
 #define PS_MAX_PROCESS_JSON_SIZE (64 << 20)     /* argv and environ, escaped */
 #define PS_MAX_PROCESS_JSON_MEMORY (256 << 20)
@@ -58,5 +63,7 @@
 #define PS_MAX_FDS_JSON_MEMORY (768 << 20)      /* of ~9 KiB (sockets) */
 #define PS_MAX_ATTRIBUTES_JSON_SIZE (48 << 20)  /* 32768 threads of < 1.5 KiB */
 #define PS_MAX_ATTRIBUTES_JSON_MEMORY (512 << 20) /* of ~12 KiB each */
+#define PS_MAX_SECCOMP_JSON_SIZE (64 << 20)     /* programs as hex: 16 bytes an instruction */
+#define PS_MAX_SECCOMP_JSON_MEMORY (256 << 20)
 
 #endif

@@ -393,9 +393,7 @@ static int read_all(int dirfd, struct ps_model *m, char *err, size_t errlen)
 
 		if (p->per_thread)
 			rc = read_threads(dirfd, m, p, err, errlen);
-		else if (p->file && p->optional && !ps_image_file_find(&m->meta, p->file))
-			continue;
-		else if (p->file)
+		else if (p->file && (!p->optional || ps_image_file_find(&m->meta, p->file)))
 			rc = read_part(dirfd, m, p, err, errlen);
 	}
 	return rc;

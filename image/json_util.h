@@ -104,7 +104,7 @@ int ps_jget_object(const json_t *obj, const char *key, const json_t **out, struc
 int ps_jget_array(const json_t *obj, const char *key, const json_t **out, struct ps_jerr *e);
 /* An array of at most max entries, checked before the caller allocates for
  * them; what completes the sentence "field \"files\" has 200000 entries, more
- * than the 163845 <what>", e.g. "files an image may list". */
+ * than the 163846 <what>", e.g. "files an image may list". */
 int ps_jget_array_max(const json_t *obj, const char *key, size_t max, const char *what,
 		      const json_t **out, size_t *n, struct ps_jerr *e);
 int ps_jget_bool(const json_t *obj, const char *key, int *out, struct ps_jerr *e);

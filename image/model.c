@@ -128,6 +128,15 @@ void ps_signals_free(struct ps_signals *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void ps_seccomp_free(struct ps_seccomp *s)
+{
+	for (size_t i = 0; i < s->nfilters; i++)
+		free(s->filters[i].insns);
+	free(s->filters);
+	free(s->threads);
+	memset(s, 0, sizeof(*s));
+}
+
 void ps_fd_free(struct ps_fd *fd)
 {
 	const struct ps_fd_kind_ops *ops = ps_fd_ops(fd);

@@ -40,7 +40,7 @@ struct ps_creds {
 	uint32_t securebits;   /* prctl(PR_GET_SECUREBITS), read in the target */
 	int no_new_privs;
 	int dumpable;          /* prctl(PR_GET_DUMPABLE): 0, 1, or 2 (suid_dumpable) */
-	int seccomp;           /* 0 none, 1 strict, 2 filter (restore refuses 1 and 2) */
+	int seccomp;           /* the main thread's: 0 none, 1 strict, 2 filter (seccomp.json) */
 };
 
 #define PS_RLIM_INFINITY UINT64_MAX
@@ -481,6 +481,45 @@ struct ps_image_meta {
 };
 
 /* The whole model of one process. */
+/* ---- seccomp.json ---- */
+
+/* One instruction of a classic BPF program: the kernel's struct sock_filter. */
+struct ps_bpf_insn {
+	uint16_t code;
+	uint8_t jt, jf;
+	uint32_t k;
+};
+
+/* A seccomp filter as the kernel keeps it: its program, its flags, and the
+ * filter installed before it. Threads holding the same chain (same
+ * programs, same order, same flags) share its filters, each saved once. */
+struct ps_seccomp_filter {
+	struct ps_bpf_insn *insns;
+	size_t ninsns;
+	int log;                       /* SECCOMP_FILTER_FLAG_LOG */
+	long parent;                   /* index of the one before it, always smaller; -1: none */
+};
+
+enum ps_seccomp_mode {
+	PS_SECCOMP_NONE = 0,
+	PS_SECCOMP_STRICT = 1,
+	PS_SECCOMP_FILTER = 2,
+};
+
+struct ps_seccomp_thread {
+	pid_t tid;
+	int mode;                      /* enum ps_seccomp_mode: Seccomp: of its status */
+	long filter;                   /* its most recent filter; -1 unless PS_SECCOMP_FILTER */
+};
+
+struct ps_seccomp {
+	int saved;                     /* 0: an image older than seccomp.json */
+	struct ps_seccomp_filter *filters;
+	size_t nfilters;
+	struct ps_seccomp_thread *threads;   /* one per thread, in m->threads' order */
+	size_t nthreads;
+};
+
 struct ps_model {
 	struct ps_image_meta meta;
 	struct ps_process proc;
@@ -490,6 +529,7 @@ struct ps_model {
 	struct ps_signals signals;
 	struct ps_fds fds;
 	struct ps_attributes attrs;
+	struct ps_seccomp seccomp;
 };
 
 void ps_bytes_set(struct ps_bytes *b, const char *data, size_t len);
@@ -505,6 +545,7 @@ void ps_process_free(struct ps_process *p);
 void ps_maps_free(struct ps_maps *maps);
 void ps_thread_free(struct ps_thread *t);
 void ps_signals_free(struct ps_signals *s);
+void ps_seccomp_free(struct ps_seccomp *s);
 void ps_fds_free(struct ps_fds *fds);
 void ps_fd_free(struct ps_fd *fd);
 

@@ -77,6 +77,11 @@ static void free_signals(struct ps_model *m)
 	ps_signals_free(&m->signals);
 }
 
+static void free_seccomp(struct ps_model *m)
+{
+	ps_seccomp_free(&m->seccomp);
+}
+
 const struct ps_part ps_parts[] = {
 	{
 		.name = "process",
@@ -160,6 +165,18 @@ const struct ps_part ps_parts[] = {
 		.decode = ps_decode_attributes_part,
 		.validate = ps_validate_attributes,
 		.free = free_attributes,
+	},
+	{
+		.name = "seccomp",
+		.file = "seccomp.json",
+		.optional = 1,
+		.max_size = PS_MAX_SECCOMP_JSON_SIZE,
+		.max_memory = PS_MAX_SECCOMP_JSON_MEMORY,
+		.capture = ps_capture_seccomp,
+		.encode = ps_encode_seccomp_part,
+		.decode = ps_decode_seccomp_part,
+		.validate = ps_validate_seccomp,
+		.free = free_seccomp,
 	},
 };
 

@@ -4,12 +4,13 @@
 #define PROCSNAP_PART_RESTORE_H
 
 #include <sys/user.h>
+#include <time.h>
 
 #include "image/parts.h"
 #include "restore/rctx.h"
 
 /* process: restore/process.c */
-/* Refuses what a restore cannot recreate of the process: seccomp, no exe. */
+/* Refuses what a restore cannot recreate of the process: no exe. */
 int ps_validate_process(const struct ps_check *v);
 /* As the caller (restore/validate.c): the executable is a regular file,
  * and no set-id program unless the caller is root. */
@@ -70,6 +71,20 @@ int ps_restore_sigactions(struct ps_rctx *c);
 int ps_restore_shared_pending(struct ps_rctx *c);
 int ps_restore_thread_pending(struct ps_rctx *c, const struct ps_thread *t);
 
+/* seccomp: restore/seccomp.c */
+/* Refuses a filter that hands syscalls to a supervisor (SECCOMP_RET_USER_NOTIF),
+ * a sharing of filters TSYNC cannot rebuild, an image whose main thread's
+ * mode disagrees with process.json, seccomp in an image without
+ * seccomp.json, and, for a non-root caller, filters the process could not
+ * install itself (neither no_new_privs nor CAP_SYS_ADMIN saved). */
+int ps_validate_seccomp(const struct ps_check *v);
+/* From the main thread, once every thread exists and before credentials:
+ * PTRACE_O_SUSPEND_SECCOMP on every thread, then the chain all threads
+ * share, with SECCOMP_FILTER_FLAG_TSYNC. */
+int ps_restore_seccomp_shared(struct ps_rctx *c);
+/* In thread t: the filters only it holds, then strict mode if it had it. */
+int ps_restore_seccomp_thread(struct ps_rctx *c, const struct ps_thread *t);
+
 /* registers: restore/registers.c (the threads made in restore/threads.c) */
 /* One thread per tid, the first being the process's main thread. */
 int ps_validate_registers(const struct ps_check *v);
@@ -78,10 +93,24 @@ int ps_validate_registers(const struct ps_check *v);
 int ps_restore_unregister_rseq(struct ps_rctx *c);
 /* sigaltstack, set_robust_list, set_tid_address, rseq, run in the thread. */
 int ps_restore_thread_state(struct ps_rctx *c, const struct ps_thread *t);
+/* A timespec that a restarted sleep needs in the thread's memory: the
+ * time it has left, to be written at `at` (0: nothing to write). */
+struct ps_restart_time {
+	uint64_t at;
+	struct timespec left;
+};
+/* The address of the relative timeout (a struct timespec) that the restart
+ * of the syscall regs stopped in must shorten, or 0 when it needs none. */
+uint64_t ps_restart_timeout_arg(const struct user_regs_struct *regs);
 /* Turn an interrupted restart-block syscall (ERESTART_RESTARTBLOCK, whose
  * in-kernel restart state died with the old process) into one the kernel
- * restarts from registers alone, or into EINTR when that is impossible. */
-void ps_restart_fixup(struct user_regs_struct *regs);
+ * restarts from registers alone, for what was left of its time: timeout is
+ * what ps_restart_timeout_arg's address held (NULL when it gave 0),
+ * asleep_ns how long the thread had slept when frozen. When the new
+ * timeout must be in memory, w says where and what. EINTR remains only when
+ * a signal is about to interrupt it (signal_due) or the call is unknown. */
+void ps_restart_fixup(struct user_regs_struct *regs, const struct timespec *timeout,
+		      uint64_t asleep_ns, int signal_due, struct ps_restart_time *w);
 /* Load the thread's registers, xsave area and signal mask and park it in
  * an interrupt stop, from which the kernel restarts an interrupted syscall
  * exactly as it would have in the original process. */

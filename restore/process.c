@@ -1,5 +1,5 @@
 /* Checks and restore of the process part's attributes in the stub: cwd and
- * root, umask, personality, comm, rlimits, session and group; no seccomp. */
+ * root, umask, personality, comm, rlimits, session and group. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -217,11 +217,8 @@ int ps_validate_process_as_caller(const struct ps_check *v)
 	return 0;
 }
 
+/* seccomp is the seccomp part's (restore/seccomp.c). */
 int ps_validate_process(const struct ps_check *v)
 {
-	if (v->m->proc.creds.seccomp == 2)
-		return ps_refuse(v, -ENOTSUP, "seccomp filters cannot be restored");
-	if (v->m->proc.creds.seccomp != 0)
-		return ps_refuse(v, -ENOTSUP, "seccomp strict mode cannot be restored");
 	return check_exe(v);
 }

@@ -85,6 +85,8 @@ static const struct step thread_steps[] = {
 	{ ps_restore_posix_timers, NULL },     /* timers: one may signal a thread */
 	{ ps_restore_process_attributes, NULL },  /* attributes: with root's rights, checked */
 	{ NULL, ps_restore_thread_attributes },   /* attributes: per thread, before creds */
+	{ ps_restore_seccomp_shared, NULL },   /* seccomp: TSYNC before any thread's own */
+	{ NULL, ps_restore_seccomp_thread },   /* seccomp: while the thread may still install */
 	{ NULL, creds_of },                    /* process */
 	{ NULL, ps_restore_thread_pdeathsig }, /* attributes: creds clear it */
 	{ ps_listen_unix_sockets, NULL },      /* fds */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # restore_fd_anon: eventfds (count, semaphore mode), timerfds (a relative one resumes with
 # the time it had left, the time the process was dead not counted; an absolute one fires at
-# its time, not before; an unread expiration is kept), a signalfd with SIGUSR1 pending
+# its time, not before; an unread expiration is kept; a periodic one expired many times unread
+# keeps its period, every expiration it had and goes on firing), a signalfd with SIGUSR1 pending
 # across the checkpoint, an inotify fd (its live watches keep their numbers and see new
 # events) and a sealed memfd (bytes, size, seals, position, name) come back at the same
 # fd numbers with their flags; the image holds the memfd's bytes.
@@ -45,6 +46,7 @@ ps_start anon "$ANON" "$res" "$dir"
 pid=$PS_TARGET
 memfd=$(ps_field memfd)
 armed=$(ps_field mono_armed)
+periodic_armed=$(ps_field periodic_armed)
 
 # SIGUSR1 is blocked in the target and its signalfd watches it: sent now and
 # never read, it is pending across the checkpoint.
@@ -103,4 +105,15 @@ if awk -v lo="$lo" 'BEGIN { exit !(lo > 0.2) }'; then
 else
 	ps_log "too slow a run to judge the relative timer's time left (lower bound ${lo}s): not checked"
 fi
+# The periodic timer (100 ms) was never read before the checkpoint: its first
+# read after the restore (just after mono_at) holds at least every period from
+# arming to t_ckpt0, and every period from the restore's end to mono_at.
+unread=$(result_field periodic_unread)
+want=$(awk -v a="$periodic_armed" -v c0="$t_ckpt0" -v r1="$t_rest1" -v at="$at" \
+	'BEGIN { printf "%d %d\n", (c0 - a) / 0.1, (at > r1 ? (at - r1) / 0.1 : 0) }')
+before=${want% *}
+after=${want#* }
+[ "$unread" -ge $((before + after)) ] ||
+	ps_fail "the periodic timerfd's first read after the restore returned $unread expirations, want at least the $before it had at the checkpoint and $after since the restore"
+ps_pass "the periodic timerfd kept its $before+ unread expirations (read $unread, $after+ of them since the restore) and its period"
 rs_kill "$pid"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # restore_sleep: a process checkpointed asleep in nanosleep, pause or a FIFO read is
-# restored still asleep in it: no spurious EINTR, nanosleep sleeps its full time.
-# RS_SLEEP_MODES="nanosleep pause fifo" (the default) picks the modes.
+# restored still asleep in it: no spurious EINTR, nanosleep sleeps its full time;
+# usleep loops in two threads never see EINTR, a futex, a poll and a usleep time out
+# in full, also when a stop had left them inside restart_syscall (loops_stopped).
+# RS_SLEEP_MODES="nanosleep pause fifo loops loops_stopped" (the default) picks the modes.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +17,7 @@ no_result_yet() { # RESULTS WHEN
 	[ "$(rs_lines "$1")" = 0 ] || ps_fail "woke up early $2: $(cat "$1")"
 }
 
-for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo}; do
+for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo loops loops_stopped}; do
 	res=$PS_TMP/$mode.results
 	img=$PS_TMP/img-$mode
 	case $mode in
@@ -64,6 +66,28 @@ for mode in ${RS_SLEEP_MODES:-nanosleep pause fifo}; do
 		printf 'hello-after-restore\n' 1<>"$fifo"
 		rs_expect_ok "$res" 0 "read of the FIFO after the restore"
 		ps_assert_eq "OK read: hello-after-restore" "$RS_RESULT" "what the read returned"
+		;;
+	loops | loops_stopped)
+		# usleep (nanosleep with no remaining-time pointer) in the main
+		# thread and another, a futex, a poll and a usleep with 3 s
+		# timeouts; checkpointed 1 s in, told to stop once the waits are
+		# over. loops_stopped: SIGSTOP and SIGCONT first, after which the
+		# kernel resumes each wait through restart_syscall.
+		stop=$PS_TMP/stop-$mode
+		ps_start "$mode" "$RS_SLEEP" loops "$res" "$stop"
+		pid=$PS_TARGET
+		sleep 0.5
+		if [ "$mode" = loops_stopped ]; then
+			kill -STOP "$pid"
+			sleep 0.2
+			kill -CONT "$pid"
+		fi
+		sleep 0.5
+		rs_checkpoint "$pid" "$img"
+		rs_restore_ok "$img" "$mode-$pid" "$pid"
+		sleep 2.5
+		touch "$stop"
+		rs_expect_ok "$res" 0 "usleep loops, futex and poll across the restore"
 		;;
 	*) ps_fail "unknown mode $mode" ;;
 	esac

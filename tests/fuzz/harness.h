@@ -27,7 +27,7 @@ struct ps_fuzz_part {
 };
 
 extern const struct ps_fuzz_part ps_fuzz_image_meta, ps_fuzz_process, ps_fuzz_signals,
-	ps_fuzz_fds, ps_fuzz_maps, ps_fuzz_thread;
+	ps_fuzz_fds, ps_fuzz_maps, ps_fuzz_thread, ps_fuzz_seccomp;
 
 /* Parse and decode data as part p. A refusal must be -EINVAL or -ENOMEM
  * with one sentence, and leave nothing allocated; an accepted part must

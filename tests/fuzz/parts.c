@@ -1,5 +1,8 @@
-/* The six JSON parts of an image behind the harnesses' one interface: each
+/* The seven JSON parts of an image behind the harnesses' one interface: each
  * codec function wrapped to take its model as void *. */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "image/codec.h"
 #include "harness.h"
 #include "image/json_util.h"
@@ -94,6 +97,47 @@ static void free_thread(void *m)
 	ps_thread_free(m);
 }
 
+/* seccomp.json is read against the image's threads: here, the ones its
+ * own entries name (their tids, 0 when absent), so that the decoder gets
+ * past that check and on to the rest. */
+static int decode_seccomp(const json_t *j, void *m, char *err, size_t n)
+{
+	struct ps_model *model = m;
+	const json_t *threads = json_object_get(j, "threads");
+	size_t count = json_is_array(threads) ? json_array_size(threads) : 0;
+	int rc;
+
+	model->threads = calloc(count ? count : 1, sizeof(*model->threads));
+	if (!model->threads)
+		return -ENOMEM;
+	model->nthreads = count;
+	for (size_t i = 0; i < count; i++)
+		model->threads[i].tid = (pid_t)json_integer_value(json_object_get(json_array_get(threads, i),
+										  "tid"));
+	rc = ps_decode_seccomp_part(j, model, 0, err, n);
+	if (rc) {
+		free(model->threads);
+		model->threads = NULL;
+		model->nthreads = 0;
+	}
+	return rc;
+}
+
+static json_t *encode_seccomp(const void *m)
+{
+	return ps_encode_seccomp_part(m, 0);
+}
+
+static void free_seccomp(void *m)
+{
+	struct ps_model *model = m;
+
+	ps_seccomp_free(&model->seccomp);
+	free(model->threads);
+	model->threads = NULL;
+	model->nthreads = 0;
+}
+
 const struct ps_fuzz_part ps_fuzz_image_meta = {
 	"image.json", sizeof(struct ps_image_meta), PS_MAX_IMAGE_JSON_MEMORY,
 	decode_image_meta, encode_image_meta, free_image_meta,
@@ -122,4 +166,9 @@ const struct ps_fuzz_part ps_fuzz_maps = {
 const struct ps_fuzz_part ps_fuzz_thread = {
 	"registers/<tid>.json", sizeof(struct ps_thread), PS_MAX_REGISTERS_JSON_MEMORY,
 	decode_thread, encode_thread, free_thread,
+};
+
+const struct ps_fuzz_part ps_fuzz_seccomp = {
+	"seccomp.json", sizeof(struct ps_model), PS_MAX_SECCOMP_JSON_MEMORY,
+	decode_seccomp, encode_seccomp, free_seccomp,
 };

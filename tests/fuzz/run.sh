@@ -9,7 +9,7 @@ set -eu -o pipefail
 
 FUZZ_CC=${FUZZ_CC:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_HARNESSES=${FUZZ_HARNESSES:-image_meta process signals fds maps thread image}
+FUZZ_HARNESSES=${FUZZ_HARNESSES:-image_meta process signals fds maps thread seccomp image}
 src=${top_srcdir:?}
 out=${top_builddir:?}/tests/fuzz/out
 # The code under test: the JSON codec and the image reader; the tables of

@@ -10,15 +10,14 @@ set -eu -o pipefail
 . "$(dirname "$0")/../e2e/restore_lib.sh"
 
 CORPUS=$top_srcdir/tests/fuzz/corpus
-DECODERS="image_meta process signals fds maps thread image"
+DECODERS="image_meta process signals fds maps thread seccomp image"
 MAX_THREADS_KEPT=2   # registers files kept per image: the rest are alike
 
 T=$TARGETS
 rs_setup "$T/restore_counter" "$T/restore_threads" "$T/restore_signals" "$T/restore_signals_handlers" \
 	"$T/restore_timers" "$T/restore_fd_file" "$T/restore_fd_anon" "$T/restore_fd_unix" \
 	"$T/restore_fd_inet" "$T/restore_fd_pipe" "$T/restore_memory_gone_maps" "$T/waits" \
-	"$T/restore_aio" "$T/restore_sysv_shm"
-	"$T/restore_attributes"
+	"$T/restore_aio" "$T/restore_sysv_shm" "$T/restore_attributes" "$T/restore_seccomp"
 for d in $DECODERS; do
 	mkdir -p "$CORPUS/$d"
 	rm -f "$CORPUS/$d"/seed-*
@@ -32,6 +31,7 @@ keep() {
 	cp "$img/signals.json" "$CORPUS/signals/seed-$name"
 	cp "$img/fds.json" "$CORPUS/fds/seed-$name"
 	cp "$img/memory/maps.json" "$CORPUS/maps/seed-$name"
+	cp "$img/seccomp.json" "$CORPUS/seccomp/seed-$name"
 	for f in "$img"/registers/*.json; do
 		[ "$n" -lt "$MAX_THREADS_KEPT" ] || break
 		cp "$f" "$CORPUS/thread/seed-$name-$(basename "$f" .json)"
@@ -87,4 +87,6 @@ sysv_key=$(printf '0x5f%06x' $(($$ & 0xffffff)))
 image sysv "$T/restore_sysv_shm" "$PS_TMP/sysv.results" "$sysv_key"
 ipcrm -M "$sysv_key"   # the live segment outlives its process
 image attributes "$T/restore_attributes" "$PS_TMP/attributes.results" mdwe
+image seccomp "$T/restore_seccomp" filters "$PS_TMP/seccomp.results"
+image strict "$T/restore_seccomp" strict "$PS_TMP/strict.results"
 ps_pass "corpus refilled: $(find "$CORPUS" -name 'seed-*' | wc -l) seeds in $CORPUS"

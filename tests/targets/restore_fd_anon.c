@@ -1,4 +1,4 @@
-/* restore_fd_anon: holds eventfds, timerfds (relative, absolute, expired), a signalfd with SIGUSR1
+/* restore_fd_anon: holds eventfds, timerfds (relative, absolute, expired, periodic unread), a signalfd with SIGUSR1
  * pending, an inotify fd and a sealed memfd; on SIGUSR2 checks each one's state through it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +30,7 @@
 #define MONO_VALUE_S 4       /* the relative timer's first expiry, then every 1 s */
 #define RT_AHEAD_S 6         /* the absolute timer's expiry, from the start */
 #define SLACK_NS 50000000LL  /* 50 ms: how early the absolute timer may look to fire */
+#define PERIOD_NS 100000000LL /* the periodic timer's period, never read before the checkpoint */
 #define NS 1000000000LL
 #define PATH_BUF 256         /* DIR is a short path under the test's temporary directory */
 
@@ -39,6 +40,7 @@ static struct fds {
 	int efd, efd_sem;          /* eventfds: count 42; semaphore with count 3 */
 	int tfd_mono, tfd_rt;      /* armed timerfds: relative monotonic, absolute realtime */
 	int tfd_done;              /* a one-shot that expired and was never read */
+	int tfd_periodic;          /* every 100 ms, expired many times unread */
 	int sfd;                   /* signalfd for SIGUSR1 */
 	int ino;                   /* inotify */
 	int wd_a, wd_c;            /* its live watches (the one on b was removed) */
@@ -47,6 +49,7 @@ static struct fds {
 
 static struct timespec rt_at;        /* the absolute timer's expiry */
 static struct timespec mono_armed;   /* CLOCK_MONOTONIC just after arming the relative one */
+static struct timespec periodic_armed; /* CLOCK_MONOTONIC just before arming the periodic one */
 static const char *dir;
 
 static void on_usr2(int sig)
@@ -196,6 +199,33 @@ static const char *check_expired_timer(void)
 	if (r >= 0 || errno != EAGAIN)
 		return BAD("expired timerfd %d: a second read returned %zd (%s), want EAGAIN", fds.tfd_done,
 			   r, r < 0 ? strerror(errno) : "a count");
+	return NULL;
+}
+
+/*
+ * The periodic timer, expired unread at the checkpoint: it keeps its period, its first
+ * read returns every expiration it had (the test compares the count with the time from
+ * arming to the checkpoint) and it goes on firing every period.
+ */
+static const char *check_periodic_timer(uint64_t *unread)
+{
+	struct itimerspec it;
+	uint64_t n;
+	ssize_t r;
+	int i;
+
+	if (timerfd_gettime(fds.tfd_periodic, &it) != 0 || ts_ns(&it.it_interval) != PERIOD_NS ||
+	    ts_ns(&it.it_value) <= 0 || ts_ns(&it.it_value) > PERIOD_NS)
+		return BAD("periodic timerfd %d: value %lld ns, interval %lld ns, want (0, %lld] and %lld",
+			   fds.tfd_periodic, ts_ns(&it.it_value), ts_ns(&it.it_interval), PERIOD_NS, PERIOD_NS);
+	r = read(fds.tfd_periodic, unread, sizeof(*unread));
+	if (r != (ssize_t)sizeof(*unread) || *unread < 1)
+		return BAD("periodic timerfd %d: read returned %zd (%s), want its unread expirations",
+			   fds.tfd_periodic, r, r < 0 ? strerror(errno) : "a count of 0");
+	for (i = 0; i < 3; i++)
+		if (timer_wait(fds.tfd_periodic, (int)(10 * PERIOD_NS / 1000000), &n) != 0)
+			return BAD("periodic timerfd %d: expiration %d after the first read did not come "
+				   "within 10 periods", fds.tfd_periodic, i + 1);
 	return NULL;
 }
 
@@ -449,7 +479,7 @@ static void verify(const char *results)
 {
 	static int done;
 	long long late = 0;
-	uint64_t ticks = 0;
+	uint64_t ticks = 0, unread = 0;
 	int new_wd = -1;
 	const char *bad;
 
@@ -457,6 +487,7 @@ static void verify(const char *results)
 	look_at_mono_timer();
 	FAIL_IF(results, (bad = check_eventfds()), "%s", bad);
 	FAIL_IF(results, (bad = check_expired_timer()), "%s", bad);
+	FAIL_IF(results, (bad = check_periodic_timer(&unread)), "%s", bad);
 	FAIL_IF(results, (bad = check_signalfd()), "%s", bad);
 	FAIL_IF(results, (bad = check_inotify(&new_wd)), "%s", bad);
 	FAIL_IF(results, (bad = check_memfd()), "%s", bad);
@@ -465,10 +496,12 @@ static void verify(const char *results)
 	report_to(results, "OK eventfds %d and semaphore %d; expired timerfd held 1; monotonic timerfd "
 		  "fired (%" PRIu64 "); realtime timerfd fired %lld ms after its absolute time; signalfd "
 		  "had the pending SIGUSR1; inotify events on wd %d and %d, new wd %d; memfd bytes, size, "
-		  "seals, position; mono_at=%lld.%09ld mono_left=%lld.%09ld mono_expired=%d", EFD_COUNT,
+		  "seals, position; mono_at=%lld.%09ld mono_left=%lld.%09ld mono_expired=%d "
+		  "periodic_unread=%" PRIu64, EFD_COUNT,
 		  EFD_SEM_COUNT, ticks, late / 1000000, fds.wd_a, fds.wd_c, new_wd,
 		  (long long)mono_seen.at.tv_sec, mono_seen.at.tv_nsec,
-		  (long long)mono_seen.it.it_value.tv_sec, mono_seen.it.it_value.tv_nsec, mono_seen.expired);
+		  (long long)mono_seen.it.it_value.tv_sec, mono_seen.it.it_value.tv_nsec, mono_seen.expired,
+		  unread);
 }
 
 /* ---- setup ---- */
@@ -499,13 +532,15 @@ static int setup_timers(void)
 {
 	struct itimerspec mono = { .it_interval = { 1, 0 }, .it_value = { MONO_VALUE_S, 0 } };
 	struct itimerspec done = { .it_value = { 0, 1000000 } };
+	struct itimerspec periodic = { { 0, PERIOD_NS }, { 0, PERIOD_NS } };
 	struct itimerspec rt = { { 0, 0 }, { 0, 0 } };
 	const struct timespec expire = { 0, 20 * 1000000 };
 
 	fds.tfd_mono = timerfd_create(CLOCK_MONOTONIC, 0);
 	fds.tfd_rt = timerfd_create(CLOCK_REALTIME, 0);
 	fds.tfd_done = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-	if (fds.tfd_mono < 0 || fds.tfd_rt < 0 || fds.tfd_done < 0)
+	fds.tfd_periodic = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	if (fds.tfd_mono < 0 || fds.tfd_rt < 0 || fds.tfd_done < 0 || fds.tfd_periodic < 0)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &rt_at);
 	rt_at.tv_sec += RT_AHEAD_S;
@@ -515,6 +550,9 @@ static int setup_timers(void)
 	clock_gettime(CLOCK_MONOTONIC, &mono_armed);
 	if (timerfd_settime(fds.tfd_rt, TFD_TIMER_ABSTIME, &rt, NULL) != 0 ||
 	    timerfd_settime(fds.tfd_done, 0, &done, NULL) != 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &periodic_armed);
+	if (timerfd_settime(fds.tfd_periodic, 0, &periodic, NULL) != 0)
 		return -1;
 	nanosleep(&expire, NULL);   /* the 1 ms one-shot expires, unread */
 	return 0;
@@ -631,10 +669,12 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR2, &sa, NULL);
 
 	printf("READY pid=%d efd=%d efd_sem=%d tfd_mono=%d tfd_rt=%d tfd_done=%d sfd=%d ino=%d "
-	       "wd_a=%d wd_c=%d memfd=%d rt_at=%lld.%09ld mono_armed=%lld.%09ld\n", (int)getpid(),
+	       "wd_a=%d wd_c=%d memfd=%d rt_at=%lld.%09ld mono_armed=%lld.%09ld "
+	       "periodic_armed=%lld.%09ld\n", (int)getpid(),
 	       fds.efd, fds.efd_sem, fds.tfd_mono, fds.tfd_rt, fds.tfd_done, fds.sfd, fds.ino, fds.wd_a,
 	       fds.wd_c, fds.memfd, (long long)rt_at.tv_sec, rt_at.tv_nsec,
-	       (long long)mono_armed.tv_sec, mono_armed.tv_nsec);
+	       (long long)mono_armed.tv_sec, mono_armed.tv_nsec, (long long)periodic_armed.tv_sec,
+	       periodic_armed.tv_nsec);
 	fflush(stdout);
 	serve_verify(&verify_requested, verify, argv[1]);
 }

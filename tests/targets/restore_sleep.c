@@ -1,18 +1,25 @@
-/* restore_sleep: a process asleep in a syscall (nanosleep, pause or a FIFO read)
- * reports to RESULTS how that call returned: a restore must not cut it short. */
+/* restore_sleep: a process asleep in a syscall (nanosleep, pause, a FIFO read, or
+ * usleep loops, a futex and a poll with timeouts) reports how they returned. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "report.h"
 
 #define SLEEP_SEC 4
+#define WAIT_SEC 3                    /* the futex's and the poll's timeout */
+#define LOOP_US 5000                  /* each usleep of the loops */
 #define SLACK_NS (20 * 1000 * 1000)   /* clock granularity: 20 ms */
 
 static volatile sig_atomic_t got_usr1;
@@ -108,11 +115,133 @@ static void mode_fifo(const char *fifo)
 	}
 }
 
-/* Usage: restore_sleep nanosleep|pause RESULTS, or restore_sleep fifo RESULTS FIFO */
+/* One usleep loop (in the main thread and in another): usleep is
+ * nanosleep(req, NULL), with no remaining-time pointer; none may fail. */
+struct loop {
+	long rounds, failures;
+	int first_errno;
+};
+
+static struct loop loops[2];
+static const char *stop_file;
+static char futex_result[200] = "futex still waiting", poll_result[200] = "poll still waiting";
+static char usleep_result[200] = "usleep still waiting";
+
+static void run_loop(struct loop *l)
+{
+	while (access(stop_file, F_OK) != 0) {
+		if (usleep(LOOP_US) != 0 && l->failures++ == 0)
+			l->first_errno = errno;
+		l->rounds++;
+	}
+}
+
+static void *other_loop(void *arg)
+{
+	run_loop(arg);
+	return NULL;
+}
+
+/* A timed wait that nothing wakes must end by its timeout, not before
+ * (measured on CLOCK_MONOTONIC) and not with EINTR. */
+static void judge_wait(char *out, size_t len, const char *what, int rc, int e, int want_rc,
+		       int want_errno, long long start)
+{
+	long long elapsed = now_ns() - start;
+
+	if (rc != want_rc || (want_rc < 0 && e != want_errno))
+		snprintf(out, len, "FAIL %s returned %d (%s) after %.3f s", what, rc, strerror(e),
+			 elapsed / 1e9);
+	else if (elapsed < WAIT_SEC * 1000000000LL - SLACK_NS)
+		snprintf(out, len, "FAIL %s timed out after only %.3f s of %d s", what, elapsed / 1e9,
+			 WAIT_SEC);
+	else
+		snprintf(out, len, "OK %s timed out after %.3f s", what, elapsed / 1e9);
+}
+
+/* FUTEX_WAIT's timeout is relative, read from memory. */
+static void *futex_waiter(void *arg)
+{
+	static uint32_t word;
+	struct timespec timeout = { WAIT_SEC, 0 };
+	long long start = now_ns();
+	int rc = (int)syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &timeout, NULL, 0);
+
+	judge_wait(futex_result, sizeof(futex_result), "futex", rc, errno, -1, ETIMEDOUT, start);
+	return arg;
+}
+
+/* One long usleep, which a stop before the checkpoint leaves inside
+ * restart_syscall. */
+static void *long_sleeper(void *arg)
+{
+	long long start = now_ns();
+	int rc = usleep(WAIT_SEC * 1000000);
+
+	judge_wait(usleep_result, sizeof(usleep_result), "usleep", rc, errno, 0, 0, start);
+	return arg;
+}
+
+/* poll's timeout is in milliseconds, in a register. */
+static void *poll_waiter(void *arg)
+{
+	long long start = now_ns();
+	int rc = poll(NULL, 0, WAIT_SEC * 1000);
+
+	judge_wait(poll_result, sizeof(poll_result), "poll", rc, errno, 0, 0, start);
+	return arg;
+}
+
+static int loop_ok(char *out, size_t len, const char *name, const struct loop *l)
+{
+	if (l->failures)
+		snprintf(out, len, "FAIL usleep in the %s thread: %ld of %ld calls failed, the first with %s",
+			 name, l->failures, l->rounds, strerror(l->first_errno));
+	else if (l->rounds == 0)
+		snprintf(out, len, "FAIL usleep in the %s thread never returned", name);
+	return l->failures == 0 && l->rounds > 0;
+}
+
+/* Until STOP exists, usleep loops in the main thread and another; a
+ * futex, a poll and a usleep wait WAIT_SEC in three more. Then one line
+ * says it all. */
+static void mode_loops(void)
+{
+	pthread_t other, fw, pw, lw;
+	char bad[300];
+
+	pthread_create(&other, NULL, other_loop, &loops[1]);
+	pthread_create(&fw, NULL, futex_waiter, NULL);
+	pthread_create(&pw, NULL, poll_waiter, NULL);
+	pthread_create(&lw, NULL, long_sleeper, NULL);
+	ready("loops");
+	run_loop(&loops[0]);
+	pthread_join(other, NULL);
+	pthread_join(fw, NULL);
+	pthread_join(pw, NULL);
+	pthread_join(lw, NULL);
+	if (!loop_ok(bad, sizeof(bad), "main", &loops[0]) || !loop_ok(bad, sizeof(bad), "other", &loops[1]))
+		report_to(results, "%s", bad);
+	else if (futex_result[0] != 'O')
+		report_to(results, "%s", futex_result);
+	else if (poll_result[0] != 'O')
+		report_to(results, "%s", poll_result);
+	else if (usleep_result[0] != 'O')
+		report_to(results, "%s", usleep_result);
+	else
+		report_to(results, "OK usleep loops of %ld and %ld rounds, no EINTR; %s; %s; %s", loops[0].rounds,
+			  loops[1].rounds, futex_result + 3, poll_result + 3, usleep_result + 3);
+}
+
+/* Usage: restore_sleep nanosleep|pause RESULTS, or restore_sleep fifo RESULTS FIFO,
+ * or restore_sleep loops RESULTS STOP */
 int main(int argc, char **argv)
 {
-	if (argc < 3 || (strcmp(argv[1], "fifo") == 0) != (argc == 4)) {
-		fprintf(stderr, "usage: restore_sleep nanosleep|pause RESULTS | fifo RESULTS FIFO\n");
+	int four = argc > 1 && (strcmp(argv[1], "fifo") == 0 || strcmp(argv[1], "loops") == 0);
+
+	if (argc < 3 || four != (argc == 4)) {
+		fprintf(stderr, "usage: restore_sleep nanosleep|pause RESULTS | fifo RESULTS FIFO | "
+			"loops RESULTS STOP\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
@@ -123,6 +252,10 @@ int main(int argc, char **argv)
 		mode_pause();
 	else if (strcmp(argv[1], "fifo") == 0)
 		mode_fifo(argv[3]);
+	else if (strcmp(argv[1], "loops") == 0) {
+		stop_file = argv[3];
+		mode_loops();
+	}
 	else {
 		fprintf(stderr, "restore_sleep: unknown mode %s\n", argv[1]);
 		return 2;

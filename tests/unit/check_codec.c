@@ -865,6 +865,81 @@ START_TEST(test_signals_roundtrip)
 }
 END_TEST
 
+/* ---- seccomp.json: decoded against the threads of the image ---- */
+
+static void seccomp_model(struct ps_model *m)
+{
+	static const struct ps_bpf_insn allow_getppid_eperm[] = {
+		{ 0x20, 0, 0, 0 }, { 0x15, 0, 1, 110 }, { 0x06, 0, 0, 0x00050001 },
+		{ 0x06, 0, 0, 0x7fff0000 },
+	};
+	struct ps_seccomp *s = &m->seccomp;
+
+	m->nthreads = 3;
+	m->threads = calloc(3, sizeof(*m->threads));
+	ck_assert_ptr_nonnull(m->threads);
+	m->threads[0].tid = 100;
+	m->threads[1].tid = 101;
+	m->threads[2].tid = 102;
+	s->saved = 1;
+	s->nfilters = 2;
+	s->filters = calloc(2, sizeof(*s->filters));
+	s->nthreads = 3;
+	s->threads = calloc(3, sizeof(*s->threads));
+	ck_assert_ptr_nonnull(s->filters);
+	ck_assert_ptr_nonnull(s->threads);
+	for (size_t i = 0; i < 2; i++) {
+		s->filters[i].ninsns = 4;
+		s->filters[i].insns = malloc(sizeof(allow_getppid_eperm));
+		ck_assert_ptr_nonnull(s->filters[i].insns);
+		memcpy(s->filters[i].insns, allow_getppid_eperm, sizeof(allow_getppid_eperm));
+	}
+	s->filters[0].parent = -1;
+	s->filters[1].parent = 0;
+	s->filters[1].log = 1;
+	s->filters[1].insns[3].k = 0xdeadbeef;   /* every byte of k kept */
+	s->threads[0] = (struct ps_seccomp_thread){ 100, PS_SECCOMP_FILTER, 1 };
+	s->threads[1] = (struct ps_seccomp_thread){ 101, PS_SECCOMP_STRICT, -1 };
+	s->threads[2] = (struct ps_seccomp_thread){ 102, PS_SECCOMP_FILTER, 0 };
+}
+
+static int decode_seccomp(json_t *j, char *err, size_t errlen, struct ps_model *out)
+{
+	seccomp_model(out);
+	ps_seccomp_free(&out->seccomp);
+	return ps_decode_seccomp_part(j, out, 0, err, errlen);
+}
+
+START_TEST(test_seccomp_roundtrip)
+{
+	struct ps_model *in = calloc(1, sizeof(*in)), *out = calloc(1, sizeof(*out));
+	char err[256] = "";
+	json_t *j;
+
+	seccomp_model(in);
+	j = through_text(ps_encode_seccomp_part(in, 0));
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(j, "threads"), 1), "mode"), "strict");
+	ck_assert_str_eq(str_at(json_array_get(json_object_get(j, "filters"), 0), "program"),
+			 "2000000000000000150000016e0000000600000001000500060000000000ff7f");
+	ck_assert_msg(decode_seccomp(j, err, sizeof(err), out) == 0, "%s", err);
+	ck_assert_int_eq(out->seccomp.saved, 1);
+	ck_assert_uint_eq(out->seccomp.nfilters, 2);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(out->seccomp.filters[i].parent, in->seccomp.filters[i].parent);
+		ck_assert_int_eq(out->seccomp.filters[i].log, in->seccomp.filters[i].log);
+		ck_assert_uint_eq(out->seccomp.filters[i].ninsns, 4);
+		ck_assert_mem_eq(out->seccomp.filters[i].insns, in->seccomp.filters[i].insns,
+				 4 * sizeof(struct ps_bpf_insn));
+	}
+	ck_assert_mem_eq(out->seccomp.threads, in->seccomp.threads, 3 * sizeof(struct ps_seccomp_thread));
+	json_decref(j);
+	ps_model_free(in);
+	ps_model_free(out);
+	free(in);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_fds_roundtrip)
 {
 	struct ps_fds in, out;
@@ -1650,6 +1725,72 @@ static void expect_too_long(enum part p, json_t *j, json_t *obj, const char *key
 	expect_reject(p, j, needle, NULL);
 }
 
+static void expect_seccomp_reject(json_t *j, const char *needle)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	char err[512] = "";
+	int rc = decode_seccomp(j, err, sizeof(err), m);
+
+	ck_assert_msg(rc == -EINVAL, "accepted (rc %d), expected an error about %s", rc, needle);
+	ck_assert_msg(strstr(err, needle), "error \"%s\" does not mention %s", err, needle);
+	ck_assert_int_eq(m->seccomp.saved, 0);
+	ck_assert_ptr_null(m->seccomp.filters);
+	json_decref(j);
+	ps_model_free(m);
+	free(m);
+}
+
+static json_t *valid_seccomp(void)
+{
+	struct ps_model *m = calloc(1, sizeof(*m));
+	json_t *j;
+
+	seccomp_model(m);
+	j = through_text(ps_encode_seccomp_part(m, 0));
+	ps_model_free(m);
+	free(m);
+	return j;
+}
+
+START_TEST(test_reject_seccomp)
+{
+	json_t *j = valid_seccomp();
+
+	set(item(j, "filters", 0), "parent", json_integer(1));
+	expect_seccomp_reject(j, "filter 0: field \"parent\"");
+	j = valid_seccomp();
+	set(item(j, "filters", 1), "program", json_string("20000000000000"));
+	expect_seccomp_reject(j, "filter 1: field \"program\" has 7 bytes");
+	j = valid_seccomp();
+	set(item(j, "filters", 1), "flags", json_pack("[s]", "tsync"));
+	expect_seccomp_reject(j, "unknown flag \"tsync\"");
+	j = valid_seccomp();
+	set(item(j, "threads", 1), "filter", json_integer(0));
+	expect_seccomp_reject(j, "thread 1: field \"filter\" is 0");
+	j = valid_seccomp();
+	set(item(j, "threads", 2), "tid", json_integer(103));
+	expect_seccomp_reject(j, "field \"tid\" is 103, but the image's thread here is 102");
+	j = valid_seccomp();
+	set(item(j, "threads", 0), "mode", json_string("lenient"));
+	expect_seccomp_reject(j, "field \"mode\"");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("2000000040000000060000000000ff7f"));
+	expect_seccomp_reject(j, "instruction 0 (code 0x20) loads outside struct seccomp_data");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("1500050000000000060000000000ff7f"));
+	expect_seccomp_reject(j, "instruction 0 (code 0x15) jumps past the end");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("c50000000000000006000000000000ff"));
+	expect_seccomp_reject(j, "instruction 0 (code 0xc5) is not one a seccomp program may hold");
+	j = valid_seccomp();
+	set(item(j, "filters", 0), "program", json_string("060000000000ff7f2000000000000000"));
+	expect_seccomp_reject(j, "does not end with a return");
+	j = valid_seccomp();
+	json_array_remove(json_object_get(j, "threads"), 2);
+	expect_seccomp_reject(j, "has 2 entries, but the image has 3 threads");
+}
+END_TEST
+
 START_TEST(test_limit_arrays)
 {
 	json_t *j = valid(P_META);
@@ -2258,6 +2399,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(rt, test_thread_roundtrip);
 	tcase_add_test(rt, test_signals_roundtrip);
 	tcase_add_test(rt, test_fds_roundtrip);
+	tcase_add_test(rt, test_seccomp_roundtrip);
 	tcase_add_test(rt, test_bytes_forms);
 	tcase_add_test(rt, test_attributes_roundtrip);
 	suite_add_tcase(s, rt);
@@ -2272,6 +2414,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(bad, test_reject_process);
 	tcase_add_test(bad, test_reject_fds);
 	tcase_add_test(bad, test_reject_attributes);
+	tcase_add_test(bad, test_reject_seccomp);
 	suite_add_tcase(s, bad);
 
 	tcase_add_checked_fixture(dir, image_setup, image_teardown);

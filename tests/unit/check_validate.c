@@ -407,10 +407,41 @@ END_TEST
 
 /* ---- state not restored ---- */
 
+/* One filter in the one thread: ret is its only instruction's action. */
+static void one_filter(uint32_t ret)
+{
+	struct ps_seccomp *s = &g_m.seccomp;
+
+	ps_seccomp_free(s);
+	s->saved = 1;
+	s->nfilters = 1;
+	s->filters = calloc(1, sizeof(*s->filters));
+	s->nthreads = 1;
+	s->threads = calloc(1, sizeof(*s->threads));
+	ck_assert_ptr_nonnull(s->filters);
+	ck_assert_ptr_nonnull(s->threads);
+	s->filters[0].parent = -1;
+	s->filters[0].ninsns = 1;
+	s->filters[0].insns = calloc(1, sizeof(*s->filters[0].insns));
+	ck_assert_ptr_nonnull(s->filters[0].insns);
+	s->filters[0].insns[0] = (struct ps_bpf_insn){ 0x06, 0, 0, ret };   /* BPF_RET | BPF_K */
+	s->threads[0] = (struct ps_seccomp_thread){ g_m.threads[0].tid, PS_SECCOMP_FILTER, 0 };
+}
+
 START_TEST(test_seccomp)
 {
 	g_m.proc.creds.seccomp = 2;
-	expect_refused(validate_as(0, 0), "seccomp filters cannot be restored");
+	expect_refused(validate_as(0, 0), "the process has seccomp filters, but the image has no "
+		       "seccomp.json");
+	one_filter(0x7fff0000);                   /* SECCOMP_RET_ALLOW */
+	ck_assert_msg(validate_as(0, 0) == 0, "refused: %s", g_err);
+	g_m.proc.creds.seccomp = 1;
+	expect_refused(validate_as(0, 0), "seccomp.json gives the main thread seccomp mode 2, "
+		       "process.json mode 1");
+	g_m.proc.creds.seccomp = 2;
+	one_filter(0x7fc00000);                   /* SECCOMP_RET_USER_NOTIF */
+	expect_refused(validate_as(0, 0), fmt("seccomp filter 0 of thread %d hands syscalls to a "
+					      "supervisor (SECCOMP_RET_USER_NOTIF)", g_m.threads[0].tid));
 }
 END_TEST
 
@@ -614,6 +645,25 @@ START_TEST(test_caller_groups)
 	g_m.proc.creds.ngroups = 1;
 	expect_refused(validate_as(54321, 54321), "the image has supplementary group 0; uid 54321 "
 		       "is not a member of it");
+}
+END_TEST
+
+/* A filter takes no_new_privs or CAP_SYS_ADMIN to install: procsnap gives
+ * a non-root caller's process only those it could have installed itself. */
+START_TEST(test_caller_seccomp)
+{
+	for (int i = 0; i < 4; i++) {
+		g_m.proc.creds.uid[i] = 54321;
+		g_m.proc.creds.gid[i] = 54321;
+	}
+	g_m.proc.creds.seccomp = 2;
+	one_filter(0x7fff0000);
+	expect_refused(validate_as(54321, 54321), fmt("thread %d has seccomp filters, but the process "
+						      "had neither no_new_privs nor CAP_SYS_ADMIN",
+						      g_m.threads[0].tid));
+	g_m.proc.creds.no_new_privs = 1;
+	validate_as(54321, 54321);
+	ck_assert_msg(!strstr(g_err, "seccomp"), "refused for its filters with no_new_privs: %s", g_err);
 }
 END_TEST
 
@@ -1243,6 +1293,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(creds, test_caller_gid);
 	tcase_add_test(creds, test_caller_caps);
 	tcase_add_test(creds, test_caller_groups);
+	tcase_add_test(creds, test_caller_seccomp);
 	tcase_add_test(creds, test_caller_access);
 	tcase_add_test(creds, test_caller_made_files);
 	tcase_add_test(creds, test_caller_proc_links);
