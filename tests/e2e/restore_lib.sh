@@ -320,3 +320,17 @@ $(grep '^[<>]' <<<"$diffs")"
 	fi
 	ps_pass "the $(wc -l <"$now") mappings of $1 have their ranges, permissions, offsets, names and VmFlags as before"
 }
+
+# rs_checkpoint_maps PID IMG: rs_checkpoint, with PID's mappings saved first
+# in IMG.maps (beside the image, not in it) for rs_restore_exact.
+rs_checkpoint_maps() {
+	rs_save_maps "$1" "$2.maps"
+	rs_checkpoint "$1" "$2"
+}
+
+# rs_restore_exact IMG NAME PID: rs_restore_ok, then the restored PID must
+# have exactly the mappings rs_checkpoint_maps saved for IMG.
+rs_restore_exact() {
+	rs_restore_ok "$1" "$2" "$3"
+	rs_compare_maps "$3" "$1.maps"
+}

@@ -14,15 +14,13 @@ pid=$PS_TARGET
 # Self-check before the checkpoint: the target's own verification passes.
 rs_verify "$pid" "$res"
 
-rs_save_maps "$pid" "$PS_TMP/maps.before"
-rs_checkpoint "$pid" "$PS_TMP/img"
+rs_checkpoint_maps "$pid" "$PS_TMP/img"
 for a in data bss heap large anon ro private shared; do
 	ps_log "$a at $(ps_field "$a"): saved as $(ps_py mapping "$PS_TMP/img" "$(ps_field "$a")")"
 done
 ps_assert_eq 16384 "$(stat -c %s "$PS_TMP/shared.dat")" "size of shared.dat after the original died"
 
-rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_restore_exact "$PS_TMP/img" "$pid" "$pid"
 rs_verify "$pid" "$res"
 # A second round: the first one wrote through the shared mapping and put the
 # pattern back; everything must still hold.

@@ -16,10 +16,8 @@ res=$PS_TMP/flags.results
 ps_start flags "$FLAGS" "$res" "$PS_TMP/dir"
 pid=$PS_TARGET
 rs_verify "$pid" "$res"
-rs_save_maps "$pid" "$PS_TMP/maps.before"
-rs_checkpoint "$pid" "$PS_TMP/img"
-rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_checkpoint_maps "$pid" "$PS_TMP/img"
+rs_restore_exact "$PS_TMP/img" "$pid" "$pid"
 rs_verify "$pid" "$res"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_compare_maps "$pid" "$PS_TMP/img.maps"
 rs_kill "$pid"

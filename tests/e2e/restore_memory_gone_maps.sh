@@ -16,10 +16,8 @@ mkdir "$PS_TMP/dir"
 res=$PS_TMP/gone.results
 ps_start gone "$GONE" "$res" "$PS_TMP/dir"
 pid=$PS_TARGET
-rs_save_maps "$pid" "$PS_TMP/maps.before"
-rs_checkpoint "$pid" "$PS_TMP/img"
-rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_checkpoint_maps "$pid" "$PS_TMP/img"
+rs_restore_exact "$PS_TMP/img" "$pid" "$pid"
 rs_verify "$pid" "$res"
 maps=$(cat "/proc/$pid/maps")
 grep -q '/memfd:gone-held (deleted)' <<<"$maps" || ps_fail "no mapping of memfd:gone-held after the restore"

@@ -16,13 +16,11 @@ res=$PS_TMP/guard.results
 ps_start guard "$GUARD" "$res" "$PS_TMP/dir"
 pid=$PS_TARGET
 rs_verify "$pid" "$res"
-rs_save_maps "$pid" "$PS_TMP/maps.before"
-rs_checkpoint "$pid" "$PS_TMP/img"
+rs_checkpoint_maps "$pid" "$PS_TMP/img"
 runs=$(python3 -c 'import json, sys
 print(sum(1 for m in json.load(open(sys.argv[1]))["mappings"] if m.get("guards")))' "$PS_TMP/img/memory/maps.json")
 [ "$runs" -ge 3 ] || ps_fail "maps.json lists guard pages for $runs mappings, want 3"
 ps_pass "the memory files read (cp -r), and maps.json has guard pages in $runs mappings"
-rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_restore_exact "$PS_TMP/img" "$pid" "$pid"
 rs_verify "$pid" "$res"
 rs_kill "$pid"

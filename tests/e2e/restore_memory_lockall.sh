@@ -15,11 +15,9 @@ res=$PS_TMP/lockall.results
 ps_start lockall "$LOCKALL" "$res"
 pid=$PS_TARGET
 rs_verify "$pid" "$res"
-rs_save_maps "$pid" "$PS_TMP/maps.before"
-rs_checkpoint "$pid" "$PS_TMP/img"
+rs_checkpoint_maps "$pid" "$PS_TMP/img"
 grep -q '"lock_future": *"future_onfault"' "$PS_TMP/img/memory/maps.json" ||
 	ps_fail "maps.json does not say the process locks its future mappings on fault"
-rs_restore_ok "$PS_TMP/img" "$pid" "$pid"
-rs_compare_maps "$pid" "$PS_TMP/maps.before"
+rs_restore_exact "$PS_TMP/img" "$pid" "$pid"
 rs_verify "$pid" "$res"
 rs_kill "$pid"
