@@ -261,6 +261,12 @@ static int restart_sleep(struct ps_rctx *c, const struct ps_thread *t, int signa
 				"at 0x%llx: %s", t->tid, (long long)t->regs.orig_rax,
 				(unsigned long long)arg, strerror(EIO));
 	ps_restart_fixup(&c->r.saved, arg ? &timeout : NULL, t->asleep_ns, signal_due, &w);
+	/* A restart-block call of no kind above cannot be re-entered: the
+	 * program sees EINTR, which the status note names. */
+	if (!signal_due && (long)t->regs.rax == -ERESTART_RESTARTBLOCK &&
+	    (long)c->r.saved.rax == -EINTR)
+		ps_rnote(c, "thread %d: its interrupted syscall %lld returns EINTR (its kernel "
+			 "restart state cannot be made again)", t->tid, (long long)t->regs.orig_rax);
 	if (!w.at)
 		return 0;
 	remote.iov_base = (void *)w.at;
