@@ -61,53 +61,23 @@ static int read_autogroup_nice(pid_t pid, int *nice, char *err, size_t errlen)
 	return 0;
 }
 
-/* The text after "key:" in /proc/<pid>/[task/<tid>/]status, trimmed, or
- * "" when the line is absent (a kernel without the feature). */
-static int status_line(const char *path, const char *key, char *out, size_t len, char *err,
-		       size_t errlen)
+/* LAM's mask (all ones without LAM) and the user shadow stack, from the
+ * status file of the process (a pid) or of one thread (a tid). */
+static int capture_status_features(pid_t id, uint64_t *untag_mask, int *shstk, char *err,
+				   size_t errlen)
 {
-	char *text, *at, *end;
-	size_t n;
-	int rc = ps_read_file(path, &text, &n);
+	struct ps_status st;
+	int rc = ps_read_status(id, &st);
 
-	out[0] = '\0';
 	if (rc < 0)
-		return ps_fail(err, errlen, rc, "reading %s: %s", path, strerror(-rc));
-	at = strstr(text, key);
-	if (at && (at == text || at[-1] == '\n')) {
-		at += strlen(key);
-		at += strspn(at, " \t");
-		end = strchr(at, '\n');
-		n = end ? (size_t)(end - at) : strlen(at);
-		snprintf(out, len, "%.*s", (int)n, at);
-	}
-	free(text);
+		return ps_fail(err, errlen, rc, "reading /proc/%d/status: %s", (int)id,
+			       strerror(-rc));
+	free(st.groups);
+	if (untag_mask)
+		*untag_mask = st.untag_mask;
+	if (shstk)
+		*shstk = st.shstk;
 	return 0;
-}
-
-/* LAM's mask of the address bits that are not tags: all ones without it
- * (and on a kernel that does not show the line). */
-static int capture_untag_mask(pid_t pid, uint64_t *mask, char *err, size_t errlen)
-{
-	char path[64], v[64];
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	rc = status_line(path, "untag_mask:", v, sizeof(v), err, errlen);
-	*mask = rc == 0 && v[0] ? strtoull(v, NULL, 16) : UINT64_MAX;
-	return rc;
-}
-
-/* The user shadow stack shows as "shstk" among x86_Thread_features. */
-static int capture_shstk(pid_t pid, pid_t tid, int *on, char *err, size_t errlen)
-{
-	char path[64], v[256];
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	rc = status_line(path, "x86_Thread_features:", v, sizeof(v), err, errlen);
-	*on = rc == 0 && strstr(v, "shstk") != NULL;
-	return rc;
 }
 
 static int capture_affinity(pid_t tid, uint64_t cpus[PS_CPU_WORDS], char *err, size_t errlen)
@@ -140,7 +110,7 @@ static int capture_process_files(pid_t pid, struct ps_attributes *a, char *err, 
 	if (rc == 0)
 		rc = read_autogroup_nice(pid, &a->autogroup_nice, err, errlen);
 	if (rc == 0)
-		rc = capture_untag_mask(pid, &a->untag_mask, err, errlen);
+		rc = capture_status_features(pid, &a->untag_mask, NULL, err, errlen);
 	return rc;
 }
 
@@ -247,7 +217,7 @@ int ps_capture_attributes(struct ps_capture *c, char *err, size_t errlen)
 		if (rc == 0)
 			rc = capture_affinity(t->tid, t->cpus, err, errlen);
 		if (rc == 0)
-			rc = capture_shstk(m->meta.pid, t->tid, &t->shstk, err, errlen);
+			rc = capture_status_features(t->tid, NULL, &t->shstk, err, errlen);
 	}
 	return rc;
 }

@@ -362,6 +362,25 @@ static int parse_one_int(const char *s, const char *end, int *out)
 
 enum status_seen { SEEN_TGID = 1, SEEN_UID = 2, SEEN_GID = 4 };
 
+/* Is word one of the blank-separated words between s and end? */
+static int has_word(const char *s, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (s < end) {
+		const char *w;
+
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		w = s;
+		while (s < end && *s != ' ' && *s != '\t')
+			s++;
+		if ((size_t)(s - w) == n && memcmp(w, word, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* One "Key:\tvalue" line; keys procsnap does not use are skipped. */
 static int parse_status_line(const char *key, size_t klen, const char *v, const char *end,
 			     struct ps_status *out, unsigned *seen)
@@ -411,6 +430,12 @@ static int parse_status_line(const char *key, size_t klen, const char *v, const 
 		return parse_one_int(v, end, &out->no_new_privs);
 	if (KEY_IS("Seccomp"))
 		return parse_one_int(v, end, &out->seccomp);
+	if (KEY_IS("untag_mask"))
+		return parse_one_token(v, end, 16, &out->untag_mask);
+	if (KEY_IS("x86_Thread_features")) {
+		out->shstk = has_word(v, end, "shstk");
+		return 0;
+	}
 #undef KEY_IS
 	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
 		if (klen == strlen(masks[i].key) && memcmp(key, masks[i].key, klen) == 0) {
@@ -432,6 +457,7 @@ int ps_parse_status(const char *text, struct ps_status *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->untag_mask = UINT64_MAX;
 	while (*s) {
 		const char *end = line_end(s);
 		const char *colon = memchr(s, ':', (size_t)(end - s));

@@ -48,6 +48,8 @@ struct ps_status {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
 	int seccomp;
+	uint64_t untag_mask;                     /* LAM: all ones without the line */
+	int shstk;                               /* "shstk" among x86_Thread_features */
 };
 int ps_parse_status(const char *text, struct ps_status *out);
 

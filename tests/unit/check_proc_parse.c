@@ -353,6 +353,30 @@ START_TEST(test_status_user)
 }
 END_TEST
 
+/* x86 per-thread features: LAM's mask and the shadow stack, by word. */
+START_TEST(test_status_x86_features)
+{
+	static const char ids[] = "Tgid:\t5\nUid:\t1\t1\t1\t1\nGid:\t2\t2\t2\t2\n";
+	struct ps_status st;
+
+	ck_assert_int_eq(ps_parse_status(ids, &st), 0);
+	ck_assert_uint_eq(st.untag_mask, UINT64_MAX);   /* no line: no LAM */
+	ck_assert_int_eq(st.shstk, 0);
+	free(st.groups);
+	ck_assert_int_eq(ps_parse_status("Tgid:\t5\nUid:\t1\t1\t1\t1\nGid:\t2\t2\t2\t2\n"
+					 "untag_mask:\t0x7e00000000000000\n"
+					 "x86_Thread_features:\tshstk wrss\n"
+					 "x86_Thread_features_locked:\t\n", &st), 0);
+	ck_assert_uint_eq(st.untag_mask, 0x7e00000000000000ULL);
+	ck_assert_int_eq(st.shstk, 1);
+	free(st.groups);
+	ck_assert_int_eq(ps_parse_status("Tgid:\t5\nUid:\t1\t1\t1\t1\nGid:\t2\t2\t2\t2\n"
+					 "x86_Thread_features:\tshstkx\n", &st), 0);
+	ck_assert_int_eq(st.shstk, 0);
+	free(st.groups);
+}
+END_TEST
+
 START_TEST(test_status_missing_and_malformed)
 {
 	struct ps_status st;
@@ -1482,6 +1506,7 @@ static Suite *proc_parse_suite(void)
 	tcase_add_test(parse, test_stat_malformed);
 	tcase_add_test(parse, test_status_real_empty_groups);
 	tcase_add_test(parse, test_status_user);
+	tcase_add_test(parse, test_status_x86_features);
 	tcase_add_test(parse, test_status_missing_and_malformed);
 	tcase_add_test(parse, test_maps_file_line);
 	tcase_add_test(parse, test_maps_spaces_and_deleted);
