@@ -38,26 +38,25 @@ static int read_proc_number(pid_t pid, const char *name, int hex, long long *out
 	return 0;
 }
 
-/* "/autogroup-123 nice 0": the file exists only with CONFIG_SCHED_AUTOGROUP,
- * and without it the process has no autogroup nice (0). */
+static int parse_autogroup(const char *text, size_t len, void *nice)
+{
+	(void)len;
+	return ps_parse_autogroup(text, nice);
+}
+
+/* The file exists only with CONFIG_SCHED_AUTOGROUP; without it the process
+ * has no autogroup nice (0). */
 static int read_autogroup_nice(pid_t pid, int *nice, char *err, size_t errlen)
 {
-	char path[64], *text, *at;
-	size_t len;
-	int rc;
+	int rc = ps_proc_parse(pid, "autogroup", parse_autogroup, nice);
 
-	snprintf(path, sizeof(path), "/proc/%d/autogroup", (int)pid);
-	rc = ps_read_file(path, &text, &len);
-	*nice = 0;
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		*nice = 0;
 		return 0;
+	}
 	if (rc < 0)
-		return ps_fail(err, errlen, rc, "reading %s: %s", path, strerror(-rc));
-	at = strstr(text, " nice ");
-	rc = at && sscanf(at, " nice %d", nice) == 1 ? 0 : -EINVAL;
-	free(text);
-	if (rc)
-		return ps_fail(err, errlen, rc, "parsing %s: no nice value", path);
+		return ps_fail(err, errlen, rc, "reading /proc/%d/autogroup: %s", (int)pid,
+			       rc == -EINVAL ? "no nice value in it" : strerror(-rc));
 	return 0;
 }
 

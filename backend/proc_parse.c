@@ -931,6 +931,18 @@ int ps_parse_sched_exec_start(const char *text, uint64_t *ns)
 	return 0;
 }
 
+int ps_parse_autogroup(const char *text, int *nice)
+{
+	const char *at = strstr(text, " nice ");
+
+	*nice = 0;
+	if (text[strspn(text, " \n")] == '\0')
+		return 0;
+	if (!at || sscanf(at, " nice %d", nice) != 1 || *nice < -20 || *nice > 19)
+		return -EINVAL;
+	return 0;
+}
+
 int ps_parse_fdinfo(const char *text, struct ps_fdinfo *out)
 {
 	enum { SEEN_POS = 1, SEEN_FLAGS = 2, SEEN_MNT = 4 };

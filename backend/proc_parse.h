@@ -132,6 +132,12 @@ int ps_parse_inotify(const char *text, struct ps_inotify_line **out, size_t *n);
  * to sleep; a running one: about now). */
 int ps_parse_sched_exec_start(const char *text, uint64_t *ns);
 
+/* /proc/<pid>/autogroup, "/autogroup-123 nice 0": the nice of the process's
+ * autogroup. Empty text is a process that never left the root task group's
+ * default autogroup (no setsid since boot: init and what it starts without
+ * one), which has no nice of its own: 0. */
+int ps_parse_autogroup(const char *text, int *nice);
+
 /* /proc/<pid>/auxv (pairs of native unsigned longs, up to AT_NULL included). */
 int ps_parse_auxv(const void *buf, size_t len, struct ps_auxv_entry **out, size_t *n);
 

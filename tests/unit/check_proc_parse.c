@@ -715,6 +715,21 @@ START_TEST(test_fdinfo_kinds)
 }
 END_TEST
 
+/* A process started by init without a setsid (as a CI harness may start
+ * the tests) is in the default autogroup, whose file is empty. */
+START_TEST(test_autogroup)
+{
+	int nice = 7;
+
+	ck_assert_int_eq(ps_parse_autogroup("/autogroup-181 nice -3\n", &nice), 0);
+	ck_assert_int_eq(nice, -3);
+	ck_assert_int_eq(ps_parse_autogroup("", &nice), 0);
+	ck_assert_int_eq(nice, 0);
+	ck_assert_int_eq(ps_parse_autogroup("/autogroup-181\n", &nice), -EINVAL);
+	ck_assert_int_eq(ps_parse_autogroup("/autogroup-1 nice 40\n", &nice), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_fdinfo)
 {
 	struct ps_fdinfo fi;
@@ -1515,6 +1530,7 @@ static Suite *proc_parse_suite(void)
 	tcase_add_test(parse, test_smaps_vmflags);
 	tcase_add_test(parse, test_limits_real);
 	tcase_add_test(parse, test_limits_shuffled_and_bad);
+	tcase_add_test(parse, test_autogroup);
 	tcase_add_test(parse, test_fdinfo);
 	tcase_add_test(parse, test_fdinfo_kinds);
 	tcase_add_test(parse, test_auxv);
