@@ -74,20 +74,31 @@ static int overlaps(uint64_t a, uint64_t b, uint64_t start, uint64_t end)
 	return a < end && start < b;
 }
 
+static size_t first_ending_after(const struct ps_maps *maps, uint64_t a);
+
+/* Both lists are sorted by address (maps_json.c refuses an image's that is
+ * not; /proc/<pid>/maps is): the first range ending after a is the only
+ * one that can tell. */
 static int free_in_image(const struct ps_model *m, uint64_t a, uint64_t b)
 {
-	for (size_t i = 0; i < m->maps.count; i++)
-		if (overlaps(a, b, m->maps.items[i].start, m->maps.items[i].end))
-			return 0;
-	return 1;
+	size_t i = first_ending_after(&m->maps, a);
+
+	return i == m->maps.count || !overlaps(a, b, m->maps.items[i].start, m->maps.items[i].end);
 }
 
 static int free_in_stub(const struct range *r, size_t n, uint64_t a, uint64_t b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (overlaps(a, b, r[i].start, r[i].end))
-			return 0;
-	return 1;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == n || !overlaps(a, b, r[lo].start, r[lo].end);
 }
 
 /* Low in the address space, away from where heaps, libraries and stacks

@@ -20,8 +20,8 @@
  * an old_size of 0 on a shared mapping makes a new mapping of the same pages
  * (mremap(2)), at the offset the source address has in the object. Private
  * mappings need a descriptor: the held one's, or one opened through
- * /proc/self/map_files of the base. The base is unmapped once the layout is
- * built.
+ * /proc/self/map_files of the base. The bases lie side by side in arenas
+ * (below), unmapped once the layout is built.
  */
 struct shmem_object {
 	uint32_t dev_major, dev_minor;
@@ -30,9 +30,25 @@ struct shmem_object {
 	long fd;                /* -1 until a private mapping needs one */
 };
 
+/*
+ * A process may have thousands of objects: finding a free place for each
+ * (a read of the stub's maps) would cost a read per object, so procsnap
+ * reserves an arena at a time, free in the image and in the stub, as one
+ * PROT_NONE mapping, and lays the objects in it side by side with
+ * MAP_FIXED. The reservation keeps the kernel from placing anything of its
+ * own (an io_setup ring, say) in the part not used yet.
+ */
+#define ARENA_MIN (1ULL << 30)
+
+struct arena {
+	uint64_t base, len, used;
+};
+
 struct ps_shmem_objects {
 	struct shmem_object *items;
 	size_t n;
+	struct arena *arenas;
+	size_t narenas;
 };
 
 struct ps_shmem_objects *ps_shmem_objects_new(void)
@@ -126,8 +142,50 @@ static long map_whole(struct ps_rctx *c, const struct ps_mapping *m, uint64_t at
 	if (*fd < 0 && held)
 		return *fd;
 	return ps_rcall(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_FIXED_NOREPLACE | (held ? 0 : MAP_ANONYMOUS),
+			MAP_SHARED | MAP_FIXED | (held ? 0 : MAP_ANONYMOUS),
 			(uint64_t)*fd, 0);
+}
+
+static int reserve_arena(struct ps_rctx *c, struct ps_shmem_objects *o, uint64_t len)
+{
+	uint64_t want = len > ARENA_MIN ? len : ARENA_MIN, at;
+	struct arena *grown = realloc(o->arenas, (o->narenas + 1) * sizeof(*grown));
+	long ret;
+	int e;
+
+	if (!grown)
+		return ps_rfail(c, -ENOMEM, "out of memory");
+	o->arenas = grown;
+	e = ps_layout_pick_free(c, want, &at);
+	if (e < 0)
+		return e;
+	ret = ps_rcall(c, "mmap of procsnap's room for the shared memory objects", SYS_mmap, at,
+		       want, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+		       (uint64_t)-1, 0);
+	if (ret < 0)
+		return (int)ret;
+	o->arenas[o->narenas++] = (struct arena){ at, want, 0 };
+	return 0;
+}
+
+/* Where the next object of len bytes goes: after the last one, or in a new
+ * arena when the last has no room left. */
+static int place_object(struct ps_rctx *c, struct ps_shmem_objects *o, uint64_t len,
+			uint64_t *at)
+{
+	struct arena *a = o->narenas ? &o->arenas[o->narenas - 1] : NULL;
+	int e;
+
+	if (!a || a->len - a->used < len) {
+		e = reserve_arena(c, o, len);
+		if (e < 0)
+			return e;
+		a = &o->arenas[o->narenas - 1];
+	}
+	*at = a->base + a->used;
+	a->used += len;
+	return 0;
 }
 
 static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objects *o,
@@ -136,7 +194,7 @@ static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objec
 	struct shmem_object *grown, *obj;
 	uint64_t len = object_len(&c->m->maps, m), at;
 	long ret, fd = -1;
-	int e = ps_layout_pick_free(c, len, &at);
+	int e = place_object(c, o, len, &at);
 
 	if (e < 0)
 		return NULL;
@@ -148,7 +206,6 @@ static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objec
 	}
 	grown = realloc(o->items, (o->n + 1) * sizeof(*grown));
 	if (!grown) {
-		ps_rcall(c, "munmap", SYS_munmap, at, len, 0, 0, 0, 0);
 		if (fd >= 0)
 			ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
 		ps_rfail(c, -ENOMEM, "out of memory");
@@ -213,12 +270,13 @@ void ps_shmem_objects_end(struct ps_rctx *c, struct ps_shmem_objects *o)
 {
 	if (!o)
 		return;
-	for (size_t i = 0; i < o->n; i++) {
-		ps_rcall(c, "munmap of a shared memory object's own mapping", SYS_munmap,
-			 o->items[i].base, o->items[i].len, 0, 0, 0, 0);
+	for (size_t i = 0; i < o->narenas; i++)
+		ps_rcall(c, "munmap of procsnap's room for the shared memory objects", SYS_munmap,
+			 o->arenas[i].base, o->arenas[i].len, 0, 0, 0, 0);
+	for (size_t i = 0; i < o->n; i++)
 		if (o->items[i].fd >= 0)
 			ps_rcall(c, "close", SYS_close, (uint64_t)o->items[i].fd, 0, 0, 0, 0, 0);
-	}
+	free(o->arenas);
 	free(o->items);
 	free(o);
 }
