@@ -18,6 +18,7 @@
 #include "backend/capture.h"
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
+#include "backend/sentence.h"
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP (1ULL << 62)
@@ -327,6 +328,8 @@ static int add_mapping(struct ps_maps *maps, const struct ps_maps_line *ml)
 		m->content = strdup(name);
 		if (!m->content)
 			return -ENOMEM;
+		m->content_start = m->start;
+		m->content_end = m->end;
 	}
 	return 0;
 }
@@ -545,6 +548,45 @@ int ps_capture_maps(pid_t pid, struct ps_maps *maps, char *err, size_t errlen)
 	return r;
 }
 
+/* The end of the run of mappings with content that starts at i, adjacent
+ * and spanning less than PS_MEMORY_GROUP_SPAN together. */
+static size_t group_end(const struct ps_maps *maps, size_t i)
+{
+	const struct ps_mapping *first = &maps->items[i];
+	size_t j = i + 1;
+
+	while (j < maps->count && maps->items[j].content &&
+	       maps->items[j].start == maps->items[j - 1].end &&
+	       maps->items[j].end - first->start < PS_MEMORY_GROUP_SPAN)
+		j++;
+	return j;
+}
+
+/* Each run shares one content file, named for the run's range. */
+static int group_content_files(struct ps_maps *maps)
+{
+	char name[PS_MEMORY_NAME_MAX];
+
+	for (size_t i = 0, j; i < maps->count; i = j) {
+		j = i + 1;
+		if (!maps->items[i].content)
+			continue;
+		j = group_end(maps, i);
+		ps_memory_file_name(name, sizeof(name), maps->items[i].start, maps->items[j - 1].end);
+		for (size_t k = i; k < j; k++) {
+			struct ps_mapping *m = &maps->items[k];
+
+			free(m->content);
+			m->content = strdup(name);
+			if (!m->content)
+				return -ENOMEM;
+			m->content_start = maps->items[i].start;
+			m->content_end = maps->items[j - 1].end;
+		}
+	}
+	return 0;
+}
+
 int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
 {
 	int lock_future = c->model.maps.lock_future;   /* found in the remote session */
@@ -555,6 +597,8 @@ int ps_capture_memory(struct ps_capture *c, char *err, size_t errlen)
 		rc = ps_capture_aio(c->frozen.pid, &c->model.maps, err, errlen);
 	if (!rc)
 		rc = ps_capture_sysv_shm(c->frozen.pid, &c->model.maps, err, errlen);
+	if (!rc && group_content_files(&c->model.maps) < 0)
+		rc = ps_fail(err, errlen, -ENOMEM, "naming the memory files: out of memory");
 	return rc;
 }
 

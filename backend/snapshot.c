@@ -26,7 +26,8 @@
 struct image_file {
 	struct ps_snapshot_file pub;
 	char *data;          /* encoded JSON; NULL for directories and memory */
-	long map;            /* index in model.maps for a memory file, else -1 */
+	long map;            /* index in model.maps of a memory file's first mapping, else -1 */
+	size_t nmaps;        /* how many adjacent mappings, from map on, the file holds */
 	int content_fd;      /* a deleted file or memfd of the process, else -1 */
 };
 
@@ -111,6 +112,8 @@ static int add_json(struct ps_snapshot *s, const char *name, json_t *j)
 	return 0;
 }
 
+/* One file per content name: a run of adjacent mappings shares one
+ * (backend/memory.c names them). */
 static int add_memory_files(struct ps_snapshot *s)
 {
 	const struct ps_maps *maps = &s->cap.model.maps;
@@ -121,11 +124,19 @@ static int add_memory_files(struct ps_snapshot *s)
 
 		if (!m->content)
 			continue;
+		if (i > 0 && maps->items[i - 1].content &&
+		    strcmp(maps->items[i - 1].content, m->content) == 0) {
+			f = &s->files[s->nfiles - 1];
+			f->nmaps++;
+			f->pub.blocks += m->data_pages * (PS_PAGE_SIZE / 512);
+			continue;
+		}
 		f = add_file(s, m->content);
 		if (!f)
 			return -ENOMEM;
 		f->map = (long)i;
-		f->pub.size = m->end - m->start;
+		f->nmaps = 1;
+		f->pub.size = m->content_end - m->content_start;
 		f->pub.blocks = m->data_pages * (PS_PAGE_SIZE / 512);
 	}
 	return 0;
@@ -491,6 +502,33 @@ static ssize_t read_content(const struct image_file *f, char *buf, size_t size, 
 	return (ssize_t)size;
 }
 
+/* Each mapping of the file gives the bytes of its own part of the range
+ * (the mappings are adjacent: together they cover it). */
+static ssize_t read_memory_file(struct ps_snapshot *s, const struct image_file *f, char *buf,
+				size_t size, uint64_t off)
+{
+	const struct ps_mapping *maps = &s->cap.model.maps.items[f->map];
+	uint64_t base = maps[0].content_start;
+
+	if (off >= f->pub.size)
+		return 0;
+	if (size > f->pub.size - off)
+		size = f->pub.size - off;
+	for (size_t k = 0; k < f->nmaps; k++) {
+		uint64_t from = maps[k].start - base, to = maps[k].end - base;
+		uint64_t a = off > from ? off : from, b = off + size < to ? off + size : to;
+		ssize_t r;
+
+		if (a >= b)
+			continue;
+		r = ps_memory_read(s->cap.frozen.pid, s->cap.memfd, &maps[k], buf + (a - off), b - a,
+				   a - from);
+		if (r < 0)
+			return r;
+	}
+	return (ssize_t)size;
+}
+
 ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size, off_t off)
 {
 	const struct image_file *f;
@@ -501,8 +539,7 @@ ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size
 	if (f->pub.is_dir)
 		return -EISDIR;
 	if (f->map >= 0)
-		return ps_memory_read(s->cap.frozen.pid, s->cap.memfd,
-				      &s->cap.model.maps.items[f->map], buf, size, (uint64_t)off);
+		return read_memory_file(s, f, buf, size, (uint64_t)off);
 	if ((uint64_t)off >= f->pub.size)
 		return 0;
 	if (size > f->pub.size - off)
@@ -511,6 +548,34 @@ ssize_t ps_snapshot_read(struct ps_snapshot *s, size_t i, char *buf, size_t size
 		return read_content(f, buf, size, off);
 	memcpy(buf, f->data + off, size);
 	return size;
+}
+
+/* SEEK_DATA and SEEK_HOLE across the file's mappings: a run of data may go
+ * on from one mapping into the next. */
+static off_t seek_memory_file(const struct ps_snapshot *s, const struct image_file *f, off_t off,
+			      int whence)
+{
+	const struct ps_mapping *maps = &s->cap.model.maps.items[f->map];
+	uint64_t base = maps[0].content_start;
+
+	if (off < 0 || (uint64_t)off >= f->pub.size)
+		return -ENXIO;
+	for (size_t k = 0; k < f->nmaps; k++) {
+		uint64_t from = maps[k].start - base, to = maps[k].end - base;
+		off_t r;
+
+		if (to <= (uint64_t)off)
+			continue;
+		r = ps_memory_seek(&maps[k], (uint64_t)off > from ? (off_t)((uint64_t)off - from) : 0,
+				   whence);
+		if (whence == SEEK_DATA && r >= 0)
+			return (off_t)from + r;
+		if (whence == SEEK_HOLE && r >= 0 && (uint64_t)r < to - from)
+			return (off_t)from + r;
+		if (r < 0 && r != -ENXIO)
+			return r;
+	}
+	return whence == SEEK_DATA ? -ENXIO : (off_t)f->pub.size;
 }
 
 /* The file's own holes; past its current end (it shrank) is one hole. */
@@ -533,7 +598,7 @@ off_t ps_snapshot_seek(const struct ps_snapshot *s, size_t i, off_t off, int whe
 		return -EINVAL;
 	f = &s->files[i];
 	if (f->map >= 0)
-		return ps_memory_seek(&s->cap.model.maps.items[f->map], off, whence);
+		return seek_memory_file(s, f, off, whence);
 	if (off < 0 || (uint64_t)off >= f->pub.size)
 		return -ENXIO;
 	if (f->content_fd >= 0)

@@ -47,10 +47,12 @@ img, addr = sys.argv[1], int(sys.argv[2], 16)
 j = json.load(open(os.path.join(img, "memory/maps.json")))
 maps = j if isinstance(j, list) else next(v for v in j.values() if isinstance(v, list))
 m = next(m for m in maps if int(m["start"], 16) <= addr < int(m["end"], 16))
+# the file is named for its range <start>-<end>, which holds the mapping
+base = int(m["content"].split("/")[-1].split("-")[0], 16)
 with open(os.path.join(img, m["content"]), "rb") as f:
-    f.seek(addr - int(m["start"], 16))
+    f.seek(addr - base)
     value = struct.unpack("<Q", f.read(8))[0]
-print("%d   (8 bytes at offset 0x%x of %s)" % (value, addr - int(m["start"], 16), m["content"]))
+print("%d   (8 bytes at offset 0x%x of %s)" % (value, addr - base, m["content"]))
 PY
 }
 last_count() { grep '^count=' "$tmp/counter.out" | tail -n 1; }

@@ -17,6 +17,21 @@ void ps_memory_file_name(char *buf, size_t len, uint64_t start, uint64_t end)
 	snprintf(buf, len, "memory/%08" PRIx64 "-%08" PRIx64, start, end);
 }
 
+int ps_memory_file_range(const char *name, uint64_t *start, uint64_t *end)
+{
+	char canonical[PS_MEMORY_NAME_MAX];
+	unsigned long long a, b;
+
+	if (sscanf(name, "memory/%llx-%llx", &a, &b) != 2 || a >= b)
+		return -EINVAL;
+	ps_memory_file_name(canonical, sizeof(canonical), a, b);
+	if (strcmp(canonical, name) != 0)
+		return -EINVAL;
+	*start = a;
+	*end = b;
+	return 0;
+}
+
 void ps_fd_data_name(char *buf, size_t len, int fd)
 {
 	snprintf(buf, len, "fds/%d", fd);

@@ -300,11 +300,11 @@ static int decode_vm_flags(const json_t *j, struct ps_mapping *m, struct ps_jerr
 	return 0;
 }
 
-/* The content file's name is fixed by the range, so a forged name cannot
- * point restore at any other file of the image, or outside it. */
+/* The content file's name is its range, which must hold the mapping: a
+ * forged name cannot point restore at any other file of the image, or
+ * outside it. */
 static int decode_content(const json_t *j, struct ps_mapping *m, struct ps_jerr *e)
 {
-	char expect[PS_MEMORY_NAME_MAX];
 	uint64_t pages = (m->end - m->start) / PS_PAGE_SIZE;
 
 	if (ps_jget_count(j, "data_pages", &m->data_pages, e))
@@ -316,12 +316,15 @@ static int decode_content(const json_t *j, struct ps_mapping *m, struct ps_jerr 
 	}
 	if (m->kind == PS_MAP_VVAR || m->kind == PS_MAP_VSYSCALL)
 		return ps_jerr_fail(e, "field \"content\" must be null: kernel pages are never saved");
-	ps_memory_file_name(expect, sizeof(expect), m->start, m->end);
 	if (ps_jget_strdup(j, "content", PS_MEMORY_NAME_MAX, &m->content, e))
 		return -EINVAL;
-	if (strcmp(m->content, expect) != 0)
-		return ps_jerr_fail(e, "field \"content\" is \"%s\", but must be \"%s\"",
-				    m->content, expect);
+	if (ps_memory_file_range(m->content, &m->content_start, &m->content_end) < 0 ||
+	    (m->content_start | m->content_end) % PS_PAGE_SIZE)
+		return ps_jerr_fail(e, "field \"content\" is \"%s\", not \"memory/<start>-<end>\" "
+				    "of page-aligned addresses in lowercase hexadecimal", m->content);
+	if (m->content_start > m->start || m->content_end < m->end)
+		return ps_jerr_fail(e, "field \"content\" is \"%s\", which does not hold the "
+				    "mapping %" PRIx64 "-%" PRIx64, m->content, m->start, m->end);
 	if (m->data_pages > pages)
 		return ps_jerr_fail(e, "field \"data_pages\" is %" PRIu64 ", more than the %" PRIu64
 				    " pages of the mapping", m->data_pages, pages);
@@ -524,9 +527,13 @@ json_t *ps_encode_memory_part(const struct ps_model *m, size_t thread)
 	return ps_encode_maps(&m->maps);
 }
 
-/* Every content file a mapping names must be listed, and fit the mapping. */
+/* Every content file a mapping names must be listed and fit its range;
+ * two files never overlap (the mappings are sorted, so each file's run of
+ * mappings follows the previous file's). */
 static int check_contents(const struct ps_model *m, char *err, size_t errlen)
 {
+	const struct ps_mapping *prev = NULL;
+
 	for (size_t i = 0; i < m->maps.count; i++) {
 		const struct ps_mapping *map = &m->maps.items[i];
 		const struct ps_image_file *f;
@@ -536,8 +543,13 @@ static int check_contents(const struct ps_model *m, char *err, size_t errlen)
 		f = ps_image_file_find(&m->meta, map->content);
 		if (!f)
 			return ps_fail(err, errlen, -EINVAL, "image.json does not list %s", map->content);
-		if (f->size > map->end - map->start)
-			return ps_fail(err, errlen, -EINVAL, "%s is larger than its mapping", map->content);
+		if (f->size > map->content_end - map->content_start)
+			return ps_fail(err, errlen, -EINVAL, "%s is larger than its range", map->content);
+		if (prev && strcmp(prev->content, map->content) != 0 &&
+		    map->content_start < prev->content_end)
+			return ps_fail(err, errlen, -EINVAL, "%s overlaps %s", map->content,
+				       prev->content);
+		prev = map;
 	}
 	return 0;
 }

@@ -159,6 +159,8 @@ struct ps_mapping {
 	char **vm_flags;               /* smaps VmFlags mnemonics: "rd", "wr", "dd", "hg"... */
 	size_t nvm_flags;
 	char *content;                 /* image path holding its bytes ("memory/<start>-<end>"), NULL if none */
+	uint64_t content_start;        /* that file's range: byte k of it is the byte at content_start + k. */
+	uint64_t content_end;          /* It covers the mapping, and may cover adjacent ones too */
 	uint64_t data_pages;           /* pages present in the content file; the rest are holes */
 	/* Which pages those are: sorted, disjoint runs. Restore writes exactly
 	 * these, whatever holes the copy tool kept or filled in the file. */

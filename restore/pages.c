@@ -45,7 +45,7 @@ static int is_long(const struct ps_extent *r)
  * two threads take chunks in turn.
  */
 struct chunk {
-	uint64_t off, len;          /* in the file, = in the mapping */
+	uint64_t off, len;          /* in the mapping */
 };
 
 struct long_fill {
@@ -89,10 +89,17 @@ static void list_chunks(const struct ps_mapping *m, struct chunk *out)
 	}
 }
 
+/* Where the mapping's first byte is in its content file, which may begin
+ * with the mappings before it. */
+static off_t file_base(const struct ps_mapping *m)
+{
+	return (off_t)(m->start - m->content_start);
+}
+
 static int copy_chunk(struct long_fill *f, const struct chunk *k, char *buf)
 {
 	struct iovec local = { buf, k->len }, remote = { (void *)(f->m->start + k->off), k->len };
-	ssize_t n = pread(f->fd, buf, k->len, (off_t)k->off);
+	ssize_t n = pread(f->fd, buf, k->len, file_base(f->m) + (off_t)k->off);
 
 	if (n != (ssize_t)k->len)
 		return n < 0 ? errno : ENODATA;
@@ -208,7 +215,7 @@ static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, co
 
 	if (!has_short_runs(m))
 		return 0;
-	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, file_base(m));
 	if (src == MAP_FAILED)
 		return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content, strerror(errno));
 	e = write_short_runs(c, m, src);
@@ -227,7 +234,8 @@ static int fill_from_file(struct ps_rctx *c, const struct ps_mapping *m, const c
 	if (!m->ndata)
 		return 0;
 	fd = ps_image_open(c, m->content);
-	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != m->end - m->start) {
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size != m->content_end - m->content_start) {
 		e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -280,7 +288,7 @@ static int force_runs(struct ps_rctx *c, const struct ps_mapping *m, int fd, int
 		for (; off < end; off += BOUNCE) {
 			size_t len = end - off < BOUNCE ? end - off : BOUNCE;
 
-			if (pread(fd, buf, len, (off_t)off) != (ssize_t)len)
+			if (pread(fd, buf, len, file_base(m) + (off_t)off) != (ssize_t)len)
 				return ps_rfail(c, -EIO, "%s: %s ends before its saved pages do",
 						what, m->content);
 			if (pwrite(memfd, buf, len, (off_t)(m->start + off)) != (ssize_t)len)

@@ -371,12 +371,14 @@ def mem(img, addr, length):
     if not m.get("content"):
         die("mapping %s-%s holding 0x%x has no content file" % (m["start"], m["end"], addr))
     path = os.path.join(img, m["content"])
+    # the file is named for its range, which may hold adjacent mappings too
+    base = int(m["content"].split("/")[-1].split("-")[0], 16)
     with open(path, "rb") as f:
-        f.seek(addr - num(m["start"]))
+        f.seek(addr - base)
         data = f.read(length)
     if len(data) != length:
         die("%s: read %d bytes at offset 0x%x, wanted %d"
-            % (path, len(data), addr - num(m["start"]), length))
+            % (path, len(data), addr - base, length))
     return data
 
 def check_image(img, pid):

@@ -1,6 +1,7 @@
 #!/bin/bash
 # pattern: a known 4 KiB pattern in an anonymous mapping and on the heap is in
-# the right memory/<start>-<end> file at offset addr - start; rip is in code.
+# the memory/<start>-<end> file whose range holds it, at offset addr - start;
+# rip is in code.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # restore_memory_many: a process with 3000 one-page mappings of mixed kinds (anonymous with and
-# without data, read-only, guard pages, private file mappings, shared anonymous) restores byte-exact,
-# also from an image copied in an order that removes a file behind the spool's progress.
+# without data, read-only, guard pages, private file mappings, shared anonymous) has its adjacent
+# mappings' bytes in shared memory files whose data and holes (SEEK_DATA/SEEK_HOLE) are exactly the
+# saved pages, and restores byte-exact, also from an image copied in an order that removes a file
+# behind the spool's progress.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +17,53 @@ res=$PS_TMP/manymaps.results
 ps_start manymaps "$MANYMAPS" "$N" "$res" "$PS_TMP"
 pid=$PS_TARGET
 rs_verify "$pid" "$res"
+
+# In the snapshot itself: each memory file holds a run of adjacent mappings
+# (docs/image-format.md §7), its data exactly their saved pages, where a run
+# of data may go on from one mapping into the next.
+exec 9<"$MNT/$pid/image.json"
+python3 - "$MNT/$pid" "$N" <<'PY' || ps_fail "the memory files' data and holes are not the saved pages"
+import errno, json, os, sys
+img, n = sys.argv[1], int(sys.argv[2])
+maps = json.load(open(os.path.join(img, "memory/maps.json")))["mappings"]
+files = {}
+for m in maps:
+    if not m.get("content"):
+        continue
+    first, end = (int(x, 16) for x in m["content"].split("/")[1].split("-"))
+    start = int(m["start"], 16)
+    assert first <= start and int(m["end"], 16) <= end, m
+    runs = files.setdefault(m["content"], [end - first, []])[1]
+    for r in m.get("data", []):
+        a = start - first + r[0] * 4096
+        b = a + r[1] * 4096
+        if runs and runs[-1][1] == a:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+if len(files) * 20 > n:
+    sys.exit("%d memory files for %d mappings: adjacent mappings do not share files" % (len(files), n))
+for name, (size, want) in files.items():
+    fd = os.open(os.path.join(img, name), os.O_RDONLY)
+    assert os.fstat(fd).st_size == size, (name, os.fstat(fd).st_size, size)
+    got, off = [], 0
+    while off < size:
+        try:
+            a = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            break
+        b = os.lseek(fd, a, os.SEEK_HOLE)
+        got.append([a, b])
+        off = b
+    os.close(fd)
+    if got != want:
+        sys.exit("%s: data at %s, but the saved pages are %s" % (name, got[:4], want[:4]))
+print("%d memory files for %d mappings, data and holes exact" % (len(files), n))
+PY
+exec 9<&-
+ps_pass "adjacent mappings share memory files whose data and holes are their saved pages"
 
 rs_checkpoint "$pid" "$PS_TMP/img"
 ps_log "$(find "$PS_TMP/img/memory" -type f | wc -l) files in memory/ for $N slots"

@@ -157,6 +157,8 @@ static void add_mapping(struct ps_maps *maps, uint64_t start, uint64_t end, int 
 	if (content) {
 		ps_memory_file_name(name, sizeof(name), start, end);
 		m->content = strdup(name);
+		m->content_start = start;
+		m->content_end = end;
 		m->data_pages = (end - start) / 4096 / 2;
 		/* every other page saved: many runs, none adjacent */
 		m->data = calloc(m->data_pages ? m->data_pages : 1, sizeof(*m->data));
@@ -516,6 +518,8 @@ static void assert_mapping_eq(const struct ps_mapping *a, const struct ps_mappin
 	for (size_t i = 0; i < a->nvm_flags; i++)
 		ck_assert_str_eq(a->vm_flags[i], b->vm_flags[i]);
 	ck_assert_pstr_eq(a->content, b->content);
+	ck_assert_uint_eq(a->content_start, b->content_start);
+	ck_assert_uint_eq(a->content_end, b->content_end);
 	ck_assert_uint_eq(a->data_pages, b->data_pages);
 	ck_assert_uint_eq(a->ndata, b->ndata);
 	for (size_t i = 0; i < a->ndata; i++) {
@@ -1431,7 +1435,16 @@ START_TEST(test_reject_maps)
 	expect_reject(P_MAPS, j, "field \"prot\"", NULL);
 	j = valid(P_MAPS);
 	set(item(j, "mappings", 2), "content", json_string("memory/../../etc/shadow"));
-	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "must be \"memory/01000000-01021000\"");
+	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "not \"memory/<start>-<end>\"");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "content", json_string("memory/1000000-1021000"));
+	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "not \"memory/<start>-<end>\"");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "content", json_string("memory/01000000-01020000"));
+	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "does not hold the mapping");
+	j = valid(P_MAPS);
+	set(item(j, "mappings", 2), "content", json_string("memory/01000800-01021000"));
+	expect_reject(P_MAPS, j, "entry 2: field \"content\"", "page-aligned");
 	j = valid(P_MAPS);
 	set(item(j, "mappings", 5), "content", json_string("memory/7ffd00100000-7ffd00104000"));
 	expect_reject(P_MAPS, j, "entry 5: field \"content\" must be null", NULL);
@@ -1863,6 +1876,8 @@ static void add_runs(struct ps_maps *maps, uint64_t start, size_t n)
 	m = &maps->items[maps->count - 1];
 	ps_memory_file_name(name, sizeof(name), m->start, m->end);
 	m->content = strdup(name);
+	m->content_start = m->start;
+	m->content_end = m->end;
 	m->data = calloc(n, sizeof(*m->data));
 	for (size_t k = 0; k < n; k++)
 		m->data[k] = (struct ps_extent){ 2 * k, 1 };

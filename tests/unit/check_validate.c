@@ -139,6 +139,8 @@ static void add_anon_mapping(void)
 	map->prot = PROT_READ | PROT_WRITE;
 	ps_memory_file_name(name, sizeof(name), ANON_START, ANON_END);
 	map->content = xstrdup(name);
+	map->content_start = ANON_START;
+	map->content_end = ANON_END;
 	add_listed(name, ANON_END - ANON_START);
 	write_sparse(name, ANON_END - ANON_START);
 }
@@ -927,7 +929,7 @@ END_TEST
 START_TEST(test_content_size)
 {
 	write_sparse("memory/10000000-10002000", 4096);
-	expect_refused(validate_as(0, 0), "memory/10000000-10002000 is 4096 bytes, but its mapping "
+	expect_refused(validate_as(0, 0), "memory/10000000-10002000 is 4096 bytes, but its range "
 		       "10000000-10002000 is 8192 bytes");
 	g_m.meta.files[0].size = 4096;
 	expect_refused(validate_as(0, 0), "image.json says memory/10000000-10002000 is 4096 bytes");
