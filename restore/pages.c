@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend/fileio.h"
+#include "image/file_names.h"
 #include "restore/pages.h"
 #include "restore/prefill.h"
 
@@ -207,19 +208,79 @@ static int write_short_runs(struct ps_rctx *c, const struct ps_mapping *m, const
 	return 0;
 }
 
-static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, const char *what)
+/*
+ * The content file last read, kept open and mapped read-only whole: the
+ * small mappings that share one file would otherwise open, map, unmap and
+ * close it once each, thousands of times in a program with many mappings.
+ */
+struct ps_content_file {
+	char name[PS_MEMORY_NAME_MAX];
+	int fd;
+	const char *map;            /* the whole file, or NULL until a short run needs it */
+	uint64_t len;
+};
+
+void ps_pages_end(struct ps_rctx *c)
 {
-	uint64_t len = m->end - m->start;
+	struct ps_content_file *f = c->content;
+
+	if (!f)
+		return;
+	if (f->map)
+		munmap((void *)f->map, f->len);
+	close(f->fd);
+	free(f);
+	c->content = NULL;
+}
+
+/* m's content file, open (and its size checked) once for all its mappings. */
+static struct ps_content_file *content_of(struct ps_rctx *c, const struct ps_mapping *m,
+					  const char *what)
+{
+	struct ps_content_file *f;
+	struct stat st;
+	int e;
+
+	if (c->content && strcmp(c->content->name, m->content) == 0)
+		return c->content;
+	ps_pages_end(c);
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		ps_rfail(c, -ENOMEM, "%s: out of memory", what);
+		return NULL;
+	}
+	f->len = m->content_end - m->content_start;
+	snprintf(f->name, sizeof(f->name), "%s", m->content);
+	f->fd = ps_image_open(c, m->content);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0 || (uint64_t)st.st_size != f->len) {
+		e = errno;
+		ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
+			 f->fd >= 0 ? "its size changed" : strerror(e));
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f);
+		return NULL;
+	}
+	c->content = f;
+	return f;
+}
+
+static int write_short(struct ps_rctx *c, const struct ps_mapping *m, struct ps_content_file *f,
+		       const char *what)
+{
 	void *src;
 	int e;
 
 	if (!has_short_runs(m))
 		return 0;
-	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, file_base(m));
-	if (src == MAP_FAILED)
-		return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content, strerror(errno));
-	e = write_short_runs(c, m, src);
-	munmap(src, len);
+	if (!f->map) {
+		src = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, f->fd, 0);
+		if (src == MAP_FAILED)
+			return ps_rfail(c, -errno, "%s: cannot map %s: %s", what, m->content,
+					strerror(errno));
+		f->map = src;
+	}
+	e = write_short_runs(c, m, f->map + file_base(m));
 	if (e < 0)
 		return ps_rfail(c, e, "%s: writing its pages into the new process: %s", what,
 				strerror(-e));
@@ -228,24 +289,17 @@ static int write_short(struct ps_rctx *c, const struct ps_mapping *m, int fd, co
 
 static int fill_from_file(struct ps_rctx *c, const struct ps_mapping *m, const char *what)
 {
-	struct stat st;
-	int fd, e;
+	struct ps_content_file *f;
+	int e;
 
 	if (!m->ndata)
 		return 0;
-	fd = ps_image_open(c, m->content);
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-	    (uint64_t)st.st_size != m->content_end - m->content_start) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		return ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
-				fd >= 0 ? "its size changed" : strerror(e));
-	}
-	e = fill_long_runs(c, m, fd, what);
+	f = content_of(c, m, what);
+	if (!f)
+		return -EIO;
+	e = fill_long_runs(c, m, f->fd, what);
 	if (e == 0)
-		e = write_short(c, m, fd, what);
-	close(fd);
+		e = write_short(c, m, f, what);
 	return e;
 }
 

@@ -18,4 +18,8 @@ int ps_pages_fill(struct ps_rctx *c, const struct ps_mapping *m, const char *wha
  * "ac"): written through /proc/<pid>/mem, whose writes force their way. */
 int ps_pages_fill_forced(struct ps_rctx *c, const struct ps_mapping *m, const char *what);
 
+/* Close the content file the fills kept open (a run of small mappings
+ * shares one); at the end of every restore, failed or not. */
+void ps_pages_end(struct ps_rctx *c);
+
 #endif

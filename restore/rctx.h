@@ -16,6 +16,7 @@
 
 struct ps_prefill_region;
 struct ps_sysv_state;
+struct ps_content_file;
 
 struct ps_rctx {
 	const struct ps_model *m;
@@ -38,6 +39,8 @@ struct ps_rctx {
 	/* The SysV segments attached so far, and which of them this restore
 	 * made (restore/sysv_shm.c). */
 	struct ps_sysv_state *sysv;
+	/* The content file the page fills read last, kept open (pages.c). */
+	struct ps_content_file *content;
 	/* What the user should know of a restore that succeeded ("fd 0: ...
 	 * is gone, /dev/null is open there instead"); status shows it. */
 	char note[512];

@@ -16,6 +16,7 @@
 #include "backend/fault_point.h"
 #include "image/image_read.h"
 #include "restore/layout.h"
+#include "restore/pages.h"
 #include "restore/part_restore.h"
 #include "restore/prefill.h"
 #include "restore/rctx.h"
@@ -240,6 +241,7 @@ static int restore_on_tracer(void *arg)
 			snprintf(j->err, j->errlen, "%s", c.note);
 		}
 	}
+	ps_pages_end(&c);
 	free(th);
 	free(c.adopted);
 	ps_prefill_regions_free(regions, nregions);

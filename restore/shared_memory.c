@@ -44,11 +44,25 @@ struct arena {
 	uint64_t base, len, used;
 };
 
+/* Each object of the image once, sorted by identity and built on first
+ * use: a process may have thousands of objects among tens of thousands of
+ * mappings, and every mapping looks its object up. */
+struct identity {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	size_t first;           /* the index of its first mapping, in address order */
+	uint64_t size;          /* the object's size, as its first shmem mapping saw it */
+	uint64_t reach;         /* the largest offset a mapping of it starts at */
+	long made;              /* its index in items once made, else -1 */
+};
+
 struct ps_shmem_objects {
 	struct shmem_object *items;
 	size_t n;
 	struct arena *arenas;
 	size_t narenas;
+	struct identity *ids;   /* NULL until the first lookup */
+	size_t nids;
 };
 
 struct ps_shmem_objects *ps_shmem_objects_new(void)
@@ -82,29 +96,94 @@ int ps_shmem_is_object(const struct ps_rctx *c, const struct ps_mapping *m)
 	return m->kind == PS_MAP_FILE && m->deleted && shmem_of(&c->m->maps, m) != NULL;
 }
 
-/* The object's length: its size at the checkpoint, or as far as its
- * mappings reach if that is further (a mapping may start past its end). */
-static uint64_t object_len(const struct ps_maps *maps, const struct ps_mapping *m)
+static int compare_ids(const void *pa, const void *pb)
 {
-	uint64_t len = (shmem_of(maps, m)->file.size + PS_PAGE_SIZE - 1) & ~(uint64_t)(PS_PAGE_SIZE - 1);
+	const struct identity *a = pa, *b = pb;
 
-	for (size_t i = 0; i < maps->count; i++) {
-		const struct ps_mapping *o = &maps->items[i];
-
-		if ((o->kind == PS_MAP_SHMEM || o->kind == PS_MAP_FILE) && same_object(o, m) &&
-		    o->offset >= len)
-			len = o->offset + PS_PAGE_SIZE;
-	}
-	return len ? len : PS_PAGE_SIZE;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	if (a->dev_major != b->dev_major)
+		return a->dev_major < b->dev_major ? -1 : 1;
+	if (a->dev_minor != b->dev_minor)
+		return a->dev_minor < b->dev_minor ? -1 : 1;
+	return a->first < b->first ? -1 : a->first > b->first;
 }
 
-static struct shmem_object *find(struct ps_shmem_objects *o, const struct ps_mapping *m)
+/* One entry per mapping that may view an object, sorted, then folded into
+ * one per identity: its first shmem mapping's size, its furthest offset. */
+static int index_objects(struct ps_rctx *c, struct ps_shmem_objects *o)
 {
-	for (size_t i = 0; i < o->n; i++)
-		if (o->items[i].ino == m->file.ino && o->items[i].dev_major == m->file.dev_major &&
-		    o->items[i].dev_minor == m->file.dev_minor)
-			return &o->items[i];
+	const struct ps_maps *maps = &c->m->maps;
+	size_t n = 0, k = 0;
+
+	o->ids = calloc(maps->count ? maps->count : 1, sizeof(*o->ids));
+	if (!o->ids)
+		return ps_rfail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct ps_mapping *m = &maps->items[i];
+
+		if (m->kind == PS_MAP_SHMEM || m->kind == PS_MAP_FILE)
+			o->ids[n++] = (struct identity){ m->file.dev_major, m->file.dev_minor,
+							 m->file.ino, i, 0, m->offset, -1 };
+	}
+	qsort(o->ids, n, sizeof(*o->ids), compare_ids);
+	for (size_t i = 0; i < n; i++) {
+		const struct ps_mapping *m = &maps->items[o->ids[i].first];
+		struct identity *id = &o->ids[k];
+
+		if (i == 0 || o->ids[i].ino != id->ino || o->ids[i].dev_major != id->dev_major ||
+		    o->ids[i].dev_minor != id->dev_minor) {
+			id = &o->ids[i == 0 ? 0 : ++k];
+			*id = o->ids[i];
+			id->size = UINT64_MAX;
+		}
+		if (m->offset > id->reach)
+			id->reach = m->offset;
+		if (id->size == UINT64_MAX && m->kind == PS_MAP_SHMEM && m->file.ino)
+			id->size = m->file.size;
+	}
+	o->nids = n ? k + 1 : 0;
+	for (size_t i = 0; i < o->nids; i++)
+		if (o->ids[i].size == UINT64_MAX)
+			o->ids[i].size = 0;      /* no shmem mapping: never an object */
+	return 0;
+}
+
+static struct identity *identity_of(struct ps_rctx *c, struct ps_shmem_objects *o,
+				    const struct ps_mapping *m)
+{
+	struct identity key = { m->file.dev_major, m->file.dev_minor, m->file.ino, 0, 0, 0, -1 };
+	size_t lo = 0, hi;
+
+	if (!o->ids && index_objects(c, o) < 0)
+		return NULL;
+	hi = o->nids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (compare_ids(&o->ids[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* key.first is 0: lo is the identity itself, if it is there */
+	if (lo < o->nids && o->ids[lo].ino == key.ino && o->ids[lo].dev_major == key.dev_major &&
+	    o->ids[lo].dev_minor == key.dev_minor)
+		return &o->ids[lo];
+	ps_rfail(c, -EIO, "internal: the shared memory object of mapping %llx-%llx is not indexed",
+		 (unsigned long long)m->start, (unsigned long long)m->end);
 	return NULL;
+}
+
+/* The object's length: its size at the checkpoint, or as far as its
+ * mappings reach if that is further (a mapping may start past its end). */
+static uint64_t object_len(const struct identity *id)
+{
+	uint64_t len = (id->size + PS_PAGE_SIZE - 1) & ~(uint64_t)(PS_PAGE_SIZE - 1);
+
+	if (id->reach >= len)
+		len = id->reach + PS_PAGE_SIZE;
+	return len ? len : PS_PAGE_SIZE;
 }
 
 /*
@@ -189,10 +268,10 @@ static int place_object(struct ps_rctx *c, struct ps_shmem_objects *o, uint64_t 
 }
 
 static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objects *o,
-					const struct ps_mapping *m)
+					const struct ps_mapping *m, struct identity *id)
 {
 	struct shmem_object *grown, *obj;
-	uint64_t len = object_len(&c->m->maps, m), at;
+	uint64_t len = object_len(id), at;
 	long ret, fd = -1;
 	int e = place_object(c, o, len, &at);
 
@@ -214,15 +293,18 @@ static struct shmem_object *make_object(struct ps_rctx *c, struct ps_shmem_objec
 	o->items = grown;
 	obj = &grown[o->n++];
 	*obj = (struct shmem_object){ m->file.dev_major, m->file.dev_minor, m->file.ino, at, len, fd };
+	id->made = (long)(o->n - 1);
 	return obj;
 }
 
 static struct shmem_object *object_of(struct ps_rctx *c, struct ps_shmem_objects *o,
 				      const struct ps_mapping *m)
 {
-	struct shmem_object *obj = find(o, m);
+	struct identity *id = identity_of(c, o, m);
 
-	return obj ? obj : make_object(c, o, m);
+	if (!id)
+		return NULL;
+	return id->made >= 0 ? &o->items[id->made] : make_object(c, o, m, id);
 }
 
 int ps_shmem_map(struct ps_rctx *c, struct ps_shmem_objects *o, const struct ps_mapping *m,
@@ -277,6 +359,7 @@ void ps_shmem_objects_end(struct ps_rctx *c, struct ps_shmem_objects *o)
 		if (o->items[i].fd >= 0)
 			ps_rcall(c, "close", SYS_close, (uint64_t)o->items[i].fd, 0, 0, 0, 0, 0);
 	free(o->arenas);
+	free(o->ids);
 	free(o->items);
 	free(o);
 }
