@@ -11,6 +11,8 @@
 
 #include "backend/part_capture.h"
 #include "backend/proc_parse.h"
+#include "backend/proclist.h"
+#include "backend/sentence.h"
 
 /* Reads /proc/<pid>/<name>; on failure err says which file and why. */
 static int read_proc_file(pid_t pid, const char *name, char **text, size_t *len,
@@ -213,6 +215,18 @@ static int capture_personality(pid_t pid, struct ps_process *p, char *err, size_
 	return 0;
 }
 
+/* The frozen process cannot fork; a child may still exit meanwhile, and
+ * stays a child (a zombie) until the process waits for it. */
+static int capture_children(pid_t pid, struct ps_process *p, char *err, size_t errlen)
+{
+	int rc = ps_proclist_children(pid, &p->children, &p->nchildren);
+
+	if (rc < 0)
+		return ps_fail(err, errlen, rc, "listing the children of process %d in /proc: %s",
+			       (int)pid, strerror(-rc));
+	return 0;
+}
+
 static void free_strings(struct ps_strlist *l)
 {
 	size_t i;
@@ -232,6 +246,7 @@ static void free_captured(struct ps_process *p)
 	free_strings(&p->environ);
 	free(p->creds.groups);
 	free(p->mm.auxv);
+	free(p->children);
 }
 
 /* Moves what this file captured from tmp into p, keeping the fields filled
@@ -269,7 +284,8 @@ int ps_capture_process_proc(pid_t pid, struct ps_process *p, char *err, size_t e
 	    (rc = capture_personality(pid, &tmp, err, errlen)) < 0 ||
 	    (rc = read_proc_link(pid, "exe", &tmp.exe, err, errlen)) < 0 ||
 	    (rc = read_proc_link(pid, "cwd", &tmp.cwd, err, errlen)) < 0 ||
-	    (rc = read_proc_link(pid, "root", &tmp.root, err, errlen)) < 0) {
+	    (rc = read_proc_link(pid, "root", &tmp.root, err, errlen)) < 0 ||
+	    (rc = capture_children(pid, &tmp, err, errlen)) < 0) {
 		free_captured(&tmp);
 		return rc;
 	}

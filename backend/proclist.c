@@ -65,9 +65,11 @@ static int compare_pids(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+typedef int (*keep_fn)(const struct ps_stat *st, pid_t arg);
+
 /* /proc lists thread-group leaders only, so every entry is a process. A
  * process that exits while we read it is simply left out. */
-int ps_proclist_read(pid_t **pids, size_t *count)
+static int scan_processes(keep_fn keep, pid_t arg, pid_t **pids, size_t *count)
 {
 	pid_t *v = NULL, self = getpid();
 	size_t n = 0, cap = 0;
@@ -86,7 +88,7 @@ int ps_proclist_read(pid_t **pids, size_t *count)
 
 		if (pid <= 0 || pid == self)
 			continue;
-		if (ps_read_stat(pid, &st) < 0 || !is_live_user_task(&st))
+		if (ps_read_stat(pid, &st) < 0 || !keep(&st, arg))
 			continue;
 		rc = append_pid(&v, &n, &cap, pid);
 		if (rc < 0)
@@ -102,6 +104,29 @@ int ps_proclist_read(pid_t **pids, size_t *count)
 	*pids = v;
 	*count = n;
 	return 0;
+}
+
+static int keep_shown(const struct ps_stat *st, pid_t arg)
+{
+	(void)arg;
+	return is_live_user_task(st);
+}
+
+int ps_proclist_read(pid_t **pids, size_t *count)
+{
+	return scan_processes(keep_shown, 0, pids, count);
+}
+
+/* stat's ppid is the tgid of the parent, whichever of its threads forked;
+ * zombies count: they are children their parent has yet to wait for. */
+static int keep_child_of(const struct ps_stat *st, pid_t parent)
+{
+	return st->ppid == parent && !(st->flags & PF_KTHREAD);
+}
+
+int ps_proclist_children(pid_t parent, pid_t **pids, size_t *count)
+{
+	return scan_processes(keep_child_of, parent, pids, count);
 }
 
 /* /proc/<tid> exists for every thread even though /proc does not list it:

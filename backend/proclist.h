@@ -9,6 +9,11 @@
 /* Fill *pids (malloc'd, caller frees) with every live user process. */
 int ps_proclist_read(pid_t **pids, size_t *count);
 
+/* Fill *pids (malloc'd, sorted) with every child process of parent, zombies
+ * included (CONFIG_PROC_CHILDREN's task/<tid>/children is not on every
+ * kernel, so /proc is scanned). */
+int ps_proclist_children(pid_t parent, pid_t **pids, size_t *count);
+
 /* 1 if pid is a live user process procsnap shows, else 0. */
 int ps_proclist_is_shown(pid_t pid);
 

@@ -34,6 +34,7 @@
 #define PS_MAX_GROUPS 65536         /* NGROUPS_MAX */
 #define PS_MAX_AUXV 64              /* pairs; the kernel keeps fewer (AT_VECTOR_SIZE) */
 #define PS_MAX_TIMERS 16384         /* POSIX timers; each holds a queued signal */
+#define PS_MAX_CHILDREN 4194304     /* child processes: pid_max at most */
 #define PS_MAX_VM_FLAGS 32          /* the kernel names about 40; a mapping shows < 16 */
 #define PS_MAX_EPOLL PS_MAX_FDS     /* registrations of one epoll fd */
 #define PS_MAX_WATCHES 65536        /* watches of one inotify fd */

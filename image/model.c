@@ -87,6 +87,7 @@ void ps_process_free(struct ps_process *p)
 	free(p->creds.groups);
 	free(p->mm.auxv);
 	free(p->timers);
+	free(p->children);
 	memset(p, 0, sizeof(*p));
 }
 

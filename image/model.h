@@ -90,6 +90,8 @@ struct ps_process {
 	struct ps_itimer itimers[3];             /* ITIMER_REAL, _VIRTUAL, _PROF */
 	struct ps_posix_timer *timers;
 	size_t ntimers;
+	pid_t *children;                         /* child processes, zombies too, sorted */
+	size_t nchildren;
 };
 
 /* ---- memory/maps.json ---- */

@@ -165,6 +165,20 @@ static json_t *encode_mm(const struct ps_mm *mm)
 	return o;
 }
 
+static json_t *encode_children(const struct ps_process *p)
+{
+	json_t *a = json_array();
+	int rc = a ? 0 : -1;
+
+	for (size_t i = 0; a && i < p->nchildren; i++)
+		rc |= json_array_append_new(a, json_integer(p->children[i]));
+	if (rc) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 json_t *ps_encode_process(const struct ps_process *p)
 {
 	json_t *o = ps_json_new_file();
@@ -186,6 +200,7 @@ json_t *ps_encode_process(const struct ps_process *p)
 	rc |= json_object_set_new(o, "personality", ps_json_hex(p->personality));
 	rc |= json_object_set_new(o, "mm", encode_mm(&p->mm));
 	rc |= ps_encode_timers(p, o);
+	rc |= json_object_set_new(o, "children", encode_children(p));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -306,6 +321,36 @@ static int decode_groups(const json_t *c, struct ps_creds *cr, struct ps_jerr *e
 		if (ps_jv_int(json_array_get(a, i), field, 0, MAX_ID, &v, e))
 			return -EINVAL;
 		cr->groups[i] = (gid_t)v;
+	}
+	return 0;
+}
+
+/* Absent in images of before it: no children known. Sorted and distinct,
+ * never the process itself. */
+static int decode_children(const json_t *j, struct ps_process *p, struct ps_jerr *e)
+{
+	const json_t *a;
+	size_t n;
+	long long v;
+	char field[40];
+
+	if (!ps_jhas(j, "children"))
+		return 0;
+	if (ps_jget_array_max(j, "children", PS_MAX_CHILDREN, "child processes a process may have",
+			      &a, &n, e))
+		return -EINVAL;
+	p->children = calloc(n ? n : 1, sizeof(*p->children));
+	if (!p->children)
+		return ps_jerr_nomem(e);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "children[%zu]", i);
+		if (ps_jv_int(json_array_get(a, i), field, 1, PS_PID_MAX, &v, e))
+			return -EINVAL;
+		if ((i > 0 && v <= p->children[i - 1]) || v == p->pid)
+			return ps_jerr_fail(e, "field \"%s\" is %lld: children are listed in increasing "
+					    "order, once each, and never the process itself", field, v);
+		p->children[i] = (pid_t)v;
+		p->nchildren = i + 1;
 	}
 	return 0;
 }
@@ -500,7 +545,8 @@ static int decode_all(const json_t *j, struct ps_process *p, struct ps_jerr *e)
 	    decode_rlimits(j, p->rlimits, e) ||
 	    ps_jget_hex(j, "personality", UINT32_MAX, &personality, e) ||
 	    decode_mm(j, &p->mm, e) ||
-	    ps_decode_timers(j, p, e))
+	    ps_decode_timers(j, p, e) ||
+	    decode_children(j, p, e))
 		return -EINVAL;
 	p->umask = (unsigned)umask;
 	p->personality = (unsigned long)personality;

@@ -217,8 +217,25 @@ int ps_validate_process_as_caller(const struct ps_check *v)
 	return 0;
 }
 
+/* A process brought back without the children it had would find its
+ * wait() failing (ECHILD), a pipeline's other stages gone, its shared
+ * memory no longer shared: the image holds this process alone. */
+static int check_children(const struct ps_check *v)
+{
+	const struct ps_process *p = &v->m->proc;
+
+	if (!p->nchildren)
+		return 0;
+	return ps_refuse(v, -ENOTSUP, "process %d had %zu child process%s when it was saved "
+			 "(%d%s), which the image does not hold: it would come back without "
+			 "them", p->pid, p->nchildren, p->nchildren > 1 ? "es" : "",
+			 p->children[0], p->nchildren > 1 ? ", ..." : "");
+}
+
 /* seccomp is the seccomp part's (restore/seccomp.c). */
 int ps_validate_process(const struct ps_check *v)
 {
-	return check_exe(v);
+	int rc = check_exe(v);
+
+	return rc ? rc : check_children(v);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # restore_failures: each bad restore (pid in use, open file missing, truncated memory,
-# checksum, malformed JSON, overlapping mappings, unsupported fd) fails with a clear
-# status, makes the copy fail, leaves no process behind and keeps the staged image.
+# checksum, malformed JSON, overlapping mappings, unsupported fd, a child the image does not
+# hold) fails with a clear status, makes the copy fail, leaves no process behind and keeps
+# the staged image.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -164,3 +165,16 @@ rs_kill "$pid"
 # An open file of the process is gone: the restore names it.
 rm "$log"
 expect_failure "$img" missing "$pid" "$(ere_quote "$log")" "the log file the process had open is deleted"
+
+# A process saved with a child: the image holds it alone, and it would come
+# back without its child (its wait() failing with ECHILD): refused by name.
+ps_start parent bash -c 'sleep 600 & echo "READY child=$!"; wait'
+pid=$PS_TARGET
+child=$(ps_field child)
+PS_PIDS+=("$child")
+rs_checkpoint "$pid" "$PS_TMP/img-parent"
+[ "$(ps_py get "$PS_TMP/img-parent/process.json" children)" = "[$child]" ] ||
+	ps_fail "process.json lists children $(ps_py get "$PS_TMP/img-parent/process.json" children), want [$child]"
+expect_failure "$PS_TMP/img-parent" parent "$pid" \
+	"process $pid had 1 child process when it was saved \($child\)" "a process saved with a child"
+kill -KILL "$child"

@@ -108,6 +108,10 @@ static void fill_timers(struct ps_process *p)
 		.sigval = 0xdeadbeefcafef00dULL, .value_ns = 250000000, .interval_ns = 250000000 };
 	p->timers[1] = (struct ps_posix_timer){ .id = 1, .clock = -6, .notify = 4, .signo = 34,
 		.sigval = 1, .notify_tid = 4243, .value_ns = 9, .overrun = 3 };
+	p->nchildren = 2;
+	p->children = calloc(2, sizeof(*p->children));
+	p->children[0] = 4300;
+	p->children[1] = 4301;
 }
 
 static void fill_process(struct ps_process *p)
@@ -448,6 +452,9 @@ static void assert_creds_eq(const struct ps_creds *a, const struct ps_creds *b)
 static void assert_timers_eq(const struct ps_process *a, const struct ps_process *b)
 {
 	ck_assert_mem_eq(a->itimers, b->itimers, sizeof(a->itimers));
+	ck_assert_uint_eq(a->nchildren, b->nchildren);
+	for (size_t i = 0; i < a->nchildren; i++)
+		ck_assert_int_eq(a->children[i], b->children[i]);
 	ck_assert_uint_eq(a->ntimers, b->ntimers);
 	for (size_t i = 0; i < a->ntimers; i++) {
 		const struct ps_posix_timer *x = &a->timers[i], *y = &b->timers[i];
@@ -1621,6 +1628,15 @@ START_TEST(test_reject_process)
 	j = valid(P_PROC);
 	set(json_object_get(j, "rlimits"), "RLIMIT_FAST", json_pack("{s:i,s:i}", "cur", 1, "max", 1));
 	expect_reject(P_PROC, j, "\"RLIMIT_FAST\" is not a resource limit", NULL);
+	j = valid(P_PROC);
+	set(j, "children", json_pack("[i,i]", 4301, 4300));
+	expect_reject(P_PROC, j, "field \"children[1]\" is 4300", "increasing order");
+	j = valid(P_PROC);
+	set(j, "children", json_pack("[i]", 0));
+	expect_reject(P_PROC, j, "children[0]", NULL);
+	j = valid(P_PROC);
+	set(j, "children", json_string("4300"));
+	expect_reject(P_PROC, j, "children", NULL);
 	j = valid(P_PROC);
 	json_object_del(json_object_get(j, "rlimits"), "RLIMIT_STACK");
 	expect_reject(P_PROC, j, "rlimits: field \"RLIMIT_STACK\" is missing", NULL);

@@ -1122,6 +1122,20 @@ START_TEST(test_exe_missing)
 }
 END_TEST
 
+/* A process saved with children would come back alone. */
+START_TEST(test_children)
+{
+	static pid_t kids[] = { 30001, 30002 };
+
+	g_m.proc.children = kids;
+	g_m.proc.nchildren = 2;
+	expect_refused(validate_as(0, 0), "process 30000 had 2 child processes when it was saved "
+		       "(30001, ...), which the image does not hold");
+	g_m.proc.children = NULL;
+	g_m.proc.nchildren = 0;
+}
+END_TEST
+
 START_TEST(test_fd_unsupported)
 {
 	struct ps_fd *f = add_fd(4, PS_FD_PIPE, "pipe", "pipe:[1234]", O_RDONLY);
@@ -1332,6 +1346,7 @@ static Suite *validate_suite(void)
 	suite_add_tcase(s, vdso);
 
 	tcase_add_test(fds, test_exe_missing);
+	tcase_add_test(fds, test_children);
 	tcase_add_test(fds, test_fd_unsupported);
 	tcase_add_test(fds, test_fd_forged_supported);
 	tcase_add_test(fds, test_fd_socket_pair_must_point_back);
