@@ -3,12 +3,12 @@
 # nothing the caller could not set itself. Each of alice's processes below
 # has one attribute she could not have given it (root gave it before the
 # process became hers, or she set it while only she could): nice -5 below
-# her RLIMIT_NICE, oom_score_adj -100 (where root may set it), real-time priority SCHED_FIFO 1 over
-# her RLIMIT_RTPRIO of 0, a real-time io priority, autogroup nice -3, a
-# loginuid of another user's login. Her restore of each is refused by name,
-# nothing left running, the image kept; root's restore of the same image
-# brings the attribute back. Her own uid as loginuid over an unset one she
-# may restore herself.
+# her RLIMIT_NICE, oom_score_adj -100 (where root may set it), SCHED_FIFO 1
+# over her RLIMIT_RTPRIO of 0, SCHED_DEADLINE, a real-time io priority,
+# autogroup nice -3, a loginuid of another user's login. Her restore of each
+# is refused by name, nothing left running, the image kept; root's restore of
+# the same image brings the attribute back. Her own uid as loginuid over an
+# unset one she may restore herself.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +78,14 @@ mapfile -t counter < <(counter_of fifo)
 checkpoint_counter fifo chrt -f 1 "${as_alice[@]}" "${counter[@]}"
 refused_then_root fifo "thread $pid has real-time priority 1, above what its RLIMIT_RTPRIO (0) allows without CAP_SYS_NICE"
 ps_assert_eq "FF 1" "$(ps -o cls=,rtprio= -p "$pid" | xargs)" "policy and priority of the process root restored"
+rs_kill "$pid"
+
+# SCHED_DEADLINE (5 ms every 100 ms): only CAP_SYS_NICE sets it.
+mapfile -t counter < <(counter_of deadline)
+checkpoint_counter deadline chrt -d --sched-runtime 5000000 --sched-deadline 100000000 \
+	--sched-period 100000000 0 "${as_alice[@]}" "${counter[@]}"
+refused_then_root deadline "thread $pid runs SCHED_DEADLINE: only root may restore it"
+ps_assert_eq DLN "$(ps -o cls= -p "$pid" | xargs)" "policy of the process root restored"
 rs_kill "$pid"
 
 # A real-time io priority: only CAP_SYS_ADMIN (or CAP_SYS_NICE) sets one.
