@@ -233,7 +233,10 @@ rs_assert_refused() {
 	# shellcheck disable=SC2254  # $want is a pattern
 	case $RS_STATUS in
 	"failed: "*$want*) ;;
-	*) ps_fail "restore of $name: status is '$RS_STATUS', want a refusal saying '$want'" ;;
+	*)
+		[ "$RS_STATUS" != "restored $pid" ] || PS_PIDS+=("$pid")   # ps_cleanup kills it
+		ps_fail "restore of $name: status is '$RS_STATUS', want a refusal saying '$want'"
+		;;
 	esac
 	[ "$RS_CP_RC" != 0 ] || ps_fail "restore of $name was refused but cp exited 0"
 	rs_assert_nothing_left "$pid"
