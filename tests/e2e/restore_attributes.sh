@@ -6,7 +6,8 @@
 # survives a restore, each checked by the process itself. What procsnap
 # cannot bring back is refused by name, nothing left running, the image kept:
 # syscall user dispatch, a NUMA memory policy, no_new_privs in one thread
-# only, the autogroup nice of a session the process does not lead.
+# only, the autogroup nice of a session the process does not lead, an
+# oom_score_adj below procsnap's own when procsnap lacks CAP_SYS_RESOURCE.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -82,4 +83,16 @@ if [ "$(ps_field autogroup)" = 1 ]; then
 	refused session-child "autogroup nice 4 belongs to the session of $PS_TARGET, which the restore does not make"
 else
 	ps_log "not tried: the autogroup nice of a session the process does not lead (this kernel has no autogroup)"
+fi
+
+# procsnap lacking CAP_SYS_RESOURCE (a container's root may) cannot lower an
+# oom_score_adj below its own: with its own raised to 500, the process's 345
+# is refused. (Raising needs no right; procsnap keeps 500 to its unmount.)
+cap_eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$PS_DAEMON/status")
+if (((0x$cap_eff >> 24) & 1)); then
+	ps_log "not tried: an oom_score_adj below procsnap's own (procsnap has CAP_SYS_RESOURCE: it may lower one)"
+else
+	checkpoint_mode mdwe
+	echo 500 >"/proc/$PS_DAEMON/oom_score_adj"
+	refused oom "oom_score_adj 345 is below procsnap's own (500): lowering it needs CAP_SYS_RESOURCE, which procsnap lacks"
 fi
