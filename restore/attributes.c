@@ -207,11 +207,39 @@ static int write_stub_file(struct ps_rctx *c, const char *name, const char *text
 	return rc;
 }
 
+/* The stub's /proc/self/loginuid, opened for writing. The files of a task's
+ * /proc directory belong to its euid only while it is dumpable (to root
+ * otherwise), and caller mode's uid change has made the stub non-dumpable:
+ * made dumpable for the open, the file is the caller's to open. (Dumpable
+ * opens no ptrace: the stub's saved uid 0 and permitted capabilities still
+ * keep the caller out.) */
+static long open_own_loginuid(struct ps_rctx *c, uint64_t path)
+{
+	long was = 1, fd, rc = 0;
+
+	if (c->as_caller)
+		was = ps_rcall(c, "prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+	if (was < 0)
+		return was;
+	if (was != 1)
+		rc = ps_rcall(c, "prctl(PR_SET_DUMPABLE, 1)", SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0, 0);
+	if (rc < 0)
+		return rc;
+	fd = ps_rcall(c, "open /proc/self/loginuid", SYS_openat, (uint64_t)AT_FDCWD, path,
+		      O_WRONLY | O_CLOEXEC, 0, 0, 0);
+	if (was != 1)
+		rc = ps_rcall(c, "prctl(PR_SET_DUMPABLE) back", SYS_prctl, PR_SET_DUMPABLE, (uint64_t)was,
+			      0, 0, 0, 0);
+	if (rc < 0 && fd >= 0)
+		ps_rcall(c, "close", SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return rc < 0 ? rc : fd;
+}
+
 /* loginuid can only be written by the process itself (the kernel refuses
- * any other writer), so the stub opens its own, in caller mode for a
- * non-root caller (a process step): the kernel then allows only what
- * needs no privilege, setting an unset one. Nothing when the stub already
- * has the image's. */
+ * any other writer), so the stub writes its own, in caller mode for a
+ * non-root caller (a process step): the kernel checks the writer's rights
+ * at the write, and then allows only what needs no privilege, setting an
+ * unset one. Nothing when the stub already has the image's. */
 int ps_restore_loginuid(struct ps_rctx *c)
 {
 	static const char path[] = "/proc/self/loginuid";
@@ -229,8 +257,7 @@ int ps_restore_loginuid(struct ps_rctx *c)
 	addr = ps_rput(c, 0, path, sizeof(path));
 	if (!addr || !ps_rput(c, 64, text, strlen(text)))
 		return -EIO;
-	fd = ps_rcall(c, "open /proc/self/loginuid", SYS_openat, (uint64_t)AT_FDCWD, addr,
-		      O_WRONLY | O_CLOEXEC, 0, 0, 0);
+	fd = open_own_loginuid(c, addr);
 	if (fd < 0)
 		return (int)fd;
 	rc = call_ok(ps_rcall(c, "write loginuid", SYS_write, (uint64_t)fd, addr + 64,

@@ -193,13 +193,15 @@ rs_kill() {
 	rs_wait_gone "$1" "after kill -9 of the restored process"
 }
 
-# rs_assert_staged NAME IMG: restore/NAME still holds every file of IMG,
-# byte for byte (nothing lost, so the image can be fixed and retried).
+# rs_assert_staged NAME IMG [USER]: restore/NAME (as USER sees it: each
+# user has a restore/ of their own) still holds every file of IMG, byte for
+# byte (nothing lost, so the image can be fixed and retried).
 rs_assert_staged() {
-	local diffs
-	diffs=$(diff -r -x status "$2" "$MNT/restore/$1" 2>&1) ||
+	local diffs as=()
+	[ -z "${3:-}" ] || as=(us_as "$3")
+	diffs=$("${as[@]}" diff -r -x status "$2" "$MNT/restore/$1" 2>&1) ||
 		ps_fail "restore/$1 no longer holds the image: $diffs"
-	ps_pass "restore/$1 still holds the staged image: $(find "$MNT/restore/$1" -type f | wc -l) files"
+	ps_pass "restore/$1 still holds the staged image: $("${as[@]}" find "$MNT/restore/$1" -type f | wc -l) files"
 }
 
 # rs_assert_nothing_left PID: after a failed restore no process has the pid
@@ -219,6 +221,27 @@ rs_assert_nothing_left() {
 		fi
 		sleep 0.05
 	done
+}
+
+# rs_assert_refused PID IMG NAME SENTENCE [USER]: the last restore
+# (rs_restore, or us_restore as USER) of IMG into restore/NAME, of the
+# process that was PID, was refused: the status is "failed: " and contains
+# SENTENCE (a glob), the copy failed, nothing is left running and the image
+# is still staged.
+rs_assert_refused() {
+	local pid=$1 img=$2 name=$3 want=$4 user=${5:-}
+	# shellcheck disable=SC2254  # $want is a pattern
+	case $RS_STATUS in
+	"failed: "*$want*) ;;
+	*)
+		[ "$RS_STATUS" != "restored $pid" ] || PS_PIDS+=("$pid")   # ps_cleanup kills it
+		ps_fail "restore of $name: status is '$RS_STATUS', want a refusal saying '$want'"
+		;;
+	esac
+	[ "$RS_CP_RC" != 0 ] || ps_fail "restore of $name was refused but cp exited 0"
+	rs_assert_nothing_left "$pid"
+	rs_assert_staged "$name" "$img" "$user"
+	ps_pass "refused, nothing left running, the image kept: $RS_STATUS"
 }
 
 rs_children() { # PID: "pid(comm,state)" of each of its children, on one line

@@ -4,7 +4,9 @@
 # a worker installed for itself), with the same Seccomp and Seccomp_filters
 # counts; a thread in strict mode still works through its pipes and is still
 # killed by a forbidden syscall; a tree of filters TSYNC cannot rebuild (a filter
-# two workers share and the main thread lacks) is refused by name, nothing left.
+# two workers share and the main thread lacks) and a filter that hands syscalls
+# to a supervisor (SECCOMP_RET_USER_NOTIF) are refused by name, nothing left
+# running, the image kept.
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -59,10 +61,13 @@ ps_start subset "$SECCOMP" subset "$res"
 pid=$PS_TARGET
 rs_checkpoint "$pid" "$PS_TMP/img-subset"
 rs_restore "$PS_TMP/img-subset" "subset-$pid"
-case $RS_STATUS in
-failed:*"share seccomp filter"*TSYNC*) ;;
-*) ps_fail "a filter shared by two of three threads: status is '$RS_STATUS', want failed naming the shared filter and TSYNC" ;;
-esac
-[ "$RS_CP_RC" != 0 ] || ps_fail "the restore was refused but cp exited 0"
-rs_assert_nothing_left "$pid"
-ps_pass "refused: $RS_STATUS"
+rs_assert_refused "$pid" "$PS_TMP/img-subset" "subset-$pid" "share seccomp filter*TSYNC"
+
+# A SECCOMP_RET_USER_NOTIF filter: its listener cannot be made again.
+res=$PS_TMP/notif.results
+ps_start notif "$SECCOMP" notif "$res"
+pid=$PS_TARGET
+rs_checkpoint "$pid" "$PS_TMP/img-notif"
+rs_restore "$PS_TMP/img-notif" "notif-$pid"
+rs_assert_refused "$pid" "$PS_TMP/img-notif" "notif-$pid" \
+	"seccomp filter 0 of thread $pid hands syscalls to a supervisor (SECCOMP_RET_USER_NOTIF): its listener cannot be rebuilt"

@@ -44,3 +44,37 @@ us_as() {
 	shift
 	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups -- "$@"
 }
+
+# us_start USER NAME COMMAND...: ps_start COMMAND as USER (us_as), its
+# stdout and stderr files given to USER, who must be able to open them
+# again when USER restores the process.
+us_start() {
+	local u=$1 name=$2
+	shift 2
+	ps_start "$name" setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups -- "$@"
+	chown "$u:" "$PS_TMP/$name.out" "$PS_TMP/$name.err"
+}
+
+# us_restore USER IMG NAME: rs_restore (cp -r) as USER, who must be able to
+# read IMG: sets RS_CP_RC, RS_CP_ERR and RS_STATUS, never fails itself.
+us_restore() {
+	local u=$1 img=$2 name=$3 err=$PS_TMP/restore.err
+	us_as "$u" cp -r "$img" "$MNT/restore/$name" 2>"$err" && RS_CP_RC=0 || RS_CP_RC=$?
+	RS_CP_ERR=$(tr '\n' ' ' <"$err")
+	RS_STATUS=$(us_as "$u" cat "$MNT/restore/$name/status") || ps_fail "$u cannot read restore/$name/status"
+	ps_log "$u's cp -r of $img into restore/$name: exit $RS_CP_RC, status '$RS_STATUS'${RS_CP_ERR:+, stderr: $RS_CP_ERR}"
+}
+
+# us_restore_ok USER IMG NAME PID: us_restore must succeed as rs_restore_ok
+# does, and the restored PID run as USER.
+us_restore_ok() {
+	local u=$1 pid=$4
+	us_restore "$u" "$2" "$3"
+	[ "$RS_STATUS" = "restored $pid" ] || ps_fail "$u's restore of $3: status is '$RS_STATUS', want 'restored $pid'"
+	PS_PIDS+=("$pid")
+	[ "$RS_CP_RC" = 0 ] || ps_fail "$u's restore of $3: status says restored but cp exited $RS_CP_RC: $RS_CP_ERR"
+	ps_alive "$pid" || ps_fail "restored $pid is not running"
+	ps_wait_free "$pid" "after its restore"
+	ps_assert_eq "$(id -u "$u")" "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" "uid of the process $u restored"
+	ps_pass "$u restored $pid"
+}

@@ -1,5 +1,6 @@
 /* restore_attributes: a process that sets every attribute it can on itself (and
- * other values in a second thread), then checks each one after a restore. */
+ * other values in a second thread), then checks each one after a restore; or
+ * sets one procsnap refuses (its mode argument). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -356,13 +358,71 @@ static void verify(const char *results)
 	report_to(results, "OK attributes of the process, the main thread and thread %d", worker_tid);
 }
 
+/* ---- modes procsnap refuses ---- */
+
+#define MPOL_PREFERRED_NR 1   /* linux/mempolicy.h */
+
+/* A NUMA policy of the main thread's own (node 0 exists on every machine). */
+static int set_mempolicy_preferred(void)
+{
+	unsigned long node0 = 1;
+
+	return (int)syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, sizeof(node0) * 8);
+}
+
+/* no_new_privs is a thread's: set in the main thread after thread 2 is
+ * made, thread 2 does not have it. */
+static int set_main_thread_nnp(void)
+{
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* A child of the session leader: it shares the session's autogroup (nice
+ * 4, setup_process) but does not lead the session. The parent waits for it
+ * and leaves with it; the child names itself in the READY line. */
+static void become_session_child(void)
+{
+	pid_t child = fork();
+	int st;
+
+	if (child < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (child > 0) {
+		waitpid(child, &st, 0);
+		exit(0);
+	}
+}
+
+static int set_mode(const char *mode)
+{
+	if (strcmp(mode, "mdwe") == 0)
+		have.mdwe = prctl(PR_SET_MDWE_NR, 1, 0, 0, 0) == 0;
+	else if (strcmp(mode, "sud") == 0)
+		/* Syscall user dispatch on, every syscall allowed by the
+		 * selector: the program runs as before, but a restore cannot
+		 * bring it back. */
+		return prctl(PR_SET_SYSCALL_USER_DISPATCH_NR, 1, 0, 0, &sud_selector);
+	else if (strcmp(mode, "mempolicy") == 0)
+		return set_mempolicy_preferred();
+	else if (strcmp(mode, "nnp-thread") == 0)
+		return set_main_thread_nnp();
+	else if (strcmp(mode, "session-child") == 0)
+		become_session_child();
+	else
+		return errno = EINVAL, -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char why[WHY_LEN], got[WHY_LEN];
 	pthread_t t;
 
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: %s RESULTS [mdwe|sud]\n", argv[0]);
+		fprintf(stderr, "usage: %s RESULTS [mdwe|sud|mempolicy|nnp-thread|session-child]\n",
+			argv[0]);
 		return 2;
 	}
 	signal(SIGUSR2, on_usr2);
@@ -377,13 +437,8 @@ int main(int argc, char **argv)
 	}
 	have.futex = prctl(PR_FUTEX_HASH_NR, FUTEX_HASH_SET_SLOTS, 256, 0, 0) == 0 &&
 		     futex_slots_become(256);
-	if (argc == 3 && strcmp(argv[2], "mdwe") == 0)
-		have.mdwe = prctl(PR_SET_MDWE_NR, 1, 0, 0, 0) == 0;
-	/* Syscall user dispatch on, every syscall allowed by the selector:
-	 * the program runs as before, but a restore cannot bring it back. */
-	if (argc == 3 && strcmp(argv[2], "sud") == 0 &&
-	    prctl(PR_SET_SYSCALL_USER_DISPATCH_NR, 1, 0, 0, &sud_selector) < 0) {
-		fprintf(stderr, "PR_SET_SYSCALL_USER_DISPATCH: %s\n", strerror(errno));
+	if (argc == 3 && set_mode(argv[2]) < 0) {
+		fprintf(stderr, "mode %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
 	printf("READY pid=%d tid2=%d spec=%d cpuid=%d amx=%d merge=%d autogroup=%d loginuid=%d "

@@ -1,7 +1,9 @@
 /* restore_seccomp: seccomp filters shared by every thread (TSYNC) and one of a
- * thread's own, a thread in strict mode, or a tree of filters TSYNC cannot
- * rebuild; on SIGUSR2 each thread checks that its filters still filter. */
+ * thread's own, a thread in strict mode, filters installed by root before it
+ * became another user, or filters procsnap refuses (a tree TSYNC cannot
+ * rebuild, a supervisor's); on SIGUSR2 each thread checks its filters. */
 #include <errno.h>
+#include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -348,13 +351,78 @@ static void mode_subset(void)
 		pause_ms(100);
 }
 
-/* Usage: restore_seccomp filters|strict|subset RESULTS */
+/* ---- mode dropped: root installs the filters, then becomes UID:GID ---- */
+
+static void verify_dropped(const char *path)
+{
+	char why[WHY_LEN];
+
+	FAIL_IF(path, check_filters(0, why) != 0, "%s", why);
+	FAIL_IF(path, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0, "no_new_privs is set, it was not");
+	report_to(path, "OK uid %d without no_new_privs: getppid, sigaltstack EPERM, getsid EACCES; "
+		  "Seccomp 2, Seccomp_filters 2", (int)getuid());
+}
+
+/* Root needs no no_new_privs to install a filter (CAP_SYS_ADMIN will do);
+ * the filters stay when setresuid drops every capability. */
+static void mode_dropped(const char *uid, const char *gid)
+{
+	char why[WHY_LEN];
+	uid_t u = (uid_t)strtoul(uid, NULL, 10);
+	gid_t g = (gid_t)strtoul(gid, NULL, 10);
+
+	if (install_shared() != 0)
+		fail_setup("the filters (as root, without no_new_privs)");
+	if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 || setresuid(u, u, u) != 0)
+		fail_setup("becoming the user");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "restore_seccomp: no_new_privs is set\n");
+		exit(1);
+	}
+	if (check_filters(0, why) != 0) {
+		fprintf(stderr, "restore_seccomp: before the checkpoint: %s\n", why);
+		exit(1);
+	}
+	printf("READY pid=%d mode=dropped uid=%d\n", (int)getpid(), (int)getuid());
+	fflush(stdout);
+	serve_verify(&verify_requested, verify_dropped, results);
+}
+
+/* ---- mode notif: a filter handing getpgrp to a supervisor ---- */
+
+/* SECCOMP_RET_USER_NOTIF is accepted only with FILTER_FLAG_NEW_LISTENER,
+ * which returns the listener fd; with it closed, getpgrp fails ENOSYS. */
+static void mode_notif(void)
+{
+	struct sock_filter prog[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgrp, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog fprog = { sizeof(prog) / sizeof(prog[0]), prog };
+	long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				&fprog);
+
+	if (listener < 0)
+		fail_setup("a SECCOMP_RET_USER_NOTIF filter");
+	close((int)listener);
+	printf("READY pid=%d mode=notif\n", (int)getpid());
+	fflush(stdout);
+	for (;;)
+		pause_ms(100);
+}
+
+/* Usage: restore_seccomp filters|strict|subset|notif RESULTS
+ *        restore_seccomp dropped RESULTS UID GID (run as root) */
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
+	int dropped = argc == 5 && strcmp(argv[1], "dropped") == 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: restore_seccomp filters|strict|subset RESULTS\n");
+	if (argc != 3 && !dropped) {
+		fprintf(stderr, "usage: restore_seccomp filters|strict|subset|notif RESULTS\n"
+			"       restore_seccomp dropped RESULTS UID GID\n");
 		return 2;
 	}
 	close_range(3, ~0U, 0);   /* only what this program opens: no inherited fds */
@@ -363,6 +431,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_usr2;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
+	if (dropped)
+		mode_dropped(argv[3], argv[4]);
 	/* Filters need no_new_privs or CAP_SYS_ADMIN: with it, a non-root
 	 * run installs them too. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -373,6 +443,8 @@ int main(int argc, char **argv)
 		mode_strict();
 	else if (strcmp(argv[1], "subset") == 0)
 		mode_subset();
+	else if (strcmp(argv[1], "notif") == 0)
+		mode_notif();
 	fprintf(stderr, "restore_seccomp: unknown mode %s\n", argv[1]);
 	return 2;
 }
