@@ -22,6 +22,7 @@ PS_TEST=$(basename "$0" .sh)
 PS_TMP=
 PS_MOUNTS=()      # mountpoints this test mounted
 PS_DAEMONS=()     # procsnap daemons it started (pids)
+PS_DAEMON_MNTS=() # the mount point of each of them
 PS_DAEMON_LOGS=()
 PS_PIDS=()        # targets it started (pids)
 PS_DAEMON=        # the last daemon started by ps_mount
@@ -275,6 +276,7 @@ ps_mount() {
 	"$PROCSNAP" -f -o "$opts" "$mnt" >"$log" 2>&1 </dev/null &
 	PS_DAEMON=$!
 	PS_DAEMONS+=("$PS_DAEMON")
+	PS_DAEMON_MNTS+=("$mnt")
 	PS_DAEMON_LOGS+=("$log")
 	PS_MOUNTS+=("$mnt")
 	end=$((SECONDS + 11))
@@ -287,8 +289,19 @@ ps_mount() {
 }
 
 ps_unmount() { # MOUNTPOINT: also for a mount whose daemon died
+	local i end
 	fusermount3 -u "$1" 2>/dev/null || umount -l "$1"
 	! ps_is_mounted "$1" || ps_fail "$1 is still mounted after unmounting it"
+	# Its daemon holds the spool until it has exited (a mount on the same
+	# spool right after would find it in use): wait for it, as a zombie too.
+	end=$((SECONDS + 11))
+	for i in "${!PS_DAEMONS[@]}"; do
+		[ "${PS_DAEMON_MNTS[$i]}" = "$1" ] || continue
+		while ps_alive "${PS_DAEMONS[$i]}"; do
+			[ "$SECONDS" -lt "$end" ] || ps_fail "procsnap ${PS_DAEMONS[$i]} still runs 10s after $1 was unmounted"
+			sleep 0.05
+		done
+	done
 }
 
 # ---- images (JSON and memory files), via python3 ----

@@ -59,6 +59,7 @@ daemon_of() {
 	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = procsnap ] ||
 		ps_fail "$1/lock names no running procsnap: $(cat "$1/lock")"
 	PS_DAEMONS+=("$pid")   # for the cleanup to see it gone
+	PS_DAEMON_MNTS+=("$(sed -n 's/^pid [0-9]* mounted on //p' "$1/lock")")
 	printf '%s\n' "$pid"
 }
 DMNT=$PS_TMP/dmnt
