@@ -167,7 +167,9 @@ uint64_t ps_rput_later(struct ps_rctx *c, const void *data, size_t len)
 		ps_rfail(c, -E2BIG, "internal: %zu bytes do not fit beside the queued syscalls", len);
 		return 0;
 	}
-	if (b->data_used + len > PS_BATCH_DATA && ps_rcall_flush(c) < 0)
+	/* a flush empties the data area too: make room for the call that
+	 * will read these bytes now, so that queueing it does not flush */
+	if ((b->data_used + len > PS_BATCH_DATA || b->n == PS_BATCH_MAX) && ps_rcall_flush(c) < 0)
 		return 0;
 	memcpy(b->data + b->data_used, data, len);
 	at = b->data_at + b->data_used;

@@ -59,9 +59,10 @@ int ps_rmap_later(struct ps_rctx *c, const char *what, uint64_t addr, uint64_t l
 		  int flags, long fd, uint64_t off);
 
 /*
- * len bytes that a queued call reads (a name): copied beside the queue,
- * written into the stub with it. Returns their address in the stub, or 0
- * with err filled. Without a queue, ps_rput at scratch offset 0.
+ * len bytes that the next queued call reads (a name): copied beside the
+ * queue, written into the stub with it. Returns their address in the stub,
+ * or 0 with err filled. They stay until the queue next runs, which is not
+ * before that call is queued. Without a queue, ps_rput at scratch offset 0.
  */
 uint64_t ps_rput_later(struct ps_rctx *c, const void *data, size_t len);
 
