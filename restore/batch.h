@@ -23,7 +23,8 @@ const unsigned char *ps_batch_code(size_t *len);
 /*
  * Start queueing into the stub's area at (PS_BATCH_AREA bytes, read-write,
  * used by nothing else), the trampoline's code at c->tramp. The queue
- * lives until ps_batch_end or ps_batch_drop; while it lives, everything
+ * lives until ps_batch_end or ps_batch_drop (layout.c: while the address
+ * space is cleared, and while it is built); while it lives, everything
  * that touches the stub otherwise must flush it first, so that effects
  * happen in program order: ps_rcall, ps_rput and ps_rget do it
  * themselves, and a page fill calls ps_rcall_flush before writing.

@@ -210,11 +210,11 @@ static size_t first_ending_after(const struct ps_maps *maps, uint64_t a)
 	return lo;
 }
 
-/* Unmap [a, b) except what adopted mappings take over. */
+/* Unmap [a, b) except what adopted mappings take over (queued). */
 static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 {
 	size_t i = first_ending_after(&c->m->maps, a);
-	long ret;
+	int e;
 
 	for (; c->adopted && i < c->m->maps.count && a < b; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
@@ -222,32 +222,38 @@ static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 		if (!c->adopted[i] || m->end <= a || m->start >= b)
 			continue;
 		if (m->start > a) {
-			ret = ps_rcall(c, "munmap of procsnap's own memory in the new process",
-				       SYS_munmap, a, m->start - a, 0, 0, 0, 0);
-			if (ret < 0)
-				return (int)ret;
+			e = ps_rcall_later(c, "munmap of procsnap's own memory in the new process",
+					   SYS_munmap, a, m->start - a, 0, 0, 0, 0);
+			if (e < 0)
+				return e;
 		}
 		a = m->end;
 	}
 	if (a >= b)
 		return 0;
-	ret = ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
-		       b - a, 0, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rcall_later(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
+			      b - a, 0, 0, 0, 0);
 }
 
+/* The munmaps are queued: the executor needs only the trampoline (no
+ * stack, no vDSO), which is kept. */
 int ps_layout_clear(struct ps_rctx *c)
 {
 	struct range *r;
 	size_t n;
 	int e = read_stub_ranges(c, &r, &n);
 
+	if (e == 0)
+		e = ps_batch_begin(c, c->tramp + TRAMP_BATCH_AREA);
 	for (size_t i = 0; e == 0 && i < n; i++) {
 		if (r[i].keep || overlaps(r[i].start, r[i].end, c->tramp, c->tramp + TRAMP_SIZE))
 			continue;
 		e = unmap_but_adopted(c, r[i].start, r[i].end);
 	}
 	free(r);
+	if (e == 0)
+		return ps_batch_end(c);
+	ps_batch_drop(c);
 	return e;
 }
 
