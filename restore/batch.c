@@ -114,8 +114,11 @@ static int queue(struct ps_rctx *c, const char *what, int placed, long nr, const
 	if (!ps_caller_may_run(c, nr))
 		return ps_rfail(c, -EPERM, "internal: %s would reach a path with procsnap's rights "
 				"instead of uid %u's", what, (unsigned)c->uid);
-	if (b->n == PS_BATCH_MAX && (e = ps_rcall_flush(c)) < 0)
-		return e;
+	if (b->n == PS_BATCH_MAX) {
+		e = ps_rcall_flush(c);
+		if (e < 0)
+			return e;
+	}
 	b->what[b->n] = strdup(what);
 	if (!b->what[b->n])
 		return ps_rfail(c, -ENOMEM, "out of memory");
@@ -159,23 +162,22 @@ int ps_rmap_later(struct ps_rctx *c, const char *what, uint64_t addr, uint64_t l
 uint64_t ps_rput_later(struct ps_rctx *c, const void *data, size_t len)
 {
 	struct ps_batch *b = c->batch;
+	size_t room = (len + 7) & ~(size_t)7;   /* each piece 8-byte aligned */
 	uint64_t at;
 
 	if (!b)
 		return ps_rput(c, 0, data, len);
-	if (len > PS_BATCH_DATA) {
+	if (room > PS_BATCH_DATA) {
 		ps_rfail(c, -E2BIG, "internal: %zu bytes do not fit beside the queued syscalls", len);
 		return 0;
 	}
 	/* a flush empties the data area too: make room for the call that
 	 * will read these bytes now, so that queueing it does not flush */
-	if ((b->data_used + len > PS_BATCH_DATA || b->n == PS_BATCH_MAX) && ps_rcall_flush(c) < 0)
+	if ((b->data_used + room > PS_BATCH_DATA || b->n == PS_BATCH_MAX) && ps_rcall_flush(c) < 0)
 		return 0;
 	memcpy(b->data + b->data_used, data, len);
 	at = b->data_at + b->data_used;
-	b->data_used += (len + 7) & ~(size_t)7;
-	if (b->data_used > PS_BATCH_DATA)
-		b->data_used = PS_BATCH_DATA;
+	b->data_used += room;
 	return at;
 }
 
