@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "restore/as_caller.h"
+#include "restore/batch.h"
 #include "restore/gone_files.h"
 #include "restore/layout.h"
 #include "restore/pages.h"
@@ -23,7 +24,10 @@
 #include "restore/shared_memory.h"
 #include "backend/proc_parse.h"
 
-#define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
+/* The trampoline: its code page, the scratch pages, then the area where
+ * queued syscalls are put for the executor (batch.h), used by nothing else. */
+#define TRAMP_SIZE (PS_PAGE_SIZE + PS_SCRATCH_SIZE + PS_BATCH_AREA)
+#define TRAMP_BATCH_AREA (PS_PAGE_SIZE + PS_SCRATCH_SIZE)
 #ifndef SYS_mseal
 #define SYS_mseal 462           /* Linux 6.10; older headers lack it */
 #endif
@@ -44,6 +48,9 @@ static int read_stub_ranges(struct ps_rctx *c, struct range **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	e = ps_rcall_flush(c);         /* the maps as the queued calls leave them */
+	if (e < 0)
+		return e;
 	snprintf(path, sizeof(path), "/proc/%d/maps", c->pid);
 	e = ps_read_file(path, &text, &len);
 	if (e < 0)
@@ -151,12 +158,13 @@ static int write_code(struct ps_rctx *c, const void *code, size_t len)
 }
 
 /* The code page holds one `syscall` (0f 05): every injected syscall runs
- * there once the stub's own code (with its vDSO) is gone. */
+ * there once the stub's own code (with its vDSO) is gone; the executor of
+ * queued syscalls (batch.c) follows it. */
 int ps_layout_map_trampoline(struct ps_rctx *c)
 {
-	static const unsigned char code[] = { 0x0f, 0x05 };
+	size_t n, len;
+	const unsigned char *code = ps_batch_code(&len);
 	struct range *r;
-	size_t n;
 	uint64_t at = 0;
 	long ret;
 	int e = read_stub_ranges(c, &r, &n);
@@ -174,7 +182,7 @@ int ps_layout_map_trampoline(struct ps_rctx *c)
 		return (int)ret;
 	c->tramp = at;
 	c->scratch = at + PS_PAGE_SIZE;
-	e = write_code(c, code, sizeof(code));
+	e = write_code(c, code, len);
 	if (e < 0)
 		return e;
 	ret = ps_rcall(c, "mprotect of procsnap's trampoline", SYS_mprotect, at, PS_PAGE_SIZE,
@@ -202,11 +210,11 @@ static size_t first_ending_after(const struct ps_maps *maps, uint64_t a)
 	return lo;
 }
 
-/* Unmap [a, b) except what adopted mappings take over. */
+/* Unmap [a, b) except what adopted mappings take over (queued). */
 static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 {
 	size_t i = first_ending_after(&c->m->maps, a);
-	long ret;
+	int e;
 
 	for (; c->adopted && i < c->m->maps.count && a < b; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
@@ -214,32 +222,38 @@ static int unmap_but_adopted(struct ps_rctx *c, uint64_t a, uint64_t b)
 		if (!c->adopted[i] || m->end <= a || m->start >= b)
 			continue;
 		if (m->start > a) {
-			ret = ps_rcall(c, "munmap of procsnap's own memory in the new process",
-				       SYS_munmap, a, m->start - a, 0, 0, 0, 0);
-			if (ret < 0)
-				return (int)ret;
+			e = ps_rcall_later(c, "munmap of procsnap's own memory in the new process",
+					   SYS_munmap, a, m->start - a, 0, 0, 0, 0);
+			if (e < 0)
+				return e;
 		}
 		a = m->end;
 	}
 	if (a >= b)
 		return 0;
-	ret = ps_rcall(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
-		       b - a, 0, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rcall_later(c, "munmap of procsnap's own memory in the new process", SYS_munmap, a,
+			      b - a, 0, 0, 0, 0);
 }
 
+/* The munmaps are queued: the executor needs only the trampoline (no
+ * stack, no vDSO), which is kept. */
 int ps_layout_clear(struct ps_rctx *c)
 {
 	struct range *r;
 	size_t n;
 	int e = read_stub_ranges(c, &r, &n);
 
+	if (e == 0)
+		e = ps_batch_begin(c, c->tramp + TRAMP_BATCH_AREA);
 	for (size_t i = 0; e == 0 && i < n; i++) {
 		if (r[i].keep || overlaps(r[i].start, r[i].end, c->tramp, c->tramp + TRAMP_SIZE))
 			continue;
 		e = unmap_but_adopted(c, r[i].start, r[i].end);
 	}
 	free(r);
+	if (e == 0)
+		return ps_batch_end(c);
+	ps_batch_drop(c);
 	return e;
 }
 
@@ -436,7 +450,7 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_ob
 	char what[PS_PATH_MAX + 64];
 	int prot = map_prot(c, m);
 	int flags = (m->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE;
-	long fd = -1, ret;
+	long fd = -1;
 
 	if (m->kind == PS_MAP_SYSV)
 		return ps_sysv_shm_attach(c, m);
@@ -454,11 +468,8 @@ static int map_one(struct ps_rctx *c, const struct ps_mapping *m, struct made_ob
 	} else {
 		flags |= MAP_ANONYMOUS;
 	}
-	ret = ps_rcall(c, what, SYS_mmap, m->start, m->end - m->start, prot, flags,
-		       (uint64_t)fd, fd >= 0 ? m->offset : 0);
-	if (ret >= 0 && (uint64_t)ret != m->start)
-		return ps_rfail(c, -EFAULT, "%s: the kernel placed it at 0x%lx", what, ret);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rmap_later(c, what, m->start, m->end - m->start, prot, flags, fd,
+			     fd >= 0 ? m->offset : 0);
 }
 
 /* ---- flags that mmap cannot express ---- */
@@ -486,16 +497,16 @@ static int advise_one(struct ps_rctx *c, const struct ps_mapping *m)
 	char what[PS_PATH_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(madv_flags) / sizeof(madv_flags[0]); i++) {
-		long ret;
+		int e;
 
 		if (!has_vm_flag(m, madv_flags[i].vm_flag))
 			continue;
 		snprintf(what, sizeof(what), "madvise(%s) of %llx-%llx", madv_flags[i].vm_flag,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
-		ret = ps_rcall(c, what, SYS_madvise, m->start, m->end - m->start,
-			       madv_flags[i].advice, 0, 0, 0);
-		if (ret < 0)
-			return (int)ret;
+		e = ps_rcall_later(c, what, SYS_madvise, m->start, m->end - m->start,
+				   madv_flags[i].advice, 0, 0, 0);
+		if (e < 0)
+			return e;
 	}
 	return 0;
 }
@@ -519,7 +530,6 @@ static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 	size_t prefix = anon_name_prefix(m), len;
 	char name[256];
 	uint64_t at;
-	long ret;
 
 	if (!prefix)
 		return 0;
@@ -528,12 +538,11 @@ static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 		return 0;
 	memcpy(name, p + prefix, len - 1);    /* drop the closing bracket */
 	name[len - 1] = 0;
-	at = ps_rput(c, 0, name, len);
+	at = ps_rput_later(c, name, len);
 	if (!at)
 		return -EIO;
-	ret = ps_rcall(c, "naming an anonymous mapping", SYS_prctl, PR_SET_VMA,
-		       PR_SET_VMA_ANON_NAME, m->start, m->end - m->start, at, 0);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rcall_later(c, "naming an anonymous mapping", SYS_prctl, PR_SET_VMA,
+			      PR_SET_VMA_ANON_NAME, m->start, m->end - m->start, at, 0);
 }
 
 /* Its own protection, once its pages are in (it was mapped writable for
@@ -541,11 +550,10 @@ static int name_one(struct ps_rctx *c, const struct ps_mapping *m)
 static int protect(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	char what[PS_PATH_MAX + 64];
-	long ret;
 
 	map_name(m, what, sizeof(what));
-	ret = ps_rcall(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rcall_later(c, what, SYS_mprotect, m->start, m->end - m->start, m->prot, 0, 0,
+			      0);
 }
 
 static int protect_one(struct ps_rctx *c, const struct ps_mapping *m)
@@ -566,15 +574,15 @@ static int guard_one(struct ps_rctx *c, const struct ps_mapping *m)
 
 	for (size_t i = 0; i < m->nguards; i++) {
 		uint64_t at = m->start + m->guards[i].first * PS_PAGE_SIZE;
-		long ret;
+		int e;
 
 		snprintf(what, sizeof(what), "madvise(MADV_GUARD_INSTALL) of %llx-%llx",
 			 (unsigned long long)at,
 			 (unsigned long long)(at + m->guards[i].count * PS_PAGE_SIZE));
-		ret = ps_rcall(c, what, SYS_madvise, at, m->guards[i].count * PS_PAGE_SIZE,
-			       MADV_GUARD_INSTALL, 0, 0, 0);
-		if (ret < 0)
-			return (int)ret;
+		e = ps_rcall_later(c, what, SYS_madvise, at, m->guards[i].count * PS_PAGE_SIZE,
+				   MADV_GUARD_INSTALL, 0, 0, 0);
+		if (e < 0)
+			return e;
 	}
 	return 0;
 }
@@ -585,15 +593,13 @@ static int guard_one(struct ps_rctx *c, const struct ps_mapping *m)
 static int lock_one(struct ps_rctx *c, const struct ps_mapping *m)
 {
 	char what[PS_PATH_MAX + 64];
-	long ret;
 
 	if (!has_vm_flag(m, "lo"))
 		return 0;
 	snprintf(what, sizeof(what), "mlock2 of %llx-%llx", (unsigned long long)m->start,
 		 (unsigned long long)m->end);
-	ret = ps_rcall(c, what, SYS_mlock2, m->start, m->end - m->start,
-		       has_vm_flag(m, "lf") ? MLOCK_ONFAULT : 0, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	return ps_rcall_later(c, what, SYS_mlock2, m->start, m->end - m->start,
+			      has_vm_flag(m, "lf") ? MLOCK_ONFAULT : 0, 0, 0, 0);
 }
 
 /* mlockall(MCL_FUTURE [| MCL_ONFAULT]) without MCL_CURRENT only sets the
@@ -621,15 +627,15 @@ static int seal_all(struct ps_rctx *c)
 
 	for (size_t i = 0; i < c->m->maps.count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
-		long ret;
+		int e;
 
 		if (!has_vm_flag(m, "sl"))
 			continue;
 		snprintf(what, sizeof(what), "mseal of %llx-%llx", (unsigned long long)m->start,
 			 (unsigned long long)m->end);
-		ret = ps_rcall(c, what, SYS_mseal, m->start, m->end - m->start, 0, 0, 0, 0);
-		if (ret < 0)
-			return (int)ret;
+		e = ps_rcall_later(c, what, SYS_mseal, m->start, m->end - m->start, 0, 0, 0, 0);
+		if (e < 0)
+			return e;
 	}
 	return 0;
 }
@@ -689,31 +695,64 @@ static int is_kernel_mapping(const struct ps_mapping *m)
 	return m->kind == PS_MAP_VDSO || m->kind == PS_MAP_VVAR || m->kind == PS_MAP_VSYSCALL;
 }
 
-int ps_layout_build(struct ps_rctx *c)
+static int skipped(const struct ps_mapping *m)
 {
-	struct stub_files files = { .n = 0 };
-	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new(), &files };
-	int e = made.gone && made.shmem ? map_vdso(c) : ps_rfail(c, -ENOMEM, "out of memory");
+	return is_kernel_mapping(m) || m->kind == PS_MAP_AIO;  /* AIO: restore/aio.c, later */
+}
+
+static const struct ps_prefill_region *adopted(const struct ps_rctx *c, size_t i)
+{
+	return c->adopted ? c->adopted[i] : NULL;
+}
+
+/* Pass 1: every mapping but those the nursery made, in address order (a
+ * growsdown mapping's gap below it stays as the original's order made it). */
+static int map_all(struct ps_rctx *c, struct made_objects *made)
+{
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++)
+		if (!skipped(&c->m->maps.items[i]) && !adopted(c, i))
+			e = map_one(c, &c->m->maps.items[i], made);
+	return e;
+}
+
+/* Pass 2: the saved pages, into mappings made and still writable. The fill
+ * writes with process_vm_writev or /proc/<pid>/mem, not through the queue:
+ * the queued mmaps must have run first. */
+static int fill_all(struct ps_rctx *c)
+{
 	char what[PS_PATH_MAX + 64];
+	int e = ps_rcall_flush(c);
 
 	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
 		const struct ps_mapping *m = &c->m->maps.items[i];
 
-		if (is_kernel_mapping(m) || m->kind == PS_MAP_AIO)
-			continue;    /* AIO rings: restore/aio.c, once all else is mapped */
-		if (c->adopted && c->adopted[i]) {
-			e = ps_pages_fill(c, m, map_name(m, what, sizeof(what)), c->adopted[i]);
-			if (e == 0)
-				e = protect_adopted(c, m);
-		} else {
-			e = map_one(c, m, &made);
-			if (e == 0 && needs_fill(c, m))
-				e = map_prot(c, m) & PROT_WRITE ?
-				    ps_pages_fill(c, m, map_name(m, what, sizeof(what)), NULL) :
-				    ps_pages_fill_forced(c, m, map_name(m, what, sizeof(what)));
-			if (e == 0)
-				e = protect_one(c, m);
-		}
+		if (skipped(m))
+			continue;
+		map_name(m, what, sizeof(what));
+		if (adopted(c, i))
+			e = ps_pages_fill(c, m, what, adopted(c, i));
+		else if (needs_fill(c, m))
+			e = map_prot(c, m) & PROT_WRITE ? ps_pages_fill(c, m, what, NULL) :
+							  ps_pages_fill_forced(c, m, what);
+	}
+	return e;
+}
+
+/* Pass 3: each mapping's own protection, then flags, name, guards and lock,
+ * in that order for each (a guard drops the page under it: after the fill;
+ * a lock faults pages in: last). All queued. */
+static int finish_all(struct ps_rctx *c)
+{
+	int e = 0;
+
+	for (size_t i = 0; e == 0 && i < c->m->maps.count; i++) {
+		const struct ps_mapping *m = &c->m->maps.items[i];
+
+		if (skipped(m))
+			continue;
+		e = adopted(c, i) ? protect_adopted(c, m) : protect_one(c, m);
 		if (e == 0)
 			e = advise_one(c, m);
 		if (e == 0)
@@ -723,15 +762,45 @@ int ps_layout_build(struct ps_rctx *c)
 		if (e == 0)
 			e = lock_one(c, m);
 	}
+	return e == 0 ? ps_rcall_flush(c) : e;
+}
+
+/*
+ * The mappings' syscalls are queued (batch.h) and run in the stub in few
+ * resumes, in three passes: map all, fill all, then protect, advise, name,
+ * guard and lock all; each mapping's own steps keep their order.
+ */
+int ps_layout_build(struct ps_rctx *c)
+{
+	struct stub_files files = { .n = 0 };
+	struct made_objects made = { ps_gone_files_new(), ps_shmem_objects_new(), &files };
+	int e = made.gone && made.shmem ? ps_batch_begin(c, c->tramp + TRAMP_BATCH_AREA) :
+					  ps_rfail(c, -ENOMEM, "out of memory");
+
+	if (e == 0)
+		e = map_vdso(c);
+	if (e == 0)
+		e = map_all(c, &made);
+	if (e == 0)
+		e = fill_all(c);
+	if (e == 0)
+		e = finish_all(c);
 	/* after a failure the stub is killed, its files with it: the first
-	 * error's sentence stays */
+	 * error's sentence stays, and nothing queued runs */
+	if (e)
+		ps_batch_drop(c);
 	if (e == 0)
 		stub_files_close(c, made.files);
 	ps_gone_files_close(c, made.gone);
 	ps_shmem_objects_end(c, made.shmem);
 	if (e == 0)
 		e = seal_all(c);
-	return e ? e : lock_future(c);
+	if (e == 0)
+		e = lock_future(c);
+	if (e == 0)
+		return ps_batch_end(c);
+	ps_batch_drop(c);
+	return e;
 }
 
 /* ---- mm layout ---- */

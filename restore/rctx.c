@@ -12,6 +12,7 @@
 #include "backend/fileio.h"
 #include "backend/sentence.h"
 #include "restore/as_caller.h"
+#include "restore/batch.h"
 #include "restore/rctx.h"
 
 int ps_rfail(struct ps_rctx *c, int e, const char *fmt, ...)
@@ -63,8 +64,10 @@ long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_
 {
 	uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
 	long ret;
-	int e;
+	int e = ps_rcall_flush(c);
 
+	if (e < 0)
+		return e;
 	if (!ps_caller_may_run(c, nr))
 		return ps_rfail(c, -EPERM, "internal: %s would reach a path with procsnap's rights "
 				"instead of uid %u's", what, (unsigned)c->uid);
@@ -81,6 +84,8 @@ uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len)
 	struct iovec local = { (void *)data, len };
 	struct iovec remote = { (void *)(c->scratch + off), len };
 
+	if (ps_rcall_flush(c) < 0)
+		return 0;
 	if (off + len > PS_SCRATCH_SIZE) {
 		ps_rfail(c, -E2BIG, "internal: %zu bytes do not fit the restore scratch area", len);
 		return 0;
@@ -95,7 +100,10 @@ uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len)
 int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len)
 {
 	struct iovec local = { out, len }, remote = { (void *)addr, len };
+	int e = ps_rcall_flush(c);
 
+	if (e < 0)
+		return e;
 	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return ps_rfail(c, -EIO, "reading %zu bytes at 0x%llx of the new process: %s", len,
 				(unsigned long long)addr, strerror(errno));

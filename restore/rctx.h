@@ -14,6 +14,7 @@
  * for syscall arguments that live in memory (paths, structs). */
 #define PS_SCRATCH_SIZE 8192
 
+struct ps_batch;
 struct ps_prefill_region;
 struct ps_sysv_state;
 struct ps_content_file;
@@ -31,6 +32,9 @@ struct ps_rctx {
 	struct ps_remote r;         /* the stub's main thread, borrowed for syscalls */
 	uint64_t tramp;             /* trampoline: code page, then the scratch pages */
 	uint64_t scratch;           /* = tramp + 4096 */
+	/* Syscalls queued for the stub while the layout is built (batch.h);
+	 * NULL: none, each runs at once. */
+	struct ps_batch *batch;
 	char *err;
 	size_t errlen;
 	/* Per mapping of m: the memory the nursery filled for it while the
@@ -46,7 +50,7 @@ struct ps_rctx {
 	char note[512];
 };
 
-/* Run syscall nr in the stub. Returns the syscall's result (>= 0), or a
+/* Run syscall nr in the stub, after what is queued (batch.h). Returns the syscall's result (>= 0), or a
  * negative errno: then err says "<what>: <strerror>". what names the thing
  * ("open /var/log/app.log for fd 3"). A syscall that resolves a path or a
  * socket address is refused (EPERM) for a non-root caller outside caller
@@ -54,11 +58,13 @@ struct ps_rctx {
 long ps_rcall(struct ps_rctx *c, const char *what, long nr, uint64_t a0, uint64_t a1,
 	      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
-/* Copy len bytes to scratch + off in the stub; returns the stub address, or
+/* Copy len bytes to scratch + off in the stub, once the queued syscalls
+ * have run (batch.h); returns the stub address, or
  * 0 with err filled. off + len must fit in PS_SCRATCH_SIZE. */
 uint64_t ps_rput(struct ps_rctx *c, size_t off, const void *data, size_t len);
 
-/* Read len bytes from the stub's address addr. 0 or -errno with err filled. */
+/* Read len bytes from the stub's address addr, once the queued syscalls
+ * have run. 0 or -errno with err filled. */
 int ps_rget(struct ps_rctx *c, uint64_t addr, void *out, size_t len);
 
 /* A descriptor of procsnap's own for the stub's fd, from pidfd_getfd, so

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "restore/as_caller.h"
+#include "restore/batch.h"
 #include "restore/layout.h"
 #include "restore/shared_memory.h"
 
@@ -220,9 +221,10 @@ static long map_whole(struct ps_rctx *c, const struct ps_mapping *m, uint64_t at
 	*fd = held ? reopen_held(c, held, what) : -1;
 	if (*fd < 0 && held)
 		return *fd;
-	return ps_rcall(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_FIXED | (held ? 0 : MAP_ANONYMOUS),
-			(uint64_t)*fd, 0);
+	/* MAP_FIXED: the result is at or an error, queued like the rest */
+	return ps_rcall_later(c, what, SYS_mmap, at, len, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_FIXED | (held ? 0 : MAP_ANONYMOUS),
+			      (uint64_t)*fd, 0);
 }
 
 static int reserve_arena(struct ps_rctx *c, struct ps_shmem_objects *o, uint64_t len)
@@ -313,17 +315,18 @@ int ps_shmem_map(struct ps_rctx *c, struct ps_shmem_objects *o, const struct ps_
 	struct shmem_object *obj = object_of(c, o, m);
 	uint64_t len = m->end - m->start;
 	char what[96];
-	long ret;
+	int e;
 
 	if (!obj)
 		return c->err[0] ? -EIO : ps_rfail(c, -EIO, "making a shared memory object");
 	snprintf(what, sizeof(what), "mremap of the shared memory object to %llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	ret = ps_rcall(c, what, SYS_mremap, obj->base + m->offset, 0, len,
-		       MREMAP_MAYMOVE | MREMAP_FIXED, m->start, 0);
-	if (ret >= 0 && prot != (PROT_READ | PROT_WRITE))
-		ret = ps_rcall(c, what, SYS_mprotect, m->start, len, (uint64_t)prot, 0, 0, 0);
-	return ret < 0 ? (int)ret : 0;
+	/* MREMAP_FIXED: the result is m->start or an error, so both queue */
+	e = ps_rcall_later(c, what, SYS_mremap, obj->base + m->offset, 0, len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, m->start, 0);
+	if (e == 0 && prot != (PROT_READ | PROT_WRITE))
+		e = ps_rcall_later(c, what, SYS_mprotect, m->start, len, (uint64_t)prot, 0, 0, 0);
+	return e;
 }
 
 long ps_shmem_fd(struct ps_rctx *c, struct ps_shmem_objects *o, const struct ps_mapping *m)

@@ -133,6 +133,52 @@ EOF
 ps_py check-image "$PS_TMP/overlap" "$pid" >/dev/null
 expect_failure "$PS_TMP/overlap" overlap "$pid" "overlap" "two mappings overlap"
 
+# A mapping the kernel refuses to make, among mappings whose syscalls are
+# queued and run in one go: private writable anonymous memory twice the size
+# of RAM and swap, charged to the commit limit ("ac"), which the heuristic
+# overcommit refuses (ENOMEM). The restore names that mapping and nothing
+# is left.
+if [ "$(cat /proc/sys/vm/overcommit_memory)" = 1 ]; then
+	ps_log "skipped the mapping the kernel refuses: vm.overcommit_memory is 1 (always)"
+else
+	spoil nomem
+	big=$(python3 - "$PS_TMP/nomem" <<'EOF'
+import json, os, sys, zlib
+img = sys.argv[1]
+mem = {l.split(":")[0]: int(l.split()[1]) * 1024 for l in open("/proc/meminfo")}
+gib = 1 << 30
+size = ((2 * (mem["MemTotal"] + mem["SwapTotal"])) // gib + 1) * gib
+mp = os.path.join(img, "memory/maps.json")
+maps = json.load(open(mp))
+ms = maps["mappings"]
+user = [(k, m) for k, m in enumerate(ms) if int(m["end"], 16) <= 0x800000000000]
+# the widest gap between two mappings, with mappings on both sides
+a, b = max(zip(user, user[1:]), key=lambda p: int(p[1][1]["start"], 16) - int(p[0][1]["end"], 16))
+lo, hi = int(a[1]["end"], 16), int(b[1]["start"], 16)
+start = (lo + (hi - lo) // 2) // gib * gib
+if start < lo or start + size > hi:
+    sys.exit("no gap of %d bytes in the image" % size)
+ms.insert(a[0] + 1, {"start": hex(start), "end": hex(start + size), "prot": "rw-",
+                     "shared": False, "kind": "anon", "path": "", "deleted": False,
+                     "offset": "0x0", "vm_flags": ["rd", "wr", "mr", "mw", "me", "ac"],
+                     "content": None, "data_pages": 0})
+data = json.dumps(maps, indent=2).encode() + b"\n"
+open(mp, "wb").write(data)
+ip = os.path.join(img, "image.json")
+image = json.load(open(ip))
+for f in image["files"]:
+    if f["name"] == "memory/maps.json":
+        f["size"] = len(data)
+        f["crc32"] = "0x%08x" % zlib.crc32(data)
+open(ip, "w").write(json.dumps(image, indent=2) + "\n")
+print("%x-%x" % (start, start + size))
+EOF
+)
+	ps_py check-image "$PS_TMP/nomem" "$pid" >/dev/null
+	expect_failure "$PS_TMP/nomem" nomem "$pid" "^failed: mapping $big: cannot allocate memory" \
+		"a mapping the kernel refuses in the middle of the queued ones"
+fi
+
 # A memory file 4096 bytes short: the image is incomplete, nothing restored;
 # copying the whole file afterwards completes it, and the restore runs.
 spoil short

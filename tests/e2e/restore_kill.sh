@@ -120,8 +120,9 @@ judge() { # NAME WHEN
 }
 
 # 1. At named points of the restore step: in injected syscalls into the
-#    stub, once it is built, once it is let go.
-for point in remote-set:1 remote-entry:40 remote-exit:150 restore-built restore-detached; do
+#    stub (one at a time, and a queue of them running: batch-run),
+#    once it is built, once it is let go.
+for point in remote-set:1 remote-entry:40 remote-exit:150 batch-run:1 restore-built restore-detached; do
 	ps_unmount "$MNT"
 	# The spool is one procsnap's until it exits, which under ASan's leak
 	# check at exit is a while after the unmount.
