@@ -1,5 +1,8 @@
-/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), byte-wise with a
- * constant table so it needs no initialisation and is safe from any thread. */
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), eight bytes a step
+ * (slicing-by-8) with tables built once from the byte-wise one. */
+#include <pthread.h>
+#include <string.h>
+
 #include "image/crc32.h"
 
 /* table[i] = CRC of the single byte i; generated once from the polynomial. */
@@ -49,13 +52,42 @@ static const uint32_t table[256] = {
 	0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
 };
 
+/*
+ * slice[k][i] is the CRC of byte i followed by k zero bytes, so eight
+ * bytes fold into the CRC with eight lookups instead of eight dependent
+ * steps: about five times faster, which counts for the megabytes of JSON a
+ * process with many mappings has (maps.json is ~500 bytes a mapping).
+ */
+static uint32_t slice[8][256];
+static pthread_once_t slices_once = PTHREAD_ONCE_INIT;
+
+static void make_slices(void)
+{
+	for (int i = 0; i < 256; i++) {
+		slice[0][i] = table[i];
+		for (int k = 1; k < 8; k++)
+			slice[k][i] = (slice[k - 1][i] >> 8) ^ table[slice[k - 1][i] & 0xff];
+	}
+}
+
 /* The pre- and post-inversion make the result equal zlib's crc32(crc, buf, len),
- * so chunks can be fed one after another starting from crc = 0. */
+ * so chunks can be fed one after another starting from crc = 0. The eight
+ * bytes are loaded little-endian (x86-64): the first byte is the lowest. */
 uint32_t ps_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
+	pthread_once(&slices_once, make_slices);
 	crc = ~crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		v ^= crc;
+		crc = slice[7][v & 0xff] ^ slice[6][(v >> 8) & 0xff] ^ slice[5][(v >> 16) & 0xff] ^
+		      slice[4][(v >> 24) & 0xff] ^ slice[3][(v >> 32) & 0xff] ^
+		      slice[2][(v >> 40) & 0xff] ^ slice[1][(v >> 48) & 0xff] ^ slice[0][v >> 56];
+	}
 	while (len--)
 		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;

@@ -744,6 +744,32 @@ START_TEST(test_crc32_vectors)
 }
 END_TEST
 
+/* Eight bytes a step gives what one byte a step gives, at every alignment
+ * and length, and across chunk boundaries. */
+START_TEST(test_crc32_slices)
+{
+	unsigned char buf[300];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 131 + 7);
+	for (size_t off = 0; off < 9; off++) {
+		for (size_t len = 0; off + len <= sizeof(buf); len += 7) {
+			uint32_t want = 0xffffffffu;
+
+			for (size_t i = 0; i < len; i++) {
+				want ^= buf[off + i];
+				for (int b = 0; b < 8; b++)
+					want = (want >> 1) ^ (0xEDB88320u & -(want & 1));
+			}
+			want = ~want;
+			ck_assert_uint_eq(ps_crc32(0, buf + off, len), want);
+			ck_assert_uint_eq(ps_crc32(ps_crc32(0, buf + off, len / 3), buf + off + len / 3,
+						   len - len / 3), want);
+		}
+	}
+}
+END_TEST
+
 /* ---- tests: round trips ---- */
 
 START_TEST(test_image_meta_roundtrip)
@@ -2421,6 +2447,7 @@ static Suite *codec_suite(void)
 	TCase *lim = tcase_create("limits");
 
 	tcase_add_test(crc, test_crc32_vectors);
+	tcase_add_test(crc, test_crc32_slices);
 	suite_add_tcase(s, crc);
 
 	tcase_add_test(rt, test_image_meta_roundtrip);
