@@ -324,6 +324,8 @@ ps_unmount() { # MOUNTPOINT: also for a mount whose daemon died
 #   rem IMG TID             seconds left to TID's relative sleep at the checkpoint
 #                           (what the kernel wrote to its rem)
 #   fd IMG FD KEY           KEY of fd FD's entry in IMG/fds.json (strings raw)
+#   relist IMG NAME         set NAME's size and crc32 in IMG/image.json to the file's
+#                           own (a test that forges a file keeps the image consistent)
 # IMG is an image directory: $MNT/<pid> or a copy of it. Addresses are
 # "0x..." hex; the image's numbers may be JSON numbers or hex strings.
 ps_py() {
@@ -496,6 +498,17 @@ def main(cmd, *a):
             die("%s/fds.json has no entry for fd %s" % (a[0], a[1]))
     elif cmd == "check-image":
         check_image(a[0], a[1])
+    elif cmd == "relist":
+        data = open(os.path.join(a[0], a[1]), "rb").read()
+        ip = os.path.join(a[0], "image.json")
+        image = load(ip)
+        listed = [f for f in image["files"] if f["name"] == a[1]]
+        if not listed:
+            die("%s does not list %s" % (ip, a[1]))
+        listed[0]["size"] = len(data)
+        if "crc32" in listed[0]:
+            listed[0]["crc32"] = "0x%08x" % zlib.crc32(data)
+        open(ip, "w").write(json.dumps(image, indent=2) + "\n")
     elif cmd == "rip-exec":
         regs = os.path.join(a[0], "registers", a[1] + ".json")
         rip = find(load(regs), "rip")

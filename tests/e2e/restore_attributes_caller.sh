@@ -19,13 +19,8 @@ set -eu -o pipefail
 
 ps_setup "$REAPER" "$RS_COUNTER"
 us_setup
-alice=   # set by us_add_user
-us_add_user alice
-uid=$(id -u "$alice")
-MNT=$PS_TMP/mnt
-ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
-mkdir -m 0700 "$PS_TMP/alice"
-chown "$alice:" "$PS_TMP/alice"
+alice= uid=   # set by us_alice_mount
+us_alice_mount
 as_alice=(setpriv --reuid="$uid" --regid="$(id -g "$alice")" --init-groups --)
 
 # checkpoint_counter NAME COMMAND...: start COMMAND (which ends in alice's

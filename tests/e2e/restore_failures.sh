@@ -105,7 +105,7 @@ ps_pass "malformed image.json (cp exited $RS_CP_RC): $RS_STATUS"
 # only the validation of the layout can refuse it.
 spoil overlap
 python3 - "$PS_TMP/overlap" <<'EOF'
-import copy, json, os, sys, zlib
+import copy, json, os, sys
 img = sys.argv[1]
 mp = os.path.join(img, "memory/maps.json")
 maps = json.load(open(mp))
@@ -119,17 +119,10 @@ dup["content"] = None
 dup["data_pages"] = 0
 dup.pop("data", None)
 ms.insert(i + 1, dup)
-data = json.dumps(maps, indent=2).encode() + b"\n"
-open(mp, "wb").write(data)
-ip = os.path.join(img, "image.json")
-image = json.load(open(ip))
-for f in image["files"]:
-    if f["name"] == "memory/maps.json":
-        f["size"] = len(data)
-        f["crc32"] = "0x%08x" % zlib.crc32(data)
-open(ip, "w").write(json.dumps(image, indent=2) + "\n")
+open(mp, "w").write(json.dumps(maps, indent=2) + "\n")
 print("duplicated mapping %s-%s (%s)" % (dup["start"], dup["end"], dup.get("kind")))
 EOF
+ps_py relist "$PS_TMP/overlap" memory/maps.json
 ps_py check-image "$PS_TMP/overlap" "$pid" >/dev/null
 expect_failure "$PS_TMP/overlap" overlap "$pid" "overlap" "two mappings overlap"
 
@@ -143,7 +136,7 @@ if [ "$(cat /proc/sys/vm/overcommit_memory)" = 1 ]; then
 else
 	spoil nomem
 	big=$(python3 - "$PS_TMP/nomem" <<'EOF'
-import json, os, sys, zlib
+import json, os, sys
 img = sys.argv[1]
 mem = {l.split(":")[0]: int(l.split()[1]) * 1024 for l in open("/proc/meminfo")}
 gib = 1 << 30
@@ -162,18 +155,11 @@ ms.insert(a[0] + 1, {"start": hex(start), "end": hex(start + size), "prot": "rw-
                      "shared": False, "kind": "anon", "path": "", "deleted": False,
                      "offset": "0x0", "vm_flags": ["rd", "wr", "mr", "mw", "me", "ac"],
                      "content": None, "data_pages": 0})
-data = json.dumps(maps, indent=2).encode() + b"\n"
-open(mp, "wb").write(data)
-ip = os.path.join(img, "image.json")
-image = json.load(open(ip))
-for f in image["files"]:
-    if f["name"] == "memory/maps.json":
-        f["size"] = len(data)
-        f["crc32"] = "0x%08x" % zlib.crc32(data)
-open(ip, "w").write(json.dumps(image, indent=2) + "\n")
+open(mp, "w").write(json.dumps(maps, indent=2) + "\n")
 print("%x-%x" % (start, start + size))
 EOF
 )
+	ps_py relist "$PS_TMP/nomem" memory/maps.json
 	ps_py check-image "$PS_TMP/nomem" "$pid" >/dev/null
 	expect_failure "$PS_TMP/nomem" nomem "$pid" "^failed: mapping $big: cannot allocate memory" \
 		"a mapping the kernel refuses in the middle of the queued ones"

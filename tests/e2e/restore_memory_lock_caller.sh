@@ -16,13 +16,8 @@ set -eu -o pipefail
 LOCKALL=$TARGETS/restore_memory_lockall
 ps_setup "$REAPER" "$LOCKALL"
 us_setup
-alice=   # set by us_add_user
-us_add_user alice
-uid=$(id -u "$alice")
-MNT=$PS_TMP/mnt
-ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
-mkdir -m 0700 "$PS_TMP/alice"
-chown "$alice:" "$PS_TMP/alice"
+alice= uid=   # set by us_alice_mount
+us_alice_mount
 
 # checkpoint_alice NAME ARGS...: her restore_memory_lockall, checked before
 # the checkpoint too; sets pid, res and img (readable by her).

@@ -16,12 +16,8 @@ set -eu -o pipefail
 SECCOMP=$TARGETS/restore_seccomp
 ps_setup "$REAPER" "$SECCOMP"
 us_setup
-alice=   # set by us_add_user
-us_add_user alice
-MNT=$PS_TMP/mnt
-ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
-mkdir -m 0700 "$PS_TMP/alice"
-chown "$alice:" "$PS_TMP/alice"
+alice= uid=   # set by us_alice_mount
+us_alice_mount
 
 # With no_new_privs: her filters (two shared through TSYNC, one a worker's
 # own) come back to her; each thread checks them and its Seccomp_filters.

@@ -14,18 +14,14 @@ set -eu -o pipefail
 RS_SYSV=$TARGETS/restore_sysv_shm
 ps_setup "$REAPER" "$RS_SYSV"
 us_setup
-alice=   # set by us_add_user
-us_add_user alice
-MNT=$PS_TMP/mnt
-ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
+alice= uid=   # set by us_alice_mount
+us_alice_mount
 live_key=$(printf '0x5d%06x' $(($$ & 0xffffff)))
 gone_key=$(printf '0x5c%06x' $(($$ & 0xffffff)))
 # The live segments outlive the processes: remove them, then the users.
 # us_cleanup takes the test's outcome from $?; set -e must not end the trap.
 trap 'rc=$?; set +e; ipcrm -M "$live_key" 2>/dev/null; ipcrm -M "$gone_key" 2>/dev/null
 (exit $rc); us_cleanup' EXIT
-mkdir -m 0700 "$PS_TMP/alice"
-chown "$alice:" "$PS_TMP/alice"
 
 # checkpoint_as_alice NAME KEY [live]: her target, checkpointed by root and
 # killed; the image readable by her. Sets pid.

@@ -37,6 +37,18 @@ us_add_user() {
 	ps_log "made user $name (uid $(id -u "$name"))"
 }
 
+# us_alice_mount: the start of a test of one non-root caller, after
+# us_setup: user alice (her name in $alice, her uid in $uid), a mount others
+# may use at $MNT, and $PS_TMP/alice, a directory of hers for her images.
+us_alice_mount() {
+	us_add_user alice
+	uid=$(id -u "$alice")
+	MNT=$PS_TMP/mnt
+	ps_mount "$MNT" "allow_other,spool=$PS_TMP/spool"
+	mkdir -m 0700 "$PS_TMP/alice"
+	chown "$alice:" "$PS_TMP/alice"
+}
+
 # us_as USER COMMAND...: run COMMAND as USER, with USER's groups and no
 # capabilities.
 us_as() {
