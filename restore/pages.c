@@ -252,10 +252,10 @@ static struct ps_content_file *content_of(struct ps_rctx *c, const struct ps_map
 	f->len = m->content_end - m->content_start;
 	snprintf(f->name, sizeof(f->name), "%s", m->content);
 	f->fd = ps_image_open(c, m->content);
-	if (f->fd < 0 || fstat(f->fd, &st) < 0 || (uint64_t)st.st_size != f->len) {
-		e = errno;
+	e = f->fd < 0 || fstat(f->fd, &st) < 0 ? errno : 0;
+	if (e || (uint64_t)st.st_size != f->len) {
 		ps_rfail(c, -EIO, "%s: cannot read %s: %s", what, m->content,
-			 f->fd >= 0 ? "its size changed" : strerror(e));
+			 e ? strerror(e) : "its size changed since the image was checked");
 		if (f->fd >= 0)
 			close(f->fd);
 		free(f);
